@@ -1,0 +1,66 @@
+"""The token API: create, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, CompleteTokenRequest, CreateTokenRequest, get_service
+from waitpoints_http import cors, wire
+from waitpoints_http.request import as_json_request, base_url
+from waitpoints_http.resolver import RoutePolicy, install
+
+TOKENS = "/api/v1/waitpoints/tokens"
+COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
+
+logger = Logger()
+app = APIGatewayHttpResolver(enable_validation=True)
+install(app, {
+    f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
+    f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
+    COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
+    f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
+})
+
+TokenId = Annotated[str, Path(description="The token id, `waitpoint_…`")]
+
+
+@app.post(TOKENS, summary="Create a waitpoint token")
+def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenRequest()) -> Response[dict[str, Any]]:
+    created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
+    return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
+
+
+@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")
+def retrieve_token(id: TokenId) -> dict[str, Any]:  # noqa: A002 - the route's parameter name
+    service = get_service()
+    token = service.retrieve(app.context["principal"].env, id)
+    return wire.token(token, service.callback_url(base_url(app.current_event.raw_event), token.id))
+
+
+@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
+def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:  # noqa: A002
+    if request.has_data:
+        get_service().complete(app.context["principal"], id, request.data)
+    else:
+        get_service().complete(app.context["principal"], id)
+    return {"success": True}
+
+
+@app.route(f"{TOKENS}/<id>/complete", method="OPTIONS", include_in_schema=False)
+def complete_preflight(id: str) -> Response[str]:  # noqa: A002
+    preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
+    return Response(preflight["statusCode"], None, "", preflight["headers"])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response = app.resolve(as_json_request(event), context)
+    if event.get("routeKey") == COMPLETE_ROUTE:
+        cors.add_headers(event, response, get_service().settings.cors_origins)
+    return response

@@ -1,0 +1,32 @@
+"""The callback URL: POST /api/v1/waitpoints/tokens/{id}/callback/{hash}, no API key (the hash is the credential).
+
+Kept free of the event-handler framework: this is what webhook senders call, and it must answer fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import WaitpointError, get_service
+from waitpoints_http.request import body_bytes, header
+from waitpoints_http.responses import error_response, from_error, json_response
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event["requestContext"]["http"]["method"] != "POST":
+        return error_response(405, "Method not allowed: POST the completion to this URL", {"Allow": "POST"})
+    params = event.get("pathParameters") or {}
+    try:
+        get_service().complete_by_callback(
+            params.get("id", ""), params.get("hash", ""), body_bytes(event), header(event, "content-type")
+        )
+    except WaitpointError as error:
+        return from_error(error)
+    return json_response(200, {"success": True})

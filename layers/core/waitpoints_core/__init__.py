@@ -1,0 +1,49 @@
+"""waitpoints_core: the domain of waitpoint tokens. Knows nothing of API Gateway or HTTP status codes."""
+
+from .bodies import Output, check_body_size
+from .config import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, Settings
+from .durations import format_iso, now_ms
+from .errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TooManyTags,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedBody,
+    WaitpointError,
+)
+from .models import CompleteTokenRequest, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
+from .runtime import get_service
+from .service import WaitpointService, mint_api_key
+from .storage import DynamoDBStore
+
+__all__ = [
+    "COMPLETION_BODY_LIMIT",
+    "CREATE_BODY_LIMIT",
+    "CompleteTokenRequest",
+    "CreateTokenRequest",
+    "CreatedToken",
+    "DynamoDBStore",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "Output",
+    "PayloadTooLarge",
+    "Principal",
+    "Settings",
+    "TokenStatus",
+    "TooManyTags",
+    "Unauthenticated",
+    "Unavailable",
+    "UnsupportedBody",
+    "Waitpoint",
+    "WaitpointError",
+    "WaitpointService",
+    "check_body_size",
+    "format_iso",
+    "get_service",
+    "mint_api_key",
+    "now_ms",
+]

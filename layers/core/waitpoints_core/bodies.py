@@ -1,0 +1,70 @@
+"""Completion data → the stored output: the text the API returns and its content type."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from .errors import InvalidInput, PayloadTooLarge, UnsupportedBody
+
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain"
+
+
+@dataclass(frozen=True)
+class Output:
+    text: str
+    type: str
+
+
+def check_body_size(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise PayloadTooLarge(f"{what} is {size} bytes; the limit is {limit} bytes ({limit // 1024} KiB)")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def output_from_value(value: Any) -> Output:
+    """A JSON string is kept raw as text/plain; any other JSON value is stored as JSON text."""
+    if isinstance(value, str):
+        return Output(value, TEXT_TYPE)
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise InvalidInput("data: NaN and Infinity are not valid JSON") from exc
+    return Output(text, JSON_TYPE)
+
+
+def output_from_callback(body: bytes, content_type: str | None) -> Output:
+    """The whole callback body becomes the output.
+
+    JSON content types → the JSON value; form-encoded → an object of its fields (a field sent twice becomes
+    a list), unless the body is itself a JSON object or array (what `curl -d '{...}'` sends); any other
+    non-empty text → a string; an empty body → `{}`. A body that is not UTF-8 is refused rather than mangled.
+    """
+    if not body:
+        return output_from_value({})
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedBody("Callback body is not UTF-8 text; send JSON, form fields or text") from exc
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json") or (
+        media == "application/x-www-form-urlencoded" and text.lstrip()[:1] in ("{", "[")
+    ):
+        try:
+            return output_from_value(_loads(text))
+        except ValueError:
+            return Output(text, TEXT_TYPE)
+    if media == "application/x-www-form-urlencoded":
+        fields = parse_qs(text, keep_blank_values=True)
+        return output_from_value({k: v[0] if len(v) == 1 else v for k, v in fields.items()})
+    return Output(text, TEXT_TYPE)

@@ -1,0 +1,38 @@
+"""Settings, read once from the environment. The only module that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CREATE_BODY_LIMIT = 10 * 1024
+COMPLETION_BODY_LIMIT = 256 * 1024
+MAX_TIMEOUT_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    signing_secret_id: str
+    public_url: str | None = None
+    default_timeout: str = "10m"
+    default_idempotency_ttl: str = "1h"
+    retention_days: int = 30
+    auth_cache_seconds: float = 60.0
+    signing_key_cache_seconds: float = 300.0
+    cors_origins: tuple[str, ...] = ("*",)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            table_name=env["WAITPOINTS_TABLE_NAME"],
+            signing_secret_id=env["WAITPOINTS_SIGNING_SECRET_ARN"],
+            public_url=env.get("WAITPOINTS_PUBLIC_URL") or None,
+            default_timeout=env.get("WAITPOINTS_DEFAULT_TIMEOUT", "10m"),
+            default_idempotency_ttl=env.get("WAITPOINTS_DEFAULT_IDEMPOTENCY_TTL", "1h"),
+            retention_days=int(env.get("WAITPOINTS_RETENTION_DAYS", "30")),
+            auth_cache_seconds=float(env.get("WAITPOINTS_AUTH_CACHE_SECONDS", "60")),
+            signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
+            cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
+        )

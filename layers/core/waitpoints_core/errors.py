@@ -1,0 +1,60 @@
+"""Errors the core raises. The HTTP edge maps each to a status code in one place.
+
+    WaitpointError
+    ├── InvalidInput        a request field is malformed or out of range        (400)
+    ├── TooManyTags         more than the allowed number of tags                 (422)
+    ├── PayloadTooLarge     a body is over its size limit                        (413)
+    ├── UnsupportedBody     a body cannot be turned into an output               (415)
+    ├── Unauthenticated     missing, unknown, invalid or expired credentials     (401)
+    ├── Forbidden           valid credentials without the needed scope           (403)
+    ├── NotFound            no such token in the caller's environment            (404)
+    └── Unavailable         AWS throttled or failed after bounded retries        (503)
+"""
+
+from __future__ import annotations
+
+
+class WaitpointError(Exception):
+    """Base class: `message` is safe to show to the caller (it never holds a secret)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(WaitpointError):
+    """Raised when a request field is malformed or out of range."""
+
+
+class TooManyTags(WaitpointError):
+    """Raised when a token is given more tags than allowed."""
+
+
+class PayloadTooLarge(WaitpointError):
+    """Raised when a request body is over its size limit."""
+
+
+class UnsupportedBody(WaitpointError):
+    """Raised when a callback body is not text (it cannot be stored without loss)."""
+
+
+class Unauthenticated(WaitpointError):
+    """Raised when credentials are missing, unknown, invalid or expired."""
+
+
+class Forbidden(WaitpointError):
+    """Raised when valid credentials do not grant the operation."""
+
+
+class NotFound(WaitpointError):
+    """Raised when a token does not exist, has expired, or belongs to another environment."""
+
+    def __init__(self, message: str = "Waitpoint not found") -> None:
+        super().__init__(message)
+
+
+class Unavailable(WaitpointError):
+    """Raised when AWS throttles or fails after the client's bounded retries; the caller may retry."""
+
+    def __init__(self, message: str = "The service is busy; retry shortly") -> None:
+        super().__init__(message)

@@ -1,0 +1,132 @@
+"""Domain models: the create request, the stored token, and who is calling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from .durations import format_iso
+from .signing import scope_allows_completion
+
+MAX_TAGS = 10
+Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+class TokenStatus(str, Enum):
+    WAITING = "WAITING"
+    COMPLETED = "COMPLETED"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class CreateTokenRequest(BaseModel):
+    """The options of `POST /api/v1/waitpoints/tokens` (and of the workflow create function)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    timeout: StrictStr | StrictInt | None = Field(
+        default=None,
+        description="A duration (`10m`, `1h30m`, units w d hr h m s), a future ISO 8601 date-time, "
+        "or epoch milliseconds. At most 365 days away. Defaults to the deployment's default (10m).",
+        examples=["10m", "2030-01-01T00:00:00.000Z"],
+    )
+    idempotency_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
+        default=None, alias="idempotencyKey",
+        description="While this key is live in the environment, creating again returns the same token.",
+    )
+    idempotency_key_ttl: StrictStr | None = Field(
+        default=None, alias="idempotencyKeyTTL",
+        description="How long the idempotency key lives, as a duration. Defaults to 1h.",
+    )
+    tags: Tag | list[Tag] | None = Field(
+        default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None:
+                    raise ValueError(f"{name} must not be null; leave it out instead")
+        return data
+
+    def tag_list(self) -> list[str]:
+        if self.tags is None:
+            return []
+        return [self.tags] if isinstance(self.tags, str) else list(self.tags)
+
+
+class CompleteTokenRequest(BaseModel):
+    """The body of `POST /api/v1/waitpoints/tokens/{id}/complete`. Leaving `data` out completes with no output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: Any = Field(default=None, description="Any JSON value: the token's output.")
+
+    @property
+    def has_data(self) -> bool:
+        return "data" in self.model_fields_set
+
+
+class Waitpoint(BaseModel):
+    """A token as stored. Read it through `seen_at(now)`, which applies a timeout that has passed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    env: str
+    status: TokenStatus
+    created_at: int
+    timeout_at: int
+    expires_at: int  # the DynamoDB TTL, epoch seconds: at or after it the token no longer exists
+    tags: list[str] = []
+    completed_at: int | None = None
+    idempotency_key: str | None = None
+    idempotency_key_expires_at: int | None = None
+    output: str | None = None
+    output_type: str | None = None
+    output_is_error: bool = False
+
+    def exists_at(self, now_ms: int) -> bool:
+        return self.expires_at * 1000 > now_ms
+
+    def seen_at(self, now_ms: int) -> Waitpoint:
+        """A WAITING token whose timeout has passed reads as TIMED_OUT, whatever the table says yet."""
+        if self.status is TokenStatus.WAITING and self.timeout_at <= now_ms:
+            return self.model_copy(update=timed_out_fields(self.timeout_at))
+        return self
+
+
+def timed_out_fields(timeout_at: int) -> dict[str, Any]:
+    error = {"code": "WAITPOINT_TIMEOUT", "message": f"Waitpoint timed out at {format_iso(timeout_at)}"}
+    return {
+        "status": TokenStatus.TIMED_OUT,
+        "completed_at": timeout_at,
+        "output": json.dumps(error, separators=(",", ":")),
+        "output_type": "application/json",
+        "output_is_error": True,
+    }
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    id: str
+    env: str
+    url: str
+    is_cached: bool
+    public_access_token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an environment, with full access (secret key) or only the scopes of an access token."""
+
+    env: str
+    scopes: tuple[str, ...] | None = None
+
+    def can_complete(self, token_id: str) -> bool:
+        return self.scopes is None or scope_allows_completion(self.scopes, token_id)

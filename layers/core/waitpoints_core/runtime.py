@@ -1,0 +1,30 @@
+"""The composition root: builds the service from settings and AWS clients, once per container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from . import aws
+from .config import Settings
+from .keyring import KeyRing
+from .service import WaitpointService
+from .signing import SigningKeys
+from .storage import DynamoDBStore
+
+
+@cache
+def get_service() -> WaitpointService:
+    settings = Settings.from_env()
+
+    def load_keys() -> SigningKeys:
+        secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_id)
+        return SigningKeys.from_secret_string(secret["SecretString"])
+
+    store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)
+    return WaitpointService(store, KeyRing(load_keys, max_age=settings.signing_key_cache_seconds), settings)
+
+
+def reset() -> None:
+    """Forget the cached service and clients (tests and the local stack, after changing the environment)."""
+    get_service.cache_clear()
+    aws.client.cache_clear()

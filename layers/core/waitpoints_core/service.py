@@ -1,0 +1,196 @@
+"""WaitpointService: what the API, the callback URL and the workflow bridge do, independent of transport."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from . import ids
+from .bodies import Output, check_body_size, output_from_callback, output_from_value
+from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
+from .durations import DAY_MS, now_ms, parse_duration, parse_instant
+from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
+from .keyring import KeyRing
+from .models import MAX_TAGS, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
+from .storage import Completion
+
+_MISSING = object()
+
+
+class Store(Protocol):
+    """What the service needs from storage (storage.DynamoDBStore in production)."""
+
+    def insert_token(self, token: Waitpoint) -> str: ...
+    def get_token(self, token_id: str) -> Waitpoint | None: ...
+    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion: ...
+    def get_api_key_env(self, key_hash: str) -> str | None: ...
+    def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None: ...
+
+
+class ApiKeyStore(Protocol):
+    def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None: ...
+
+
+def mint_api_key(store: ApiKeyStore, env: str) -> str:
+    """A new secret key for `env`; only its hash is stored, the key itself is returned once."""
+    if not ids.ENV_NAME.match(env):
+        raise InvalidInput("env: 1 to 32 characters of a-z, 0-9 and '-'")
+    key = ids.new_api_key(env)
+    store.put_api_key(ids.hash_api_key(key), env, now_ms())
+    return key
+
+
+class WaitpointService:
+    def __init__(self, store: Store, keys: KeyRing, settings: Settings) -> None:
+        self._store = store
+        self._keys = keys
+        self._settings = settings
+        self._retention_ms = settings.retention_days * DAY_MS
+        self._key_cache: dict[str, tuple[str, float]] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    # --- authentication -------------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None, *, allow_access_token: bool = False) -> Principal:
+        """`Authorization: Bearer <secret key>` (or a public access token where allowed) → Principal.
+
+        Known keys are cached for `auth_cache_seconds`, so a revoked key stops working within that time.
+        """
+        scheme, _, credential = (authorization or "").strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("Missing API key: send 'Authorization: Bearer <secret key>'")
+        if ids.looks_like_api_key(credential):
+            return Principal(env=self._key_env(credential))
+        if allow_access_token and credential.count(".") == 2:
+            env, scopes = self._keys.get().verify_access_token(credential)
+            return Principal(env=env, scopes=scopes)
+        raise Unauthenticated("Invalid API key")
+
+    def _key_env(self, key: str) -> str:
+        key_hash = ids.hash_api_key(key)
+        cached = self._key_cache.get(key_hash)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        env = self._store.get_api_key_env(key_hash)
+        if env is None:
+            raise Unauthenticated("Invalid API key")
+        if len(self._key_cache) >= 1024:
+            self._key_cache.clear()
+        self._key_cache[key_hash] = (env, time.monotonic() + self._settings.auth_cache_seconds)
+        return env
+
+    # --- tokens ---------------------------------------------------------------------------------------
+
+    def create(self, env: str, request: CreateTokenRequest, base_url: str) -> CreatedToken:
+        now = now_ms()
+        tags = request.tag_list()
+        if len(tags) > MAX_TAGS:
+            raise TooManyTags(f"Waitpoints can only have {MAX_TAGS} tags, you're trying to set {len(tags)}.")
+        timeout_at = self._timeout_at(request.timeout, now)
+        key_expires_at = None
+        ttl_ms = self._idempotency_ttl(request.idempotency_key_ttl)
+        if request.idempotency_key is not None:
+            key_expires_at = now + ttl_ms
+        token = Waitpoint(
+            id=ids.new_token_id(),
+            env=env,
+            status=TokenStatus.WAITING,
+            created_at=now,
+            timeout_at=timeout_at,
+            expires_at=(timeout_at + self._retention_ms) // 1000,
+            tags=tags,
+            idempotency_key=request.idempotency_key,
+            idempotency_key_expires_at=key_expires_at,
+        )
+        token_id = self._store.insert_token(token)
+        keys = self._keys.get()
+        return CreatedToken(
+            id=token_id,
+            env=env,
+            url=self.callback_url(base_url, token_id),
+            is_cached=token_id != token.id,
+            public_access_token=keys.mint_access_token(env, token_id, now),
+        )
+
+    def _idempotency_ttl(self, given: str | None) -> int:
+        text = given or self._settings.default_idempotency_ttl
+        ttl_ms = parse_duration(text)
+        if not ttl_ms:
+            raise InvalidInput(f"idempotencyKeyTTL: '{_clip(text)}' is not a duration such as '1h' or '30m'")
+        if ttl_ms > self._retention_ms:
+            raise InvalidInput(f"idempotencyKeyTTL: at most {self._settings.retention_days}d (the token retention period)")
+        return ttl_ms
+
+    def _timeout_at(self, timeout: str | int | None, now: int) -> int:
+        if timeout is None:
+            timeout = self._settings.default_timeout
+        if isinstance(timeout, int):
+            at: int | None = timeout
+        else:
+            duration = parse_duration(timeout)
+            at = now + duration if duration is not None else parse_instant(timeout)
+            if at is None:
+                raise InvalidInput(
+                    f"timeout: '{_clip(timeout)}' is neither a duration (like '10m' or '1h30m'), "
+                    "an ISO 8601 date-time, nor epoch milliseconds"
+                )
+        if at <= now:
+            raise InvalidInput("timeout: must be in the future")
+        if at > now + MAX_TIMEOUT_DAYS * DAY_MS:
+            raise InvalidInput(f"timeout: at most {MAX_TIMEOUT_DAYS} days away")
+        return at
+
+    def callback_url(self, base_url: str, token_id: str) -> str:
+        base = (self._settings.public_url or base_url).rstrip("/")
+        return f"{base}/api/v1/waitpoints/tokens/{token_id}/callback/{self._keys.get().callback_hash(token_id)}"
+
+    def retrieve(self, env: str, raw_id: str) -> Waitpoint:
+        now = now_ms()
+        token_id = ids.normalize_token_id(raw_id)
+        token = self._store.get_token(token_id) if token_id else None
+        if token is None or token.env != env or not token.exists_at(now):
+            raise NotFound()
+        return token.seen_at(now)
+
+    def complete(self, principal: Principal, raw_id: str, data: Any = _MISSING) -> None:
+        """Complete with `data` (leave it out for no output). A token that is already final is left as it is.
+
+        Raises NotFound for an unknown token or one of another environment, Forbidden for an access token
+        scoped to another token.
+        """
+        token_id = ids.normalize_token_id(raw_id)
+        if token_id is None:
+            raise NotFound()
+        if not principal.can_complete(token_id):
+            raise Forbidden("This public access token is not allowed to complete this waitpoint")
+        output = None if data is _MISSING else output_from_value(data)
+        self._finish(token_id, principal.env, output)
+
+    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, content_type: str | None) -> None:
+        """The callback URL: the hash is checked first (no table access on a mismatch), then the body."""
+        token_id = ids.normalize_token_id(raw_id)
+        if token_id is None or not self._hash_matches(token_id, url_hash):
+            raise Unauthenticated("Invalid callback URL: the hash does not match")
+        check_body_size(len(body), COMPLETION_BODY_LIMIT, "Callback body")
+        self._finish(token_id, None, output_from_callback(body, content_type))
+
+    def _hash_matches(self, token_id: str, url_hash: str) -> bool:
+        if self._keys.get().verify_callback_hash(token_id, url_hash):
+            return True
+        fresh = self._keys.refresh_for_miss()
+        return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
+
+    def _finish(self, token_id: str, env: str | None, output: Output | None) -> None:
+        now = now_ms()
+        outcome = self._store.complete_token(token_id, env, output, now, (now + self._retention_ms) // 1000)
+        if outcome is Completion.NOT_FOUND:
+            raise NotFound()
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+

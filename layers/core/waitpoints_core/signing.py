@@ -1,0 +1,100 @@
+"""Callback-URL hashes and public access tokens, both keyed by the deployment's signing secret.
+
+The secret (in Secrets Manager) is a JSON object: `{"current": "k1", "k1": "<random>", "k2": "<random>", ...}`.
+New URLs and tokens are signed with the current key; every key listed still verifies, so rotating in a new
+key never breaks outstanding URLs. Each purpose gets its own subkey (HMAC of the key with a label), so a
+callback hash can never be replayed as a JWT signature or the other way round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+
+import jwt
+
+from .errors import Unauthenticated
+
+ACCESS_TOKEN_LIFETIME_MS = 24 * 3_600_000
+_ISSUER = "waitpoints"
+_AUDIENCE = "waitpoints"
+_SCOPE_ALL = "write:waitpoints"
+
+
+def _subkey(master: bytes, purpose: bytes) -> bytes:
+    return hmac.new(master, purpose, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The deployment's signing keys: `current` signs, all of `masters` verify."""
+
+    current: str
+    masters: dict[str, bytes]
+    _callback: dict[str, bytes] = field(init=False, repr=False)
+    _jwt: dict[str, bytes] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.current not in self.masters:
+            raise ValueError("the current signing key id is not among the keys")
+        object.__setattr__(self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()})
+        object.__setattr__(self, "_jwt", {k: _subkey(m, b"waitpoints/jwt/v1") for k, m in self.masters.items()})
+
+    @classmethod
+    def from_secret_string(cls, text: str) -> SigningKeys:
+        data = json.loads(text)
+        current = data.pop("current")
+        return cls(current=current, masters={kid: secret.encode() for kid, secret in data.items()})
+
+    def callback_hash(self, token_id: str) -> str:
+        """Lowercase hex HMAC-SHA256 of the token id under the current key."""
+        return hmac.new(self._callback[self.current], token_id.encode(), hashlib.sha256).hexdigest()
+
+    def verify_callback_hash(self, token_id: str, candidate: str) -> bool:
+        """True when `candidate` is the hash of `token_id` under any known key; constant time per key."""
+        given = candidate.encode("utf-8", "replace")
+        matched = False
+        for key in self._callback.values():
+            expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
+            matched |= hmac.compare_digest(expected, given)
+        return matched
+
+    def mint_access_token(self, env: str, token_id: str, now_ms: int) -> str:
+        """An HS256 JWT for 24 h, scoped to completing one token."""
+        iat = now_ms // 1000
+        claims = {
+            "sub": env,
+            "pub": True,
+            "scopes": [f"{_SCOPE_ALL}:{token_id}"],
+            "iss": _ISSUER,
+            "aud": _AUDIENCE,
+            "iat": iat,
+            "exp": iat + ACCESS_TOKEN_LIFETIME_MS // 1000,
+        }
+        return jwt.encode(claims, self._jwt[self.current], algorithm="HS256", headers={"kid": self.current})
+
+    def verify_access_token(self, token: str) -> tuple[str, tuple[str, ...]]:
+        """(environment, scopes) of a valid token; raises Unauthenticated otherwise."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._jwt.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise Unauthenticated("Public access token is invalid")
+            claims = jwt.decode(
+                token, key, algorithms=["HS256"], audience=_AUDIENCE, issuer=_ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("Public access token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated("Public access token is invalid") from exc
+        scopes = claims.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise Unauthenticated("Public access token is invalid")
+        return str(claims["sub"]), tuple(scopes)
+
+
+def scope_allows_completion(scopes: tuple[str, ...], token_id: str) -> bool:
+    return _SCOPE_ALL in scopes or f"{_SCOPE_ALL}:{token_id}" in scopes

@@ -1,0 +1,31 @@
+"""Reading API Gateway HTTP API (payload 2.0) events."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+
+def body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """Header lookup; API Gateway lower-cases header names in payload 2.0."""
+    return (event.get("headers") or {}).get(name)
+
+
+def base_url(event: dict[str, Any]) -> str:
+    """The API's public origin as the caller reached it, including a named stage."""
+    context = event.get("requestContext") or {}
+    scheme = header(event, "x-forwarded-proto") or "https"
+    stage = context.get("stage")
+    prefix = f"/{stage}" if stage and stage != "$default" else ""
+    return f"{scheme}://{context.get('domainName', 'localhost')}{prefix}"
+
+
+def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
+    """The token API speaks JSON only: read every body as JSON, whatever Content-Type the client sent
+    (`curl -d` sends form encoding by default)."""
+    return {**event, "headers": {**(event.get("headers") or {}), "content-type": "application/json"}}

@@ -1,0 +1,54 @@
+"""API Gateway HTTP API (payload 2.0) responses, and the one table from core errors to status codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from waitpoints_core import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TooManyTags,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedBody,
+    WaitpointError,
+)
+
+STATUS_BY_ERROR: dict[type[WaitpointError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    PayloadTooLarge: 413,
+    UnsupportedBody: 415,
+    TooManyTags: 422,
+    Unavailable: 503,
+}
+
+
+def status_for(error: WaitpointError) -> int:
+    return STATUS_BY_ERROR.get(type(error), 400)
+
+
+def extra_headers_for(status: int) -> dict[str, str]:
+    return {"Retry-After": "1"} if status == 503 else {}
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return json_response(status, {"error": message}, {**extra_headers_for(status), **(headers or {})})
+
+
+def from_error(error: WaitpointError) -> dict[str, Any]:
+    return error_response(status_for(error), error.message)

@@ -1,0 +1,41 @@
+"""Trigger.dev's JSON shapes: camelCase names, ISO dates with milliseconds, absent fields omitted (never null)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from waitpoints_core import CreatedToken, Waitpoint, format_iso
+
+
+def created(token: CreatedToken) -> dict[str, Any]:
+    return {"id": token.id, "url": token.url, "isCached": token.is_cached, "publicAccessToken": token.public_access_token}
+
+
+def jwt_headers(token: CreatedToken) -> dict[str, str]:
+    """What the official SDK reads: the access token, and the claims it would otherwise self-sign with."""
+    return {
+        "x-trigger-jwt": token.public_access_token,
+        "x-trigger-jwt-claims": json.dumps({"sub": token.env, "pub": True}, separators=(",", ":")),
+    }
+
+
+def token(item: Waitpoint, url: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": item.id,
+        "url": url,
+        "status": item.status.value,
+        "createdAt": format_iso(item.created_at),
+        "tags": item.tags,
+        "timeoutAt": format_iso(item.timeout_at),
+    }
+    if item.completed_at is not None:
+        body["completedAt"] = format_iso(item.completed_at)
+    if item.idempotency_key is not None:
+        body["idempotencyKey"] = item.idempotency_key
+        body["idempotencyKeyExpiresAt"] = format_iso(item.idempotency_key_expires_at or 0)
+    if item.output is not None:
+        body["output"] = item.output
+        body["outputType"] = item.output_type or "application/json"
+    body["outputIsError"] = item.output_is_error
+    return body

@@ -1,0 +1,47 @@
+"""`make run`: start the local stack and serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .stack import DEV_ENV, LocalStack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="waitpoints-local", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("WAITPOINTS_PORT", "3000")),
+                        help="port to listen on (env WAITPOINTS_PORT; default 3000; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")),
+                        help="where local.env is written (env WAITPOINTS_STATE_DIR; default .waitpoints)")
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    stack = LocalStack(args.host, args.port, args.state_dir)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        key = stack.start()
+        print(f"waitpoints local stack is up\n"
+              f"  API:              {stack.url}\n"
+              f"  Secret key ({DEV_ENV}): {key}\n"
+              f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
+              f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"
+              f"Press Ctrl-C to stop.", flush=True)
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("waitpoints local stack stopped.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
