@@ -12,20 +12,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, CompleteTokenRequest, CreateTokenRequest, get_service
 from waitpoints_http import cors, wire
-from waitpoints_http.request import as_json_request, base_url
-from waitpoints_http.resolver import RoutePolicy, install
+from waitpoints_http.request import base_url
+from waitpoints_http.resolver import RoutePolicy, install, resolve
 
 TOKENS = "/api/v1/waitpoints/tokens"
 COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
 
 logger = Logger()
 app = APIGatewayHttpResolver(enable_validation=True)
-install(app, {
+install(app)
+POLICIES = {
     f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
     f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
     f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
-})
+}
 
 TokenId = Annotated[str, Path(description="The token id, `waitpoint_…`")]
 
@@ -60,7 +61,7 @@ def complete_preflight(id: str) -> Response[str]:  # noqa: A002
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = app.resolve(as_json_request(event), context)
+    response = resolve(app, POLICIES, event, context)
     if event.get("routeKey") == COMPLETE_ROUTE:
         cors.add_headers(event, response, get_service().settings.cors_origins)
     return response

@@ -7,7 +7,6 @@ import json
 import re
 import sys
 import time
-import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .lambdas import LocalFunction
+from .lambdas import ContainerPool, InvocationError
 from .template import Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
@@ -25,11 +24,11 @@ _TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javasc
 @dataclass(frozen=True)
 class Binding:
     route: Route
-    function: LocalFunction
+    function: ContainerPool
     pattern: re.Pattern[str]
 
     @classmethod
-    def of(cls, route: Route, function: LocalFunction) -> Binding:
+    def of(cls, route: Route, function: ContainerPool) -> Binding:
         regex = ""
         for part in route.path.strip("/").split("/"):
             if part.startswith("{") and part.endswith("+}"):
@@ -135,8 +134,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             result = binding.function.invoke(event)
             status, out_headers, out_body = _response_from(result)
-        except Exception:  # noqa: BLE001 - API Gateway answers a crashed integration with a 500
-            traceback.print_exc(file=sys.stderr)
+        except InvocationError as error:  # API Gateway answers a crashed integration with a 500
+            print(error, file=sys.stderr)
             status, out_headers, out_body = 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
         self._send(status, out_headers, out_body)
         self._log(binding.route.key, status, started)

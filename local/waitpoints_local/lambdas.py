@@ -1,26 +1,34 @@
-"""Lambda functions hosted in-process, one module instance per concurrent "container", as Lambda runs them.
+"""Lambda functions run locally, with Lambda's isolation: one invocation at a time per container.
 
-Each container imports the function's handler file afresh, so module-level state (the resolver, the logger
-context) is never shared between requests running at the same time; the layer packages are shared, as
-they would be across invocations of one container.
+`ContainerPool` (what the local stack serves with) runs each container in its own worker process, forked
+from a forkserver that has already imported boto3, Powertools and the core, so a new container starts in
+milliseconds and module state is never shared between concurrent requests, exactly as on Lambda (this
+matters: Powertools keeps the current event on the resolver class). `LocalFunction` runs one container
+in this process, for tests that use in-process moto.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
+import multiprocessing
+import os
 import queue
+import signal
 import sys
 import threading
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from .template import Function
 
 Handler = Callable[[dict[str, Any], Any], Any]
-_MAX_CONTAINERS = 64
+MAX_CONTAINERS = 16
+_serial = itertools.count()
 
 
 @dataclass
@@ -40,47 +48,127 @@ class LambdaContext:
         return 10_000
 
 
+class InvocationError(Exception):
+    """Raised when the handler raised (a Lambda "function error"); carries the handler's traceback."""
+
+
+def load_handler(function: Function) -> Handler:
+    """Import the function's handler file as a fresh module (several functions all have an `app.py`)."""
+    module_name, _, attribute = function.handler.rpartition(".")
+    path = function.code_dir / f"{module_name.replace('.', '/')}.py"
+    name = f"waitpoints_fn_{function.logical_id}_{next(_serial)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    return handler
+
+
+def _invoke(handler: Handler, function: Function, event: dict[str, Any]) -> Any:
+    return handler(event, LambdaContext(function.logical_id, str(uuid.uuid4())))
+
+
 class LocalFunction:
-    _serial = itertools.count()
+    """One container in this process; concurrent callers take turns."""
 
     def __init__(self, function: Function) -> None:
         self.function = function
-        module_name, _, self._attribute = function.handler.rpartition(".")
-        self._path = function.code_dir / f"{module_name.replace('.', '/')}.py"
-        self._idle: queue.LifoQueue[Handler] = queue.LifoQueue()
-        self._created = 0
+        self._handler = load_handler(function)
         self._lock = threading.Lock()
 
-    def _new_container(self) -> Handler:
-        name = f"waitpoints_fn_{self.function.logical_id}_{next(self._serial)}"
-        spec = importlib.util.spec_from_file_location(name, self._path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        handler: Handler = getattr(module, self._attribute)
-        return handler
-
-    def _acquire(self) -> Handler:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
-            start_new = self._created < _MAX_CONTAINERS
-            if start_new:
-                self._created += 1
-        return self._new_container() if start_new else self._idle.get()
+            return _invoke(self._handler, self.function, event)
+
+
+def _serve(conn: Connection, function: Function, environment: dict[str, str]) -> None:
+    """A container's main loop, in its worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stack stops its containers itself
+    os.environ.update(environment)
+    handler = load_handler(function)
+    conn.send(("ready", None))
+    while True:
+        try:
+            event = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("ok", _invoke(handler, function, event)))
+        except Exception:  # noqa: BLE001 - reported to the caller like a Lambda function error
+            conn.send(("error", traceback.format_exc()))
+
+
+class _Container:
+    def __init__(self, context: Any, function: Function, environment: dict[str, str]) -> None:
+        self._conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, function, environment), daemon=True,
+                                       name=f"lambda-{function.logical_id}")
+        self.process.start()
+        child.close()
+        kind, detail = self._conn.recv()
+        if kind != "ready":
+            raise InvocationError(detail)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        handler = self._acquire()
+        self._conn.send(event)
+        kind, result = self._conn.recv()
+        if kind == "error":
+            raise InvocationError(result)
+        return result
+
+    def stop(self) -> None:
+        self._conn.close()
+        self.process.terminate()
+        self.process.join(timeout=5)
+
+
+class ContainerPool:
+    """Containers of one function in worker processes: an idle one serves, else a new one starts (a cold
+    start), up to MAX_CONTAINERS; beyond that, requests wait for a container to free up."""
+
+    _context: Any = None
+
+    def __init__(self, function: Function, environment: dict[str, str]) -> None:
+        self.function = function
+        self._environment = environment
+        self._idle: queue.LifoQueue[_Container] = queue.LifoQueue()
+        self._all: list[_Container] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def _mp(cls) -> Any:
+        if cls._context is None:
+            cls._context = multiprocessing.get_context("forkserver")
+            cls._context.set_forkserver_preload(["waitpoints_local.preload"])
+        return cls._context
+
+    def _start_container(self) -> _Container | None:
+        with self._lock:
+            if len(self._all) >= MAX_CONTAINERS:
+                return None
+            container = _Container(self._mp(), self.function, self._environment)
+            self._all.append(container)
+            return container
+
+    def invoke(self, event: dict[str, Any]) -> Any:
         try:
-            return handler(event, LambdaContext(self.function.logical_id, str(uuid.uuid4())))
+            container = self._idle.get_nowait()
+        except queue.Empty:
+            container = self._start_container() or self._idle.get()
+        try:
+            return container.invoke(event)
         finally:
-            self._idle.put(handler)
+            self._idle.put(container)
 
     def warm(self) -> None:
-        """Start one container now, so the first request does not pay for the imports."""
+        container = self._start_container()
+        if container:
+            self._idle.put(container)
+
+    def stop(self) -> None:
         with self._lock:
-            self._created += 1
-        self._idle.put(self._new_container())
+            for container in self._all:
+                container.stop()
+            self._all.clear()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import boto3
 
-from waitpoints_core import DynamoDBStore, mint_api_key, runtime
+from waitpoints_core import DynamoDBStore, mint_api_key
 
 from . import emulator
 from .gateway import Binding, GatewayServer, Router
-from .lambdas import LocalFunction
+from .lambdas import ContainerPool
 from .template import Template, resolve
 
 DEV_ENV = "dev"
@@ -22,7 +22,7 @@ class LocalStack:
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, state_dir: Path = Path(".waitpoints")) -> None:
         self.host, self.port, self.state_dir = host, port, state_dir
         self.template = Template()
-        self.functions: dict[str, LocalFunction] = {}
+        self.functions: dict[str, ContainerPool] = {}
         self._gateway: GatewayServer | None = None
         self._emulator: emulator.Emulator | None = None
 
@@ -40,11 +40,11 @@ class LocalStack:
         self._emulator = emulator.start(self.template)
         bindings = []
         for function in self.template.functions():
-            os.environ.update({k: str(resolve(v, self._emulator.refs)) for k, v in function.environment.items()})
-            local = LocalFunction(function)
-            self.functions[function.logical_id] = local
-            bindings += [Binding.of(route, local) for route in function.routes]
-        runtime.reset()
+            environment = {k: str(resolve(v, self._emulator.refs)) for k, v in function.environment.items()}
+            os.environ.update(environment)  # this process mints keys with the same settings
+            pool = ContainerPool(function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment})
+            self.functions[function.logical_id] = pool
+            bindings += [Binding.of(route, pool) for route in function.routes]
         self._gateway = GatewayServer((self.host, self.port), Router(bindings))
         self.port = self._gateway.server_address[1]
         for local in self.functions.values():
@@ -75,6 +75,8 @@ class LocalStack:
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()
+        for pool in self.functions.values():
+            pool.stop()
         if self._emulator:
             self._emulator.stop()
         self.env_file.unlink(missing_ok=True)

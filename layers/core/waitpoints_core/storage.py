@@ -147,7 +147,7 @@ class DynamoDBStore:
                     raise
                 reasons = exc.response.get("CancellationReasons", [])
                 first = reasons[0] if reasons else {}
-                if first.get("Code") == _CONDITION_FAILED and "Item" in first:
+                if first.get("Code") == "ConditionalCheckFailed" and "Item" in first:
                     return str(first["Item"]["tokenId"]["S"])
                 if attempt + 1 == _TRANSACTION_ATTEMPTS:
                     raise Unavailable() from exc

@@ -1,7 +1,7 @@
 """Powertools resolver setup: per-route authentication and body limits, and every error as `{"error": ...}`.
 
-Authentication and the size check run in a global middleware, which Powertools calls before request
-validation, so the order of answers is 401, then 413, then 400.
+Authentication and the size check run before the resolver (Powertools validates the request before any
+middleware runs), so the order of answers is 401, then 413, then 400.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from waitpoints_core import WaitpointError, check_body_size, get_service
 
-from .request import body_bytes
-from .responses import extra_headers_for, status_for
+from .request import as_json_request, body_bytes, header
+from .responses import extra_headers_for, from_error, status_for
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,30 @@ def json_error(status: int, message: str) -> Response[str]:
     return Response(status, "application/json", json.dumps({"error": message}, separators=(",", ":")), extra_headers_for(status))
 
 
-def install(app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy]) -> None:
-    default = RoutePolicy(body_limit=0)
+_DEFAULT_POLICY = RoutePolicy(body_limit=0)
 
-    def guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        event = app.current_event
-        policy = policies.get(event.route_key, default)
+
+def resolve(app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy], event: dict[str, Any],
+            context: LambdaContext) -> dict[str, Any]:
+    """Authenticate and size-check by route key, then let the resolver validate and route.
+
+    Routes find the caller in `app.context["principal"]`. Bodies are always read as JSON.
+    """
+    policy = policies.get(event.get("routeKey", ""), _DEFAULT_POLICY)
+    try:
         if policy.authenticate:
-            principal = get_service().authenticate(
-                event.headers.get("authorization"), allow_access_token=policy.access_tokens
-            )
+            principal = get_service().authenticate(header(event, "authorization"),
+                                                   allow_access_token=policy.access_tokens)
             app.append_context(principal=principal)
-        check_body_size(len(body_bytes(event.raw_event)), policy.body_limit, "Request body")
-        return next_middleware(app)
+        check_body_size(len(body_bytes(event)), policy.body_limit, "Request body")
+    except WaitpointError as error:
+        app.clear_context()
+        return from_error(error)
+    return app.resolve(as_json_request(event), context)
 
-    app.use([guard])
+
+def install(app: APIGatewayHttpResolver) -> None:
+    """Answer every error as `{"error": "<message>"}` with the status from the one error table."""
 
     @app.exception_handler(WaitpointError)
     def _domain_error(error: WaitpointError) -> Response[str]:

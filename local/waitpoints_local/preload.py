@@ -1,0 +1,9 @@
+"""Imported once by the forkserver, so that every container forked from it starts with these loaded."""
+
+import boto3  # noqa: F401
+import botocore.session  # noqa: F401
+from aws_lambda_powertools import Logger  # noqa: F401
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: F401
+
+import waitpoints_core  # noqa: F401
+import waitpoints_http.resolver  # noqa: F401

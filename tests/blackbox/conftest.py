@@ -1,0 +1,113 @@
+"""Black-box fixtures: a running stack reached only over HTTP.
+
+By default a fresh local stack is started on a free port for the session. To run the same suite against a
+deployed stack, set WAITPOINTS_API_URL and WAITPOINTS_SECRET_KEY (and, for the cross-environment tests,
+WAITPOINTS_OTHER_SECRET_KEY: a key of a second environment); tests that need the emulated AWS are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    url: str
+    key: str
+    other_key: str | None  # a secret key of a second environment
+    aws_endpoint: str | None  # the emulated AWS, only for a local stack
+    table_name: str | None
+
+    def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key or self.key}"} if (key or self.key) else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def _python_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "layers/core"), str(REPO / "local"), str(REPO)])}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if os.environ.get("WAITPOINTS_API_URL") and os.environ.get("WAITPOINTS_SECRET_KEY"):
+        yield Stack(os.environ["WAITPOINTS_API_URL"].rstrip("/"), os.environ["WAITPOINTS_SECRET_KEY"],
+                    os.environ.get("WAITPOINTS_OTHER_SECRET_KEY"), None, None)
+        return
+    state = tmp_path_factory.mktemp("stack")
+    log = (state / "stack.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "waitpoints_local", "--port", str(_free_port()), "--state-dir", str(state)],
+        cwd=REPO, env=_python_env(), stdout=log, stderr=subprocess.STDOUT,
+    )
+    env_file = state / "local.env"
+    deadline = time.monotonic() + 60
+    while not env_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"local stack did not start:\n{(state / 'stack.log').read_text()}")
+        time.sleep(0.1)
+    values = _read_env(env_file)
+    other = subprocess.run(
+        [sys.executable, "-m", "waitpoints_local.keys", "--env", "other", "--state-dir", str(state)],
+        cwd=REPO, env=_python_env(), capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    try:
+        yield Stack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], other,
+                    values["AWS_ENDPOINT_URL"], values["WAITPOINTS_TABLE_NAME"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with stack.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def other_api(stack: Stack) -> Iterator[httpx.Client]:
+    if not stack.other_key:
+        pytest.skip("needs WAITPOINTS_OTHER_SECRET_KEY (a key of a second environment)")
+    with stack.client(stack.other_key) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def anonymous(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def local_stack(stack: Stack) -> Stack:
+    if stack.aws_endpoint is None:
+        pytest.skip("needs the local stack's emulated AWS")
+    return stack
