@@ -53,6 +53,9 @@ def start(template: Template) -> Emulator:
         refs[lid] = create_table(boto3.client("dynamodb"), f"waitpoints-{lid}", props)
     for lid, props in template.resources_of_type("AWS::SecretsManager::Secret").items():
         refs[lid] = create_secret(boto3.client("secretsmanager"), f"waitpoints-{lid}", props)
+    sqs = boto3.client("sqs")
+    for lid in template.resources_of_type("AWS::SQS::Queue"):
+        refs[lid] = sqs.create_queue(QueueName=f"waitpoints-{lid}")["QueueUrl"]
     return Emulator(endpoint, refs, server)
 
 

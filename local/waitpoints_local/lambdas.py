@@ -49,7 +49,15 @@ class LambdaContext:
 
 
 class InvocationError(Exception):
-    """Raised when the handler raised (a Lambda "function error"); carries the handler's traceback."""
+    """Raised when the handler raised (a Lambda "function error"), with what Lambda would report."""
+
+    def __init__(self, error_type: str, message: str, trace: str = "") -> None:
+        super().__init__(f"{error_type}: {message}\n{trace}")
+        self.error_type, self.message = error_type, message
+
+    def payload(self) -> dict[str, str]:
+        """The function-error payload Lambda returns to its caller (Step Functions names the error after it)."""
+        return {"errorType": self.error_type, "errorMessage": self.message}
 
 
 def load_handler(function: Function) -> Handler:
@@ -96,8 +104,8 @@ def _serve(conn: Connection, function: Function, environment: dict[str, str]) ->
             return
         try:
             conn.send(("ok", _invoke(handler, function, event)))
-        except Exception:  # noqa: BLE001 - reported to the caller like a Lambda function error
-            conn.send(("error", traceback.format_exc()))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller like a Lambda function error
+            conn.send(("error", (type(exc).__name__, str(exc), traceback.format_exc())))
 
 
 class _Container:
@@ -109,13 +117,13 @@ class _Container:
         child.close()
         kind, detail = self._conn.recv()
         if kind != "ready":
-            raise InvocationError(detail)
+            raise InvocationError(*detail)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         self._conn.send(event)
         kind, result = self._conn.recv()
         if kind == "error":
-            raise InvocationError(result)
+            raise InvocationError(*result)
         return result
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
-"""The local stack: emulated AWS + the template's functions behind an API Gateway-like HTTP server."""
+"""The local stack: emulated AWS + the template's functions behind an API Gateway-like HTTP server, with
+the table's stream, the schedules and the Step Functions executor all running."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import boto3
 
 from waitpoints_core import DynamoDBStore, mint_api_key
 
-from . import emulator
+from . import emulator, stepfunctions
 from .gateway import Binding, GatewayServer, Router
 from .lambdas import ContainerPool
+from .streams import Scheduler, StreamPoller
 from .template import Template, resolve
 
 DEV_ENV = "dev"
+SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
 
 
 class LocalStack:
@@ -23,8 +26,10 @@ class LocalStack:
         self.host, self.port, self.state_dir = host, port, state_dir
         self.template = Template()
         self.functions: dict[str, ContainerPool] = {}
+        self.refs: dict[str, object] = {}
         self._gateway: GatewayServer | None = None
         self._emulator: emulator.Emulator | None = None
+        self._threads: list[StreamPoller | Scheduler] = []
 
     @property
     def url(self) -> str:
@@ -38,21 +43,38 @@ class LocalStack:
         """Start everything; return the dev secret key."""
         self.env_file.unlink(missing_ok=True)
         self._emulator = emulator.start(self.template)
-        bindings = []
-        for function in self.template.functions():
-            environment = {k: str(resolve(v, self._emulator.refs)) for k, v in function.environment.items()}
-            os.environ.update(environment)  # this process mints keys with the same settings
-            pool = ContainerPool(function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment})
-            self.functions[function.logical_id] = pool
-            bindings += [Binding.of(route, pool) for route in function.routes]
-        self._gateway = GatewayServer((self.host, self.port), Router(bindings))
+        self.refs = self._emulator.refs
+        self._gateway = GatewayServer((self.host, self.port), Router([]))
         self.port = self._gateway.server_address[1]
-        for local in self.functions.values():
-            local.warm()
+        functions = self.template.functions()
+        for function in functions:
+            environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
+            os.environ.update(environment)  # this process mints keys with the same settings
+            self.functions[function.logical_id] = ContainerPool(
+                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment})
+        stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
+        self._gateway.router = Router([
+            Binding.of(route, self.functions[f.logical_id]) for f in functions for route in f.routes
+        ])
+        for pool in self.functions.values():
+            pool.warm()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+        for function in functions:
+            pool = self.functions[function.logical_id]
+            for source in function.streams:
+                queue = self.refs.get(source.on_failure) if source.on_failure else None
+                self._threads.append(StreamPoller(source, pool, str(self.refs[source.table]), queue))  # type: ignore[arg-type]
+            self._threads += [Scheduler(pool, SCHEDULE_SECONDS) for _ in function.schedules]
+        for thread in self._threads:
+            thread.start()
         key = self.mint_key(DEV_ENV)
         self._write_env_file(key)
         return key
+
+    def _local_value(self, name: str, value: object) -> object:
+        if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
+            return self.url
+        return resolve(value, self.refs)
 
     def mint_key(self, env: str) -> str:
         return mint_api_key(DynamoDBStore(boto3.client("dynamodb"), os.environ["WAITPOINTS_TABLE_NAME"]), env)
@@ -65,6 +87,7 @@ class LocalStack:
             f"WAITPOINTS_SECRET_KEY={key}",
             f"AWS_ENDPOINT_URL={self._emulator.endpoint}",
             f"WAITPOINTS_TABLE_NAME={os.environ['WAITPOINTS_TABLE_NAME']}",
+            f"WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN={self.refs['ExampleStateMachine']}",
         ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")
@@ -72,6 +95,8 @@ class LocalStack:
         tmp.replace(self.env_file)
 
     def stop(self) -> None:
+        for thread in self._threads:
+            thread.stop()
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,26 @@ class Route:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream event source mapping, as its template event declares it."""
+
+    table: str  # logical id of the table
+    batch_size: int
+    max_retries: int
+    bisect_on_error: bool
+    filters: tuple[dict[str, Any], ...]
+    on_failure: str | None  # logical id of the on-failure queue
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_dir: Path
     handler: str  # module.attribute, relative to code_dir
     routes: tuple[Route, ...]
     environment: dict[str, Any]
+    streams: tuple[StreamSource, ...] = ()
+    schedules: tuple[str, ...] = ()
 
 
 class Template:
@@ -73,14 +88,32 @@ class Template:
                 if event["Type"] == "HttpApi"
             )
             env = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
-            functions.append(Function(lid, self.path.parent / props["CodeUri"], props["Handler"], routes, env))
+            events = props.get("Events", {}).values()
+            streams = tuple(_stream_source(e["Properties"]) for e in events if e["Type"] == "DynamoDB")
+            schedules = tuple(e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule")
+            functions.append(Function(lid, self.path.parent / props["CodeUri"], props["Handler"], routes, env,
+                                      streams, schedules))
         return functions
 
 
+def _stream_source(props: dict[str, Any]) -> StreamSource:
+    on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return StreamSource(
+        table=props["Stream"]["Fn::GetAtt"][0],
+        batch_size=int(props.get("BatchSize", 100)),
+        max_retries=int(props.get("MaximumRetryAttempts", -1)),
+        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+        filters=tuple(json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])),
+        on_failure=on_failure["Fn::GetAtt"][0] if on_failure else None,
+    )
+
+
 def resolve(value: Any, refs: dict[str, Any]) -> Any:
-    """Resolve `Ref`s (resources and parameters) against `refs`; other intrinsics are not used in environments."""
+    """Resolve `Ref` and `Fn::GetAtt X.Arn` against `refs` (logical id or parameter → local value)."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return refs[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        return refs[f"{value['Fn::GetAtt'][0]}.{value['Fn::GetAtt'][1]}"]
     if isinstance(value, dict):
         raise ValueError(f"unsupported intrinsic in a local environment: {value}")
     return value

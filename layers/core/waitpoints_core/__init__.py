@@ -14,7 +14,18 @@ from .errors import (
     UnsupportedBody,
     WaitpointError,
 )
-from .models import CompleteTokenRequest, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
+from .models import (
+    CompleteTokenRequest,
+    CreatedToken,
+    CreateTokenRequest,
+    Principal,
+    TokenStatus,
+    WaitForTokenRequest,
+    Waitpoint,
+    WorkflowCreateTokenRequest,
+    describe_validation_error,
+    parse_request,
+)
 from .runtime import get_service
 from .service import WaitpointService, mint_api_key
 from .storage import DynamoDBStore
@@ -38,12 +49,16 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "UnsupportedBody",
+    "WaitForTokenRequest",
     "Waitpoint",
     "WaitpointError",
     "WaitpointService",
+    "WorkflowCreateTokenRequest",
     "check_body_size",
+    "describe_validation_error",
     "format_iso",
     "get_service",
     "mint_api_key",
     "now_ms",
+    "parse_request",
 ]

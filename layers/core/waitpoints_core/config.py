@@ -15,6 +15,7 @@ class Settings:
     table_name: str
     signing_secret_id: str
     public_url: str | None = None
+    api_url: str | None = None  # the API's own URL, for callback URLs made outside an HTTP request
     default_timeout: str = "10m"
     default_idempotency_ttl: str = "1h"
     retention_days: int = 30
@@ -29,6 +30,7 @@ class Settings:
             table_name=env["WAITPOINTS_TABLE_NAME"],
             signing_secret_id=env["WAITPOINTS_SIGNING_SECRET_ARN"],
             public_url=env.get("WAITPOINTS_PUBLIC_URL") or None,
+            api_url=env.get("WAITPOINTS_API_URL") or None,
             default_timeout=env.get("WAITPOINTS_DEFAULT_TIMEOUT", "10m"),
             default_idempotency_ttl=env.get("WAITPOINTS_DEFAULT_IDEMPOTENCY_TTL", "1h"),
             retention_days=int(env.get("WAITPOINTS_RETENTION_DAYS", "30")),

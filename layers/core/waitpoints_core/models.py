@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from .durations import format_iso
+from .errors import InvalidInput
 from .signing import scope_allows_completion
 
 MAX_TAGS = 10
+M = TypeVar("M", bound=BaseModel)
 Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 
 
@@ -58,6 +60,25 @@ class CreateTokenRequest(BaseModel):
         if self.tags is None:
             return []
         return [self.tags] if isinstance(self.tags, str) else list(self.tags)
+
+
+EnvName = Annotated[StrictStr, Field(pattern=r"^[a-z0-9-]{1,32}$", description="An environment name.")]
+
+
+class WorkflowCreateTokenRequest(CreateTokenRequest):
+    """What a workflow sends to CreateTokenFunction: the create options plus the token's environment."""
+
+    environment: EnvName
+
+
+class WaitForTokenRequest(BaseModel):
+    """What a workflow sends to WaitForTokenFunction (with `lambda:invoke.waitForTaskToken`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] = Field(alias="taskToken")
+    waitpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(alias="waitpointId")
+    environment: EnvName | None = None
 
 
 class CompleteTokenRequest(BaseModel):
@@ -130,3 +151,41 @@ class Principal:
 
     def can_complete(self, token_id: str) -> bool:
         return self.scopes is None or scope_allows_completion(self.scopes, token_id)
+
+
+_UNION_BRANCHES = ("str", "int", "list[", "constrained-str", "function-")
+
+
+def describe_validation_error(errors: Any, skip: int = 0) -> str:
+    """pydantic's errors → one sentence naming the field, never echoing the input (it may hold a secret).
+
+    Picks the most specific error. `skip` drops leading location parts (Powertools prefixes "body").
+    """
+    if not errors:
+        return "Invalid request"
+    error = max(errors, key=lambda e: len(e.get("loc", ())))
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return "Request body is not valid JSON"
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        return "Request body must be a JSON object"
+    path = ""
+    for part in tuple(error.get("loc", ()))[skip:]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not str(part).startswith(_UNION_BRANCHES):
+            path += ("." if path else "") + str(part)
+    if kind == "extra_forbidden":
+        return f"{path}: unknown field"
+    if kind == "missing":
+        return f"{path}: required"
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    return f"{path}: {message}" if path else message
+
+
+def parse_request(model: type[M], data: Any) -> M:
+    """Validate a Lambda payload against `model`; InvalidInput names the field, never the value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc.errors())) from exc

@@ -6,6 +6,7 @@ from functools import cache
 
 from . import aws
 from .config import Settings
+from .bridge import StepFunctionsBridge
 from .keyring import KeyRing
 from .service import WaitpointService
 from .signing import SigningKeys
@@ -21,7 +22,8 @@ def get_service() -> WaitpointService:
         return SigningKeys.from_secret_string(secret["SecretString"])
 
     store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)
-    return WaitpointService(store, KeyRing(load_keys, max_age=settings.signing_key_cache_seconds), settings)
+    keys = KeyRing(load_keys, max_age=settings.signing_key_cache_seconds)
+    return WaitpointService(store, keys, settings, lambda: StepFunctionsBridge(aws.client("stepfunctions")))
 
 
 def reset() -> None:

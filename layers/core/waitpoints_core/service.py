@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from . import ids
-from .bodies import Output, check_body_size, output_from_callback, output_from_value
+from .bodies import TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
 from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
-from .durations import DAY_MS, now_ms, parse_duration, parse_instant
+from .bridge import OUTPUT_LIMIT, Delivery
+from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
 from .keyring import KeyRing
-from .models import MAX_TAGS, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
-from .storage import Completion
+from .models import (
+    MAX_TAGS,
+    CreatedToken,
+    CreateTokenRequest,
+    Principal,
+    TokenStatus,
+    WaitForTokenRequest,
+    Waitpoint,
+    WorkflowCreateTokenRequest,
+)
+from .storage import Attachment, Completion, Waiter, token_from_image
 
 _MISSING = object()
 
@@ -25,6 +37,19 @@ class Store(Protocol):
     def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion: ...
     def get_api_key_env(self, key_hash: str) -> str | None: ...
     def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None: ...
+    def attach_waiter(self, token_id: str, env: str | None, task_token: str, now_ms: int) -> tuple[Attachment, Waitpoint | None]: ...
+    def waiters(self, token_id: str) -> list[Waiter]: ...
+    def delete_waiter(self, waiter: Waiter) -> None: ...
+    def environments(self) -> list[str]: ...
+    def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
+    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
+
+
+class Bridge(Protocol):
+    """Resumes Step Functions executions (bridge.StepFunctionsBridge in production)."""
+
+    def succeed(self, task_token: str, output: str) -> Delivery: ...
+    def fail(self, task_token: str, error: str, cause: str) -> Delivery: ...
 
 
 class ApiKeyStore(Protocol):
@@ -41,10 +66,12 @@ def mint_api_key(store: ApiKeyStore, env: str) -> str:
 
 
 class WaitpointService:
-    def __init__(self, store: Store, keys: KeyRing, settings: Settings) -> None:
+    def __init__(self, store: Store, keys: KeyRing, settings: Settings, bridge: Callable[[], Bridge]) -> None:
         self._store = store
         self._keys = keys
         self._settings = settings
+        self._bridge_factory = bridge
+        self._bridge: Bridge | None = None
         self._retention_ms = settings.retention_days * DAY_MS
         self._key_cache: dict[str, tuple[str, float]] = {}
 
@@ -191,6 +218,91 @@ class WaitpointService:
             raise NotFound()
 
 
+    # --- Step Functions ----------------------------------------------------------------------------------
+
+    @property
+    def bridge(self) -> Bridge:
+        if self._bridge is None:  # created on first use: the API functions never need it
+            self._bridge = self._bridge_factory()
+        return self._bridge
+
+    def create_for_workflow(self, request: WorkflowCreateTokenRequest) -> CreatedToken:
+        """Create a token without an API key (the caller is IAM-authorised to invoke the function)."""
+        base_url = self._settings.public_url or self._settings.api_url
+        if not base_url:
+            raise InvalidInput("the deployment has no WAITPOINTS_API_URL to build callback URLs with")
+        return self.create(request.environment, request, base_url)
+
+    def wait_for_token(self, request: WaitForTokenRequest) -> Attachment:
+        """Make a workflow's task token wait on a waitpoint; resume it at once if the token is already final."""
+        now = now_ms()
+        token_id = ids.normalize_token_id(request.waitpoint_id)
+        attachment, token = (
+            self._store.attach_waiter(token_id, request.environment, request.task_token, now)
+            if token_id else (Attachment.NOT_FOUND, None)
+        )
+        if attachment is Attachment.NOT_FOUND:
+            self.bridge.fail(request.task_token, "Waitpoint.NotFound",
+                             f"Waitpoint {request.waitpoint_id} does not exist, has expired, or belongs to another environment")
+        elif token is not None:
+            self._resume(token.seen_at(now), request.task_token)
+        return attachment
+
+    def resume_waiters(self, token: Waitpoint) -> dict[Delivery, int]:
+        """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted once its
+        execution has the outcome (or is gone), so a retry after a failure resumes only the rest."""
+        counts = {Delivery.SENT: 0, Delivery.GONE: 0}
+        for waiter in self._store.waiters(token.id):
+            counts[self._resume(token, waiter.task_token)] += 1
+            self._store.delete_waiter(waiter)
+        return counts
+
+    def on_item_changed(self, old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> dict[Delivery, int]:
+        """A DynamoDB stream record: when a token stops waiting, resume the executions waiting on it."""
+        old, new = token_from_image(old_image), token_from_image(new_image)
+        if old is None or new is None or old.status is not TokenStatus.WAITING or new.status is TokenStatus.WAITING:
+            return {}
+        return self.resume_waiters(new)
+
+    def _resume(self, token: Waitpoint, task_token: str) -> Delivery:
+        if token.status is TokenStatus.TIMED_OUT:
+            return self.bridge.fail(task_token, "Waitpoint.TimedOut",
+                                    f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}")
+        output = step_functions_output(token)
+        size = len(output.encode())
+        if size > OUTPUT_LIMIT:
+            return self.bridge.fail(
+                task_token, "Waitpoint.OutputTooLarge",
+                f"The output of waitpoint {token.id} is {size} bytes, over Step Functions' {OUTPUT_LIMIT}-byte limit. "
+                f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
+            )
+        return self.bridge.succeed(task_token, output)
+
+    def sweep_timeouts(self, budget_ms: int = 50_000, batch: int = 100) -> int:
+        """Persist TIMED_OUT for waiting tokens past their timeout (their stream records then resume the
+        waiting workflows). Reads only the due index of each environment. Returns how many it timed out."""
+        started = now_ms()
+        timed_out = 0
+        for env in self._store.environments():
+            while now_ms() - started < budget_ms:
+                now = now_ms()
+                due = self._store.due_tokens(env, now, batch)
+                for token_id, timeout_at in due:
+                    expires_at = (timeout_at + self._retention_ms) // 1000
+                    timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
+                if len(due) < batch:
+                    break
+        return timed_out
+
+
+def step_functions_output(token: Waitpoint) -> str:
+    """A completed token's output as the JSON a workflow receives: JSON as it is, text as a JSON string."""
+    if token.output is None:
+        return "null"
+    if token.output_type == TEXT_TYPE:
+        return json.dumps(token.output, ensure_ascii=False)
+    return token.output
+
+
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
-

@@ -2,9 +2,14 @@
 
 Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
 
-    TOKEN#<id>            TOKEN   a waitpoint token
-    IDEM#<env>#<sha256>   IDEM    a live idempotency key → the token it created
-    APIKEY#<sha256>       APIKEY  a secret API key's environment (keys are stored only as hashes)
+    TOKEN#<id>            TOKEN             a waitpoint token
+    TOKEN#<id>            WAITER#<sha256>   a Step Functions task token waiting on that token
+    IDEM#<env>#<sha256>   IDEM              a live idempotency key → the token it created
+    APIKEY#<sha256>       APIKEY            a secret API key's environment (keys are stored only as hashes)
+    ENVS                  ENVS              the set of environment names (the timeout sweep visits each)
+
+While a token is WAITING it carries `duePk` = `DUE#<env>`: the sparse DueIndex (duePk, timeoutAt) lists
+exactly the waiting tokens of an environment in timeout order, which is all the sweep reads.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +27,31 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .bodies import Output
 from .errors import Unavailable
-from .models import TokenStatus, Waitpoint
+from .models import TokenStatus, Waitpoint, timed_out_fields
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 _TOKEN_SK = "TOKEN"
+_WAITER_PREFIX = "WAITER#"
+_ENVS_KEY = {"pk": {"S": "ENVS"}, "sk": {"S": "ENVS"}}
+DUE_INDEX = "DueIndex"
+_WAITER_TTL_SECONDS = 400 * 86_400  # a safety net: waiters are deleted once notified
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_ATTEMPTS = 4
+
+
+class Attachment(Enum):
+    ATTACHED = "attached"  # the token is waiting; its completion will resume the execution
+    FINAL = "final"  # the token is already completed or timed out
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Waiter:
+    token_id: str
+    sort_key: str
+    task_token: str
 
 
 class Completion(Enum):
@@ -60,10 +83,17 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
         "ttl": {"N": str(token.expires_at)},
         "tags": {"L": [{"S": t} for t in token.tags]},
     }
+    if token.status is TokenStatus.WAITING:
+        item["duePk"] = {"S": f"DUE#{token.env}"}
     if token.idempotency_key is not None:
         item["idempotencyKey"] = {"S": token.idempotency_key}
         item["idempotencyKeyExpiresAt"] = {"N": str(token.idempotency_key_expires_at)}
     return item
+
+
+def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
+    """The token in a stream record's image, or None when the image is another kind of item."""
+    return item_to_token(image) if image and image.get("sk", {}).get("S") == _TOKEN_SK else None
 
 
 def item_to_token(item: dict[str, Any]) -> Waitpoint:
@@ -90,6 +120,9 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
     )
 
 
+LEAVE_WAITING = "REMOVE duePk"  # a token that stops waiting leaves the sparse indexes of waiting tokens
+_STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
+
 _RETRYABLE_CODES = {
     "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
@@ -97,7 +130,7 @@ _RETRYABLE_CODES = {
 
 
 @contextmanager
-def _aws_errors() -> Iterator[None]:
+def aws_errors() -> Iterator[None]:
     """Throttling, 5xx and network failures that outlast the client's retries become Unavailable (503)."""
     try:
         yield
@@ -121,7 +154,7 @@ class DynamoDBStore:
         the new token's id, or the id of the token a live key already points to (then nothing is written)."""
         put_token = {"TableName": self._table, "Item": token_to_item(token), "ConditionExpression": "attribute_not_exists(pk)"}
         if token.idempotency_key is None:
-            with _aws_errors():
+            with aws_errors():
                 self._ddb.put_item(**put_token)
             return token.id
         claim = {
@@ -139,7 +172,7 @@ class DynamoDBStore:
         }
         for attempt in range(_TRANSACTION_ATTEMPTS):
             try:
-                with _aws_errors():
+                with aws_errors():
                     self._ddb.transact_write_items(TransactItems=[{"Put": claim}, {"Put": put_token}])
                 return token.id
             except ClientError as exc:
@@ -156,7 +189,7 @@ class DynamoDBStore:
         raise AssertionError("unreachable")
 
     def get_token(self, token_id: str) -> Waitpoint | None:
-        with _aws_errors():
+        with aws_errors():
             item = self._ddb.get_item(TableName=self._table, Key=token_key(token_id), ConsistentRead=True).get("Item")
         return item_to_token(item) if item else None
 
@@ -174,7 +207,7 @@ class DynamoDBStore:
             sets += ["#output = :output", "outputType = :outputType"]
             values[":output"] = {"S": output.text}
             values[":outputType"] = {"S": output.type}
-        condition = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
+        condition = _STILL_WAITING
         if env is not None:
             condition += " AND env = :env"
             values[":env"] = {"S": env}
@@ -182,11 +215,11 @@ class DynamoDBStore:
         if output is not None:
             names["#output"] = "output"
         try:
-            with _aws_errors():
+            with aws_errors():
                 self._ddb.update_item(
                     TableName=self._table,
                     Key=token_key(token_id),
-                    UpdateExpression="SET " + ", ".join(sets),
+                    UpdateExpression="SET " + ", ".join(sets) + " " + LEAVE_WAITING,
                     ConditionExpression=condition,
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
@@ -205,14 +238,135 @@ class DynamoDBStore:
         return Completion.WON
 
     def get_api_key_env(self, key_hash: str) -> str | None:
-        with _aws_errors():
+        with aws_errors():
             item = self._ddb.get_item(TableName=self._table, Key=api_key_key(key_hash)).get("Item")
         return item["env"]["S"] if item else None
 
     def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None:
-        with _aws_errors():
-            self._ddb.put_item(
-                TableName=self._table,
-                Item={**api_key_key(key_hash), "env": {"S": env}, "createdAt": {"N": str(now_ms)}},
-                ConditionExpression="attribute_not_exists(pk)",
+        """Store a key's hash and record its environment in the set the timeout sweep visits."""
+        with aws_errors():
+            self._ddb.transact_write_items(TransactItems=[
+                {"Put": {
+                    "TableName": self._table,
+                    "Item": {**api_key_key(key_hash), "env": {"S": env}, "createdAt": {"N": str(now_ms)}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }},
+                {"Update": {
+                    "TableName": self._table, "Key": _ENVS_KEY, "UpdateExpression": "ADD #names :env",
+                    "ExpressionAttributeNames": {"#names": "names"},
+                    "ExpressionAttributeValues": {":env": {"SS": [env]}},
+                }},
+            ])
+
+    def environments(self) -> list[str]:
+        with aws_errors():
+            item = self._ddb.get_item(TableName=self._table, Key=_ENVS_KEY, ConsistentRead=True).get("Item")
+        return sorted(item["names"]["SS"]) if item else []
+
+    # --- Step Functions waiters and timeouts ----------------------------------------------------------
+
+    def attach_waiter(self, token_id: str, env: str | None, task_token: str, now_ms: int) -> tuple[Attachment, Waitpoint | None]:
+        """Record a task token as waiting, atomically with a check that the token still waits.
+
+        The check and the write form one transaction, so a completion is ordered either before it (FINAL:
+        the caller resumes the execution itself, with the token returned) or after it (the completion's
+        stream record finds this waiter). Nothing in between can leave an execution waiting forever.
+        """
+        names = {"#status": "status", "#ttl": "ttl"}
+        values: dict[str, Any] = {
+            ":waiting": {"S": TokenStatus.WAITING.value},
+            ":now": {"N": str(now_ms)},
+            ":nowSec": {"N": str(now_ms // 1000)},
+        }
+        condition = _STILL_WAITING
+        if env is not None:
+            condition += " AND env = :env"
+            values[":env"] = {"S": env}
+        waiter = {
+            "pk": {"S": f"TOKEN#{token_id}"},
+            "sk": {"S": _WAITER_PREFIX + hashlib.sha256(task_token.encode()).hexdigest()},
+            "taskToken": {"S": task_token},
+            "createdAt": {"N": str(now_ms)},
+            "ttl": {"N": str(now_ms // 1000 + _WAITER_TTL_SECONDS)},
+        }
+        try:
+            with aws_errors():
+                self._ddb.transact_write_items(TransactItems=[
+                    {"ConditionCheck": {
+                        "TableName": self._table, "Key": token_key(token_id), "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }},
+                    {"Put": {"TableName": self._table, "Item": waiter}},
+                ])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if exc.response["Error"]["Code"] != "TransactionCanceledException" or not reasons:
+                raise
+            if reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise Unavailable() from exc  # a conflicting transaction: the caller may retry
+            item = reasons[0].get("Item")
+            token = item_to_token(item) if item else None
+            if token is None or (env is not None and token.env != env) or not token.exists_at(now_ms):
+                return Attachment.NOT_FOUND, None
+            return Attachment.FINAL, token
+        return Attachment.ATTACHED, None
+
+    def waiters(self, token_id: str) -> list[Waiter]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"TOKEN#{token_id}"}, ":prefix": {"S": _WAITER_PREFIX}},
+            "ConsistentRead": True,
+        }
+        found: list[Waiter] = []
+        while True:
+            with aws_errors():
+                page = self._ddb.query(**request)
+            found += [Waiter(token_id, i["sk"]["S"], i["taskToken"]["S"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete_waiter(self, waiter: Waiter) -> None:
+        with aws_errors():
+            self._ddb.delete_item(TableName=self._table,
+                                  Key={"pk": {"S": f"TOKEN#{waiter.token_id}"}, "sk": {"S": waiter.sort_key}})
+
+    def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]:
+        """(token id, timeoutAt) of up to `limit` waiting tokens of `env` whose timeout has passed."""
+        with aws_errors():
+            page = self._ddb.query(
+                TableName=self._table, IndexName=DUE_INDEX, Limit=limit,
+                KeyConditionExpression="duePk = :due AND timeoutAt <= :now",
+                ExpressionAttributeValues={":due": {"S": f"DUE#{env}"}, ":now": {"N": str(now_ms)}},
             )
+        return [(i["pk"]["S"].removeprefix("TOKEN#"), int(i["timeoutAt"]["N"])) for i in page.get("Items", [])]
+
+    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool:
+        """Persist TIMED_OUT for a waiting token past its timeout; False if it was completed meanwhile."""
+        fields = timed_out_fields(timeout_at)
+        try:
+            with aws_errors():
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=token_key(token_id),
+                    UpdateExpression="SET #status = :timedOut, completedAt = timeoutAt, #output = :output, "
+                    "outputType = :outputType, outputIsError = :true, #ttl = :ttl " + LEAVE_WAITING,
+                    ConditionExpression="#status = :waiting AND timeoutAt <= :now",
+                    ExpressionAttributeNames={"#status": "status", "#output": "output", "#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
+                        ":waiting": {"S": TokenStatus.WAITING.value},
+                        ":output": {"S": fields["output"]},
+                        ":outputType": {"S": fields["output_type"]},
+                        ":true": {"BOOL": True},
+                        ":ttl": {"N": str(expires_at)},
+                        ":now": {"N": str(now_ms)},
+                    },
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                return False
+            raise
+        return True

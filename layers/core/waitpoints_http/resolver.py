@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from waitpoints_core import WaitpointError, check_body_size, get_service
+from waitpoints_core import WaitpointError, check_body_size, describe_validation_error, get_service
 
 from .request import as_json_request, body_bytes, header
 from .responses import extra_headers_for, from_error, status_for
@@ -64,33 +64,8 @@ def install(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[str]:
-        return json_error(400, describe_validation_error(error.errors()))
+        return json_error(400, describe_validation_error(error.errors(), skip=1))
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
         return json_error(404, "No such route")
-
-
-_UNION_BRANCHES = ("str", "int", "list[", "constrained-str", "function-")
-
-
-def describe_validation_error(errors: Any) -> str:
-    """pydantic's errors → one sentence naming the field: the most specific error of the first field that failed."""
-    if not errors:
-        return "Invalid request"
-    error = max(errors, key=lambda e: len(e.get("loc", ())))
-    kind = error.get("type", "")
-    if kind == "json_invalid":
-        return "Request body is not valid JSON"
-    if kind == "model_attributes_type":
-        return "Request body must be a JSON object"
-    path = ""
-    for part in error.get("loc", ())[1:]:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not str(part).startswith(_UNION_BRANCHES):
-            path += ("." if path else "") + str(part)
-    if kind == "extra_forbidden":
-        return f"{path}: unknown field"
-    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    return f"{path}: {message}" if path else message

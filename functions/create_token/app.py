@@ -1,0 +1,24 @@
+"""CreateTokenFunction: a workflow creates a waitpoint token without an API key (IAM authorises the invoke).
+
+Payload: `{"environment": "prod", "timeout"?, "idempotencyKey"?, "idempotencyKeyTTL"?, "tags"?}`, the
+same options as `POST /api/v1/waitpoints/tokens`. Returns `{id, url, isCached, publicAccessToken}`.
+Bad input fails the task with the error `InvalidInput` (or `TooManyTags`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import WorkflowCreateTokenRequest, get_service, parse_request
+from waitpoints_http import wire
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    created = get_service().create_for_workflow(parse_request(WorkflowCreateTokenRequest, event))
+    return wire.created(created)

@@ -1,0 +1,34 @@
+"""DynamoDB stream consumer: when a token stops waiting, resume the workflows waiting on it.
+
+Partial batch failures: a record whose delivery hit throttling or a 5xx is reported failed and retried;
+executions that are gone (TaskTimedOut, InvalidToken, TaskDoesNotExist) are recorded and skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import get_service
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    change = record.raw_event["dynamodb"]
+    counts = get_service().on_item_changed(change.get("OldImage"), change.get("NewImage"))
+    if counts:
+        logger.info("resumed waiting workflows", extra={
+            "waitpoint_id": change["Keys"]["pk"]["S"].removeprefix("TOKEN#"),
+            **{delivery.value: n for delivery, n in counts.items()},  # sent: resumed; gone: no longer waiting
+        })
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

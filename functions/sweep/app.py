@@ -1,0 +1,25 @@
+"""Scheduled timeout sweep: persist TIMED_OUT for waiting tokens past their timeout.
+
+Reads already show TIMED_OUT lazily; this write is what tells waiting workflows (through the stream).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import get_service
+
+logger = Logger()
+_SAFETY_MS = 5_000
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    budget = max(1_000, context.get_remaining_time_in_millis() - _SAFETY_MS)
+    timed_out = get_service().sweep_timeouts(budget_ms=budget)
+    if timed_out:
+        logger.info("timed out waiting tokens", extra={"timed_out": timed_out})
+    return {"timedOut": timed_out}

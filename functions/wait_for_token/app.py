@@ -1,0 +1,26 @@
+"""WaitForTokenFunction: a workflow pauses on a waitpoint token.
+
+Call it with `arn:aws:states:::lambda:invoke.waitForTaskToken` and the payload
+`{"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.waitpoint.id"}` (optionally `"environment"`).
+The execution resumes with the token's output, or fails with `Waitpoint.TimedOut`, `Waitpoint.NotFound`
+or `Waitpoint.OutputTooLarge`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from waitpoints_core import WaitForTokenRequest, get_service, parse_request
+
+logger = Logger()
+
+
+@logger.inject_lambda_context  # never log the event: it holds the task token
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    request = parse_request(WaitForTokenRequest, event)
+    attachment = get_service().wait_for_token(request)
+    logger.info("workflow waits on waitpoint", extra={"waitpoint_id": request.waitpoint_id, "result": attachment.value})
+    return {"waitpointId": request.waitpoint_id, "result": attachment.value}

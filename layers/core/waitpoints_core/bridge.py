@@ -1,0 +1,51 @@
+"""Step Functions delivery: resume a waiting execution with a token's outcome.
+
+`TaskTimedOut`, `InvalidToken` and `TaskDoesNotExist` mean the execution is gone or was already resumed:
+the delivery is final (GONE), never retried. Throttling, 5xx and network failures raise Unavailable so the
+caller (the stream consumer) retries.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from .storage import aws_errors
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+GONE_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+OUTPUT_LIMIT = 262_144  # Step Functions' task output limit, bytes of UTF-8
+ERROR_LIMIT = 256
+CAUSE_LIMIT = 32_768
+
+
+class Delivery(Enum):
+    SENT = "sent"
+    GONE = "gone"  # the execution no longer waits on this task token
+
+
+class StepFunctionsBridge:
+    def __init__(self, client: BaseClient) -> None:
+        self._sfn = client
+
+    def succeed(self, task_token: str, output: str) -> Delivery:
+        return self._send(lambda: self._sfn.send_task_success(taskToken=task_token, output=output))
+
+    def fail(self, task_token: str, error: str, cause: str) -> Delivery:
+        return self._send(lambda: self._sfn.send_task_failure(
+            taskToken=task_token, error=error[:ERROR_LIMIT], cause=cause[:CAUSE_LIMIT]))
+
+    @staticmethod
+    def _send(call: object) -> Delivery:
+        try:
+            with aws_errors():
+                call()  # type: ignore[operator]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in GONE_CODES:
+                return Delivery.GONE
+            raise
+        return Delivery.SENT
