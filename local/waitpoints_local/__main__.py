@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where local.env is written (env WAITPOINTS_STATE_DIR; default .waitpoints)")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack, to debug a hang
 
     stack = LocalStack(args.host, args.port, args.state_dir)
     stopping = threading.Event()

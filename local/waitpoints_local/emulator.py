@@ -6,10 +6,12 @@ import json
 import os
 import secrets
 import string
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from .template import Template
@@ -41,7 +43,30 @@ class Emulator:
         self._server.stop()
 
 
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def serialize_dynamodb_requests() -> None:
+    """Make moto apply DynamoDB requests one at a time, as DynamoDB applies each atomically.
+
+    moto applies a request in steps, and rolls back a cancelled transaction by restoring a copy of the whole
+    table; a request running meanwhile could lose its write. Races between requests are still exercised:
+    requests from concurrent callers interleave, just never inside one another.
+    """
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 def start(template: Template) -> Emulator:
+    serialize_dynamodb_requests()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

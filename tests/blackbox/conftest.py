@@ -16,7 +16,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -30,6 +32,12 @@ class Stack:
     other_key: str | None  # a secret key of a second environment
     aws_endpoint: str | None  # the emulated AWS, only for a local stack
     table_name: str | None
+    example_state_machine: str | None = None
+
+    def aws(self, service: str) -> Any:
+        """A boto3 client for the local stack's emulated AWS."""
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.key}"} if (key or self.key) else {}
@@ -47,7 +55,8 @@ def _read_env(path: Path) -> dict[str, str]:
 
 
 def _python_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "layers/core"), str(REPO / "local"), str(REPO)])}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "layers/core"), str(REPO / "local"), str(REPO)]),
+            "WAITPOINTS_SCHEDULE_SECONDS": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +85,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ).stdout.strip()
     try:
         yield Stack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], other,
-                    values["AWS_ENDPOINT_URL"], values["WAITPOINTS_TABLE_NAME"])
+                    values["AWS_ENDPOINT_URL"], values["WAITPOINTS_TABLE_NAME"],
+                    values["WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN"])
     finally:
         proc.send_signal(signal.SIGINT)
         try:
