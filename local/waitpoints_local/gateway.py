@@ -102,6 +102,7 @@ def build_event(binding: Binding, params: dict[str, str], method: str, target: s
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # socketserver's default backlog of 5 resets bursts of concurrent clients
 
     def __init__(self, address: tuple[str, int], router: Router) -> None:
         super().__init__(address, _RequestHandler)

@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-
 from waitpoints_core.bodies import Output, check_body_size, output_from_callback, output_from_value
 from waitpoints_core.errors import InvalidInput, PayloadTooLarge, UnsupportedBody
 
@@ -18,7 +17,7 @@ TEXT = "text/plain"
 
 
 def test_string_is_stored_raw_as_text_plain() -> None:
-    assert output_from_value("hello \"world\"") == Output('hello "world"', TEXT)
+    assert output_from_value('hello "world"') == Output('hello "world"', TEXT)
 
 
 def test_empty_string_is_still_a_string() -> None:
@@ -58,11 +57,17 @@ def test_nan_and_infinity_are_invalid_input(bad: object) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.api+json",
-     "application/cloudevents+json; charset=UTF-8"],
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/vnd.api+json",
+        "application/cloudevents+json; charset=UTF-8",
+    ],
 )
-def test_json_content_types_store_the_json_value(content_type: str) -> None:
-    assert output_from_callback(b'{ "status" : "ok", "n": 1 }', content_type) == Output('{"status":"ok","n":1}', JSON)
+def test_json_content_types_store_the_json_text_as_received(content_type: str) -> None:
+    body = b' { "status" : "ok", "n": 1.0, "big": 1e15 }\n'
+    assert output_from_callback(body, content_type) == Output('{ "status" : "ok", "n": 1.0, "big": 1e15 }', JSON)
 
 
 def test_json_string_body_is_stored_as_text() -> None:
@@ -95,16 +100,20 @@ def test_blank_form_field_is_kept() -> None:
 def test_json_object_posted_as_form_is_parsed_as_json() -> None:
     """What `curl -d '{"a":1}' URL` sends: form encoding by default, with a JSON body."""
     out = output_from_callback(b'{"approved": true, "n": 2}', "application/x-www-form-urlencoded")
-    assert out == Output('{"approved":true,"n":2}', JSON)
+    assert out == Output('{"approved": true, "n": 2}', JSON)
 
 
 def test_json_array_posted_as_form_is_parsed_as_json() -> None:
     assert output_from_callback(b"  [1,2]", "application/x-www-form-urlencoded") == Output("[1,2]", JSON)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "text/plain; charset=utf-8", "text/csv", "application/xml", None, ""])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "text/plain; charset=utf-8", "text/csv", "application/xml", None, ""]
+)
 def test_text_and_unknown_or_missing_content_types_store_a_string(content_type: str | None) -> None:
-    assert output_from_callback(b'{"a":1} is not parsed here', content_type) == Output('{"a":1} is not parsed here', TEXT)
+    assert output_from_callback(b'{"a":1} is not parsed here', content_type) == Output(
+        '{"a":1} is not parsed here', TEXT
+    )
 
 
 def test_json_looking_text_without_content_type_stays_text() -> None:
@@ -143,3 +152,19 @@ def test_body_over_the_limit_names_size_and_limit() -> None:
 def test_create_limit_message_names_10_kib() -> None:
     with pytest.raises(PayloadTooLarge, match=r"the limit is 10240 bytes \(10 KiB\)"):
         check_body_size(10_241, 10_240, "Request body")
+
+
+# --- bodies that are hard to digest (see also tests/handlers/test_hostile_bodies.py) -------------------
+
+
+def test_deeply_nested_json_callback_is_kept_as_text() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert output_from_callback(deep, "application/json") == Output(deep.decode(), TEXT)
+
+
+def test_integer_over_python_digit_limit_is_kept_as_text() -> None:
+    assert output_from_callback(b"9" * 5_000, "application/json") == Output("9" * 5_000, TEXT)
+
+
+def test_number_overflowing_a_double_is_kept_as_the_json_received() -> None:
+    assert output_from_callback(b'{"x": 1e999}', "application/json") == Output('{"x": 1e999}', JSON)

@@ -6,7 +6,6 @@ import hashlib
 import re
 
 import pytest
-
 from waitpoints_core import ids
 from waitpoints_core.errors import InvalidInput
 from waitpoints_core.service import mint_api_key
@@ -20,8 +19,8 @@ def test_new_token_id_is_prefix_and_25_lowercase_alphanumerics() -> None:
 
 
 def test_new_token_ids_are_unique_over_many_draws() -> None:
-    drawn = {ids.new_token_id() for _ in range(20_000)}
-    assert len(drawn) == 20_000
+    drawn = {ids.new_token_id() for _ in range(5_000)}
+    assert len(drawn) == 5_000
 
 
 def test_new_token_ids_use_the_whole_alphabet() -> None:
@@ -67,7 +66,6 @@ def test_normalize_rejects_everything_else(raw: str) -> None:
     assert ids.normalize_token_id(raw) is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ids.py _TOKEN_ID/_BARE_ID use `$`, which matches before a trailing newline")
 def test_normalize_rejects_a_trailing_newline() -> None:
     assert ids.normalize_token_id("waitpoint_" + "a" * 25 + "\n") is None
 
@@ -92,7 +90,6 @@ def test_api_key_env_must_be_1_to_32_of_lowercase_digits_dash(env: str) -> None:
         ids.new_api_key(env)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ids.py ENV_NAME uses `$`, so an env name with a trailing newline passes")
 def test_api_key_env_with_trailing_newline_is_refused() -> None:
     with pytest.raises(ValueError):
         ids.new_api_key("dev\n")
@@ -100,8 +97,16 @@ def test_api_key_env_with_trailing_newline_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "wp_dev_short", "sk_dev_" + "a" * 43, "wp_Dev_" + "a" * 43, "wp__" + "a" * 43, "Bearer wp_dev_" + "a" * 43,
-     "wp_dev_" + "a" * 31, "wp_dev_" + "a" * 42 + "!"],
+    [
+        "",
+        "wp_dev_short",
+        "sk_dev_" + "a" * 43,
+        "wp_Dev_" + "a" * 43,
+        "wp__" + "a" * 43,
+        "Bearer wp_dev_" + "a" * 43,
+        "wp_dev_" + "a" * 31,
+        "wp_dev_" + "a" * 42 + "!",
+    ],
 )
 def test_looks_like_api_key_rejects_malformed_keys(value: str) -> None:
     assert not ids.looks_like_api_key(value)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
-
 from waitpoints_core import keyring as keyring_module
 from waitpoints_core.keyring import KeyRing
 from waitpoints_core.signing import SigningKeys
@@ -100,8 +100,6 @@ def test_refresh_for_miss_before_any_load_loads(clock: Clock) -> None:
 
 def test_real_clock_small_intervals() -> None:
     """The same behaviour on the real monotonic clock, with sub-second settings."""
-    import time
-
     load = CountingLoader()
     ring = KeyRing(load, max_age=0.15, min_refresh=0.05)
     first = ring.get()

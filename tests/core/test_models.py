@@ -6,7 +6,6 @@ import json
 
 import pytest
 from pydantic import ValidationError
-
 from waitpoints_core.durations import format_iso
 from waitpoints_core.models import CompleteTokenRequest, CreateTokenRequest, Principal, TokenStatus, Waitpoint
 
@@ -116,8 +115,12 @@ TIMEOUT = CREATED + 600_000
 
 def waiting(**overrides: object) -> Waitpoint:
     fields: dict[str, object] = {
-        "id": "waitpoint_" + "a" * 25, "env": "dev", "status": TokenStatus.WAITING, "created_at": CREATED,
-        "timeout_at": TIMEOUT, "expires_at": (TIMEOUT + 30 * 86_400_000) // 1000,
+        "id": "waitpoint_" + "a" * 25,
+        "env": "dev",
+        "status": TokenStatus.WAITING,
+        "created_at": CREATED,
+        "timeout_at": TIMEOUT,
+        "expires_at": (TIMEOUT + 30 * 86_400_000) // 1000,
     }
     return Waitpoint(**{**fields, **overrides})  # type: ignore[arg-type]
 
@@ -135,7 +138,8 @@ def test_waiting_at_or_past_timeout_reads_timed_out() -> None:
         assert seen.completed_at == TIMEOUT
         assert seen.output_type == "application/json"
         assert json.loads(seen.output or "") == {
-            "code": "WAITPOINT_TIMEOUT", "message": f"Waitpoint timed out at {format_iso(TIMEOUT)}",
+            "code": "WAITPOINT_TIMEOUT",
+            "message": f"Waitpoint timed out at {format_iso(TIMEOUT)}",
         }
 
 
@@ -155,7 +159,9 @@ def test_timed_out_reading_does_not_change_the_stored_token() -> None:
 
 
 def test_completed_token_past_its_timeout_stays_completed() -> None:
-    token = waiting(status=TokenStatus.COMPLETED, completed_at=CREATED + 5, output='{"ok":true}', output_type="application/json")
+    token = waiting(
+        status=TokenStatus.COMPLETED, completed_at=CREATED + 5, output='{"ok":true}', output_type="application/json"
+    )
     assert token.seen_at(TIMEOUT + 1) == token
 
 

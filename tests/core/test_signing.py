@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import time
 
 import jwt
 import pytest
-
 from waitpoints_core.errors import Unauthenticated
 from waitpoints_core.ids import new_token_id
-from waitpoints_core.signing import ACCESS_TOKEN_LIFETIME_MS, SigningKeys, scope_allows_completion
+from waitpoints_core.signing import ACCESS_TOKEN_LIFETIME_MS, SigningKeys, _subkey, scope_allows_completion
 
 K1 = b"k1-secret-0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH"
 K2 = b"k2-secret-zyxwvutsrqponmlkjihgfedcba9876543210ZYXWVUTSRQPONMLKJI"
@@ -30,7 +31,11 @@ def _b64(data: dict[str, object]) -> str:
 def _parts(token: str) -> tuple[dict[str, object], dict[str, object], str]:
     header, payload, signature = token.split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
-    return json.loads(base64.urlsafe_b64decode(pad(header))), json.loads(base64.urlsafe_b64decode(pad(payload))), signature
+    return (
+        json.loads(base64.urlsafe_b64decode(pad(header))),
+        json.loads(base64.urlsafe_b64decode(pad(payload))),
+        signature,
+    )
 
 
 # --- callback hashes -----------------------------------------------------------------------------------
@@ -92,9 +97,6 @@ def test_verify_rejects_non_ascii_garbage_without_raising() -> None:
 
 def test_callback_hash_is_not_a_plain_hmac_of_the_master_key() -> None:
     """Each purpose has its own subkey: the callback hash is not HMAC(master, id)."""
-    import hashlib
-    import hmac
-
     token_id = new_token_id()
     plain = hmac.new(K1, token_id.encode(), hashlib.sha256).hexdigest()
     assert keys().callback_hash(token_id) != plain
@@ -173,7 +175,8 @@ def test_access_token_verifies_to_env_and_scopes() -> None:
     token_id = new_token_id()
     ring = keys()
     assert ring.verify_access_token(ring.mint_access_token("prod", token_id, NOW_MS)) == (
-        "prod", (f"write:waitpoints:{token_id}",)
+        "prod",
+        (f"write:waitpoints:{token_id}",),
     )
 
 
@@ -190,8 +193,14 @@ def test_expired_access_token_is_unauthenticated() -> None:
 
 
 def test_alg_none_token_is_unauthenticated() -> None:
-    claims = {"sub": "dev", "scopes": ["write:waitpoints"], "iss": "waitpoints", "aud": "waitpoints",
-              "iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 3600}
+    claims = {
+        "sub": "dev",
+        "scopes": ["write:waitpoints"],
+        "iss": "waitpoints",
+        "aud": "waitpoints",
+        "iat": NOW_MS // 1000,
+        "exp": NOW_MS // 1000 + 3600,
+    }
     unsigned = _b64({"alg": "none", "typ": "JWT", "kid": "k1"}) + "." + _b64(claims) + "."
     with pytest.raises(Unauthenticated):
         keys().verify_access_token(unsigned)
@@ -205,8 +214,14 @@ def test_token_signed_with_another_key_is_unauthenticated() -> None:
 
 def test_token_signed_with_the_raw_master_key_is_unauthenticated() -> None:
     """A JWT signed with the master (not the JWT subkey) is refused: the purposes are separated."""
-    claims = {"sub": "dev", "scopes": ["write:waitpoints"], "iss": "waitpoints", "aud": "waitpoints",
-              "iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 3600}
+    claims = {
+        "sub": "dev",
+        "scopes": ["write:waitpoints"],
+        "iss": "waitpoints",
+        "aud": "waitpoints",
+        "iat": NOW_MS // 1000,
+        "exp": NOW_MS // 1000 + 3600,
+    }
     token = jwt.encode(claims, K1, algorithm="HS256", headers={"kid": "k1"})
     with pytest.raises(Unauthenticated):
         keys().verify_access_token(token)
@@ -214,7 +229,7 @@ def test_token_signed_with_the_raw_master_key_is_unauthenticated() -> None:
 
 def test_tampered_claims_are_unauthenticated() -> None:
     token_id = new_token_id()
-    header, payload, signature = keys().mint_access_token("dev", token_id, NOW_MS).split(".")
+    header, _payload, signature = keys().mint_access_token("dev", token_id, NOW_MS).split(".")
     _, claims, _ = _parts(keys().mint_access_token("dev", token_id, NOW_MS))
     claims["scopes"] = ["write:waitpoints"]
     claims["sub"] = "prod"
@@ -229,8 +244,14 @@ def test_unknown_kid_is_unauthenticated() -> None:
 
 
 def test_missing_kid_is_unauthenticated() -> None:
-    claims = {"sub": "dev", "scopes": [], "iss": "waitpoints", "aud": "waitpoints",
-              "iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 3600}
+    claims = {
+        "sub": "dev",
+        "scopes": [],
+        "iss": "waitpoints",
+        "aud": "waitpoints",
+        "iat": NOW_MS // 1000,
+        "exp": NOW_MS // 1000 + 3600,
+    }
     with pytest.raises(Unauthenticated):
         keys().verify_access_token(jwt.encode(claims, K1, algorithm="HS256"))
 
@@ -243,23 +264,33 @@ def test_garbage_is_unauthenticated(garbage: str) -> None:
 
 @pytest.mark.parametrize("missing", ["exp", "iat", "sub"])
 def test_token_missing_a_required_claim_is_unauthenticated(missing: str) -> None:
-    from waitpoints_core.signing import _subkey
-
-    claims = {"sub": "dev", "scopes": [], "iss": "waitpoints", "aud": "waitpoints",
-              "iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 3600}
+    claims = {
+        "sub": "dev",
+        "scopes": [],
+        "iss": "waitpoints",
+        "aud": "waitpoints",
+        "iat": NOW_MS // 1000,
+        "exp": NOW_MS // 1000 + 3600,
+    }
     del claims[missing]
     token = jwt.encode(claims, _subkey(K1, b"waitpoints/jwt/v1"), algorithm="HS256", headers={"kid": "k1"})
     with pytest.raises(Unauthenticated):
         keys().verify_access_token(token)
 
 
-@pytest.mark.parametrize(("claim", "value"), [("iss", "trigger.dev"), ("aud", "someone-else"), ("scopes", "write:waitpoints"),
-                                              ("scopes", [1])])
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("iss", "trigger.dev"), ("aud", "someone-else"), ("scopes", "write:waitpoints"), ("scopes", [1])],
+)
 def test_token_with_wrong_issuer_audience_or_scopes_is_unauthenticated(claim: str, value: object) -> None:
-    from waitpoints_core.signing import _subkey
-
-    claims: dict[str, object] = {"sub": "dev", "scopes": [], "iss": "waitpoints", "aud": "waitpoints",
-                                 "iat": NOW_MS // 1000, "exp": NOW_MS // 1000 + 3600}
+    claims: dict[str, object] = {
+        "sub": "dev",
+        "scopes": [],
+        "iss": "waitpoints",
+        "aud": "waitpoints",
+        "iat": NOW_MS // 1000,
+        "exp": NOW_MS // 1000 + 3600,
+    }
     claims[claim] = value
     token = jwt.encode(claims, _subkey(K1, b"waitpoints/jwt/v1"), algorithm="HS256", headers={"kid": "k1"})
     with pytest.raises(Unauthenticated):

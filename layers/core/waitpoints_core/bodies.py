@@ -11,12 +11,19 @@ from .errors import InvalidInput, PayloadTooLarge, UnsupportedBody
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain"
+# What fits in one DynamoDB item (400 KB) beside the token's other attributes, with room to spare.
+MAX_OUTPUT_BYTES = 360 * 1024
 
 
 @dataclass(frozen=True)
 class Output:
     text: str
     type: str
+
+    def __post_init__(self) -> None:
+        size = len(self.text.encode())
+        if size > MAX_OUTPUT_BYTES:
+            raise PayloadTooLarge(f"The output is {size} bytes once stored; the limit is {MAX_OUTPUT_BYTES} bytes")
 
 
 def check_body_size(size: int, limit: int, what: str) -> None:
@@ -28,8 +35,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+def parse_json(text: str) -> Any:
+    """Strict JSON: NaN/Infinity literals, nesting Python cannot follow and over-long integers all fail
+    with ValueError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise ValueError("JSON is nested too deeply") from exc
 
 
 def output_from_value(value: Any) -> Output:
@@ -39,16 +51,17 @@ def output_from_value(value: Any) -> Output:
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
-        raise InvalidInput("data: NaN and Infinity are not valid JSON") from exc
+        raise InvalidInput("data: NaN, Infinity and numbers too large for a double are not valid JSON") from exc
     return Output(text, JSON_TYPE)
 
 
 def output_from_callback(body: bytes, content_type: str | None) -> Output:
     """The whole callback body becomes the output.
 
-    JSON content types → the JSON value; form-encoded → an object of its fields (a field sent twice becomes
-    a list), unless the body is itself a JSON object or array (what `curl -d '{...}'` sends); any other
-    non-empty text → a string; an empty body → `{}`. A body that is not UTF-8 is refused rather than mangled.
+    JSON content types → the JSON value, kept as the exact text received; form-encoded → an object of its
+    fields (a field sent twice becomes a list), unless the body is itself a JSON object or array (what
+    `curl -d '{...}'` sends); any other non-empty text, and JSON that does not parse → a string; an empty
+    body → `{}`. A body that is not UTF-8 is refused rather than mangled.
     """
     if not body:
         return output_from_value({})
@@ -61,9 +74,10 @@ def output_from_callback(body: bytes, content_type: str | None) -> Output:
         media == "application/x-www-form-urlencoded" and text.lstrip()[:1] in ("{", "[")
     ):
         try:
-            return output_from_value(_loads(text))
+            value = parse_json(text)
         except ValueError:
             return Output(text, TEXT_TYPE)
+        return Output(value, TEXT_TYPE) if isinstance(value, str) else Output(text.strip(), JSON_TYPE)
     if media == "application/x-www-form-urlencoded":
         fields = parse_qs(text, keep_blank_values=True)
         return output_from_value({k: v[0] if len(v) == 1 else v for k, v in fields.items()})

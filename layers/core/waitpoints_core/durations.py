@@ -9,8 +9,9 @@ import re
 import time
 from datetime import datetime, timezone
 
-_DURATION = re.compile(r"^(?:\d+(?:w|d|hr|h|m|s))+$")
-_PART = re.compile(r"(\d+)(w|d|hr|h|m|s)")
+_DURATION = re.compile(r"(?:[0-9]+(?:w|d|hr|h|m|s))+")
+_PART = re.compile(r"([0-9]+)(w|d|hr|h|m|s)")
+_EPOCH_MS = re.compile(r"[0-9]{1,15}")
 _UNIT_MS = {"w": 604_800_000, "d": 86_400_000, "hr": 3_600_000, "h": 3_600_000, "m": 60_000, "s": 1_000}
 _MAX_DURATION_CHARS = 100
 
@@ -24,15 +25,17 @@ def now_ms() -> int:
 
 def parse_duration(text: str) -> int | None:
     """`1h30m` → milliseconds; None when `text` is not in the grammar `^(\\d+(w|d|hr|h|m|s))+$`."""
-    if len(text) > _MAX_DURATION_CHARS or not _DURATION.match(text):
+    if len(text) > _MAX_DURATION_CHARS or not _DURATION.fullmatch(text):
         return None
     return sum(int(n) * _UNIT_MS[unit] for n, unit in _PART.findall(text))
 
 
 def parse_instant(text: str) -> int | None:
     """An ISO 8601 date-time (naive means UTC) or a string of epoch milliseconds → epoch ms; None if neither."""
-    if text.isdigit():
-        return int(text) if len(text) <= 15 else None
+    if _EPOCH_MS.fullmatch(text):
+        return int(text)
+    if not text.isascii():
+        return None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

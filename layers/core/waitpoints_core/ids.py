@@ -1,4 +1,7 @@
-"""Identifiers: waitpoint token ids and secret API keys, all from the OS CSPRNG."""
+"""Identifiers: waitpoint token ids and secret API keys, all from the OS CSPRNG.
+
+Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ import secrets
 
 TOKEN_PREFIX = "waitpoint_"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-_TOKEN_ID = re.compile(r"^waitpoint_[a-z0-9]{25}$")
-_BARE_ID = re.compile(r"^[a-z0-9]{25}$")
+_TOKEN_ID = re.compile(r"waitpoint_[a-z0-9]{25}")
+_BARE_ID = re.compile(r"[a-z0-9]{25}")
 
-ENV_NAME = re.compile(r"^[a-z0-9-]{1,32}$")
-_API_KEY = re.compile(r"^wp_([a-z0-9-]{1,32})_[A-Za-z0-9_-]{32,}$")
+ENV_NAME = re.compile(r"[a-z0-9-]{1,32}")
+_API_KEY = re.compile(r"wp_([a-z0-9-]{1,32})_[A-Za-z0-9_-]{32,}")
 
 
 def new_token_id() -> str:
@@ -22,22 +25,22 @@ def new_token_id() -> str:
 
 def normalize_token_id(raw: str) -> str | None:
     """The canonical id for `waitpoint_<25>` or a bare `<25>`; None if `raw` is neither."""
-    if _TOKEN_ID.match(raw):
+    if _TOKEN_ID.fullmatch(raw):
         return raw
-    if _BARE_ID.match(raw):
+    if _BARE_ID.fullmatch(raw):
         return TOKEN_PREFIX + raw
     return None
 
 
 def new_api_key(env: str) -> str:
     """`wp_<env>_<43 URL-safe chars>` (256 random bits)."""
-    if not ENV_NAME.match(env):
+    if not ENV_NAME.fullmatch(env):
         raise ValueError("environment names are 1 to 32 characters of a-z, 0-9 and '-'")
     return f"wp_{env}_{secrets.token_urlsafe(32)}"
 
 
 def looks_like_api_key(value: str) -> bool:
-    return _API_KEY.match(value) is not None
+    return _API_KEY.fullmatch(value) is not None
 
 
 def hash_api_key(key: str) -> str:

@@ -58,7 +58,7 @@ class ApiKeyStore(Protocol):
 
 def mint_api_key(store: ApiKeyStore, env: str) -> str:
     """A new secret key for `env`; only its hash is stored, the key itself is returned once."""
-    if not ids.ENV_NAME.match(env):
+    if not ids.ENV_NAME.fullmatch(env):
         raise InvalidInput("env: 1 to 32 characters of a-z, 0-9 and '-'")
     key = ids.new_api_key(env)
     store.put_api_key(ids.hash_api_key(key), env, now_ms())
@@ -74,6 +74,7 @@ class WaitpointService:
         self._bridge: Bridge | None = None
         self._retention_ms = settings.retention_days * DAY_MS
         self._key_cache: dict[str, tuple[str, float]] = {}
+        self._environments: tuple[frozenset[str], float] = (frozenset(), 0.0)
 
     @property
     def settings(self) -> Settings:
@@ -231,7 +232,19 @@ class WaitpointService:
         base_url = self._settings.public_url or self._settings.api_url
         if not base_url:
             raise InvalidInput("the deployment has no WAITPOINTS_API_URL to build callback URLs with")
+        if not self._environment_exists(request.environment):
+            raise InvalidInput(f"environment: '{request.environment}' does not exist; an environment is created "
+                               "by minting its first secret key (make key ENV=<name>)")
         return self.create(request.environment, request, base_url)
+
+    def _environment_exists(self, env: str) -> bool:
+        """Environments come from minted keys. The set is cached like keys are, and re-read on a miss."""
+        known, read_at = self._environments
+        if env in known and time.monotonic() - read_at < self._settings.auth_cache_seconds:
+            return True
+        known = frozenset(self._store.environments())
+        self._environments = (known, time.monotonic())
+        return env in known
 
     def wait_for_token(self, request: WaitForTokenRequest) -> Attachment:
         """Make a workflow's task token wait on a waitpoint; resume it at once if the token is already final."""

@@ -7,7 +7,7 @@ from typing import Any
 from .request import header
 
 EXPOSED = "x-trigger-jwt,x-trigger-jwt-claims"
-_ALWAYS_ALLOWED = "authorization,content-type"
+_ALWAYS_ALLOWED = ("authorization", "content-type")
 
 
 def _allowed(origin: str | None, origins: tuple[str, ...]) -> bool:
@@ -30,11 +30,12 @@ def preflight(event: dict[str, Any], origins: tuple[str, ...]) -> dict[str, Any]
     origin = header(event, "origin")
     headers = {"Vary": "Origin"}
     if _allowed(origin, origins):
-        requested = header(event, "access-control-request-headers") or ""
+        requested = (header(event, "access-control-request-headers") or "").lower().split(",")
+        allowed = dict.fromkeys([*_ALWAYS_ALLOWED, *(h.strip() for h in requested if h.strip())])
         headers.update({
             "Access-Control-Allow-Origin": str(origin),
             "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": ",".join(filter(None, [_ALWAYS_ALLOWED, requested.lower()])),
+            "Access-Control-Allow-Headers": ",".join(allowed),
             "Access-Control-Expose-Headers": EXPOSED,
             "Access-Control-Max-Age": "600",
         })
