@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt | c
 ENV ?= dev
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key lint lock clean
+.PHONY: run test key lint lock clean bench-resume
 
 $(STAMP): requirements-dev.txt constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -24,6 +24,9 @@ test: $(STAMP) ## Run every test
 
 key: $(STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_local.keys --env $(ENV) $(if $(STACK),--stack $(STACK))
+
+bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
+	$(PY) bench/resume_latency.py
 
 lint: $(STAMP) ## Lint the template
 	$(VENV)/bin/cfn-lint template.yaml

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import string
@@ -66,6 +67,7 @@ def serialize_dynamodb_requests() -> None:
 
 
 def start(template: Template) -> Emulator:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every AWS call
     serialize_dynamodb_requests()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
