@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,8 @@ import boto3
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+
 
 
 @dataclass
@@ -44,21 +43,6 @@ class Stack:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _read_env(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-
-
-def _python_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "layers/core"), str(REPO / "local"), str(REPO)]),
-            "WAITPOINTS_SCHEDULE_SECONDS": "1"}
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if os.environ.get("WAITPOINTS_API_URL") and os.environ.get("WAITPOINTS_SECRET_KEY"):
@@ -68,20 +52,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("stack")
     log = (state / "stack.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "waitpoints_local", "--port", str(_free_port()), "--state-dir", str(state)],
-        cwd=REPO, env=_python_env(), stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "waitpoints_local", "--port", str(free_port()), "--state-dir", str(state)],
+        cwd=REPO, env=python_env(), stdout=log, stderr=subprocess.STDOUT,
     )
-    env_file = state / "local.env"
-    deadline = time.monotonic() + 60
-    while not env_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"local stack did not start:\n{(state / 'stack.log').read_text()}")
-        time.sleep(0.1)
-    values = _read_env(env_file)
+    try:
+        values = wait_for_env_file(proc, state)
+    except RuntimeError as error:
+        raise RuntimeError(f"{error}:\n{(state / 'stack.log').read_text()}") from None
     other = subprocess.run(
         [sys.executable, "-m", "waitpoints_local.keys", "--env", "other", "--state-dir", str(state)],
-        cwd=REPO, env=_python_env(), capture_output=True, text=True, check=True,
+        cwd=REPO, env=python_env(), capture_output=True, text=True, check=True,
     ).stdout.strip()
     try:
         yield Stack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], other,

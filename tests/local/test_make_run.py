@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
 
 
 def test_make_run_serves_on_waitpoints_port_writes_local_env_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "WAITPOINTS_PORT": str(port), "WAITPOINTS_STATE_DIR": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "layers/core"), str(REPO / "local"), str(REPO)])}
+    port = free_port()
+    env = python_env(WAITPOINTS_PORT=str(port), WAITPOINTS_STATE_DIR=str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "waitpoints_local"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     env_file = tmp_path / "local.env"
     try:
-        deadline = time.monotonic() + 60
-        while not env_file.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.1)
-        values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        values = wait_for_env_file(proc, tmp_path)
         assert values["WAITPOINTS_API_URL"] == f"http://127.0.0.1:{port}"
         assert values["WAITPOINTS_SECRET_KEY"].startswith("wp_dev_")
         assert values["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
