@@ -6,9 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
 ENV ?= dev
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | cut -d' ' -f1)
+export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key lint lock clean bench-resume
+.PHONY: run test key lint lock clean bench-resume build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -19,8 +23,19 @@ $(STAMP): requirements-dev.txt constraints.txt
 run: $(STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000)
 	$(PY) -m waitpoints_local
 
-test: $(STAMP) ## Run every test
-	$(PY) -m pytest
+$(SAM_STAMP): requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@rm -f $(SAM_VENV)/.installed-* && touch $(SAM_STAMP)
+
+test: $(STAMP) $(SAM_STAMP) ## Run every test
+	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest
+
+build: $(SAM_STAMP) ## sam build (no Docker needed)
+	$(SAM) build
+
+deploy: build ## sam deploy --guided
+	$(SAM) deploy --guided
 
 key: $(STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_local.keys --env $(ENV) $(if $(STACK),--stack $(STACK))
@@ -38,4 +53,4 @@ lock: ## Re-lock constraints.txt after changing requirements-dev.txt
 	  /tmp/waitpoints-lock/bin/pip freeze | grep -v '^pip=='; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) .waitpoints .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .waitpoints .pytest_cache

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, CompleteTokenRequest, CreateTokenRequest, get_service
+from waitpoints_core import (
+    COMPLETION_BODY_LIMIT,
+    CREATE_BODY_LIMIT,
+    CompleteTokenRequest,
+    CreateTokenRequest,
+    get_service,
+)
 from waitpoints_http import cors, wire
 from waitpoints_http.request import base_url
 from waitpoints_http.resolver import RoutePolicy, install, resolve
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 TOKENS = "/api/v1/waitpoints/tokens"
 COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
@@ -38,14 +45,14 @@ def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenReq
 
 
 @app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")
-def retrieve_token(id: TokenId) -> dict[str, Any]:  # noqa: A002 - the route's parameter name
+def retrieve_token(id: TokenId) -> dict[str, Any]:
     service = get_service()
     token = service.retrieve(app.context["principal"].env, id)
     return wire.token(token, service.callback_url(base_url(app.current_event.raw_event), token.id))
 
 
 @app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
-def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:  # noqa: A002
+def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:
     if request.has_data:
         get_service().complete(app.context["principal"], id, request.data)
     else:
@@ -54,7 +61,7 @@ def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()]
 
 
 @app.route(f"{TOKENS}/<id>/complete", method="OPTIONS", include_in_schema=False)
-def complete_preflight(id: str) -> Response[str]:  # noqa: A002
+def complete_preflight(id: str) -> Response[str]:
     preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
     return Response(preflight["statusCode"], None, "", preflight["headers"])
 

@@ -5,15 +5,16 @@ Kept free of the event-handler framework: this is what webhook senders call, and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from waitpoints_core import WaitpointError, get_service
 from waitpoints_http.request import body_bytes, header
 from waitpoints_http.responses import error_response, from_error, json_response
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 

@@ -7,13 +7,14 @@ Bad input fails the task with the error `InvalidInput` (or `TooManyTags`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from waitpoints_core import WorkflowCreateTokenRequest, get_service, parse_request
 from waitpoints_http import wire
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 

@@ -5,12 +5,13 @@ Reads already show TIMED_OUT lazily; this write is what tells waiting workflows 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from waitpoints_core import get_service
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 _SAFETY_MS = 5_000

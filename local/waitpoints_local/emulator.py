@@ -9,13 +9,15 @@ import secrets
 import string
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import boto3
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
-from .template import Template
+
+if TYPE_CHECKING:
+    from .template import Template
 
 REGION = "us-east-1"
 _TABLE_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode", "StreamSpecification")

@@ -9,13 +9,15 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from .lambdas import ContainerPool, InvocationError
-from .template import Route
+
+if TYPE_CHECKING:
+    from .template import Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript|x-www-form-urlencoded))")
@@ -85,7 +87,7 @@ def build_event(binding: Binding, params: dict[str, str], method: str, target: s
             "requestId": str(uuid.uuid4()),
             "routeKey": binding.route.key,
             "stage": "$default",
-            "time": datetime.fromtimestamp(now, timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": text is None,
@@ -177,7 +179,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # The route key, never the raw path: a callback path carries its credential.
         print(f"{self.command:7} {route} -> {status} ({(time.perf_counter() - started) * 1000:.1f} ms)", file=sys.stderr)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default access log
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import boto3
-
 from waitpoints_core import DynamoDBStore, InvalidInput, mint_api_key
 
 from .emulator import fake_aws_environment

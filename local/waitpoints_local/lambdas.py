@@ -21,10 +21,12 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from .template import Function
+
+if TYPE_CHECKING:
+    from .template import Function
+    from multiprocessing.connection import Connection
 
 Handler = Callable[[dict[str, Any], Any], Any]
 MAX_CONTAINERS = 16
@@ -104,7 +106,7 @@ def _serve(conn: Connection, function: Function, environment: dict[str, str]) ->
             return
         try:
             conn.send(("ok", _invoke(handler, function, event)))
-        except Exception as exc:  # noqa: BLE001 - reported to the caller like a Lambda function error
+        except Exception as exc:
             conn.send(("error", (type(exc).__name__, str(exc), traceback.format_exc())))
 
 

@@ -2,8 +2,7 @@
 
 import boto3  # noqa: F401
 import botocore.session  # noqa: F401
-from aws_lambda_powertools import Logger  # noqa: F401
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: F401
-
 import waitpoints_core  # noqa: F401
 import waitpoints_http.resolver  # noqa: F401
+from aws_lambda_powertools import Logger  # noqa: F401
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: F401

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import boto3
-
 from waitpoints_core import DynamoDBStore, mint_api_key
 
 from . import emulator, stepfunctions

@@ -11,12 +11,14 @@ import json
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import boto3
 
 from .lambdas import ContainerPool, InvocationError
-from .template import StreamSource
+
+if TYPE_CHECKING:
+    from .template import StreamSource
 
 POLL_SECONDS = 0.05
 RETRY_BACKOFF_SECONDS = 0.2

@@ -69,7 +69,7 @@ class Function:
 class Template:
     def __init__(self, path: Path = TEMPLATE_PATH) -> None:
         self.path = path
-        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
         self.resources: dict[str, Any] = self.doc["Resources"]
 
     def parameter_defaults(self) -> dict[str, Any]:

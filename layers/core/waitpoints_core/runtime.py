@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from . import aws
-from .config import Settings
 from .bridge import StepFunctionsBridge
+from .config import Settings
 from .keyring import KeyRing
 from .service import WaitpointService
 from .signing import SigningKeys

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TYPE_CHECKING
 
 from . import ids
 from .bodies import TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
-from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .bridge import OUTPUT_LIMIT, Delivery
+from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
-from .keyring import KeyRing
 from .models import (
     MAX_TAGS,
     CreatedToken,
@@ -25,6 +23,10 @@ from .models import (
     WorkflowCreateTokenRequest,
 )
 from .storage import Attachment, Completion, Waiter, token_from_image
+
+if TYPE_CHECKING:
+    from .keyring import KeyRing
+    from collections.abc import Callable
 
 _MISSING = object()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -25,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .bodies import Output
 from .errors import Unavailable
 from .models import TokenStatus, Waitpoint, timed_out_fields
 
 if TYPE_CHECKING:
+    from .bodies import Output
+    from collections.abc import Iterator
     from botocore.client import BaseClient
 
 _TOKEN_SK = "TOKEN"

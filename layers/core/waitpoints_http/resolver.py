@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from waitpoints_core import InvalidInput, WaitpointError, check_body_size, describe_validation_error, get_service
 from waitpoints_core.bodies import parse_json
 
 from .request import as_json_request, body_bytes, header
 from .responses import extra_headers_for, from_error, status_for
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
