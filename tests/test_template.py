@@ -28,3 +28,38 @@ def test_table_is_on_demand_with_pitr_ttl_and_stream() -> None:
 def test_functions_run_python_3_13_on_arm64() -> None:
     function_globals = Template().doc["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.13" and function_globals["Architectures"] == ["arm64"]
+
+
+def test_operator_parameters_all_have_defaults() -> None:
+    parameters = Template().doc["Parameters"]
+    for name in ("StageName", "DefaultTokenTimeout", "DefaultIdempotencyKeyTTL", "TokenRetentionDays", "LogLevel",
+                 "Tracing", "CorsAllowedOrigins", "AlarmEmail"):
+        assert "Default" in parameters[name], name
+
+
+def test_outputs_give_what_an_operator_needs() -> None:
+    outputs = Template().doc["Outputs"]
+    assert {"ApiUrl", "TableName", "WaitForTokenFunctionArn", "CreateTokenFunctionArn", "ExampleStateMachineArn",
+            "MintKeyCommand", "DashboardUrl"} <= set(outputs)
+
+
+def test_every_alarm_notifies_the_alarm_topic() -> None:
+    alarms = Template().resources_of_type("AWS::CloudWatch::Alarm")
+    assert {"FunctionErrorsAlarm", "FunctionThrottlesAlarm", "ResumeFailuresAlarm", "Api5xxAlarm",
+            "StreamLagAlarm"} <= set(alarms)
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+
+
+def test_error_alarms_cover_every_function() -> None:
+    template = Template()
+    functions = {f.logical_id for f in template.functions()}
+    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        metrics = template.resources[alarm]["Properties"]["Metrics"]
+        watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in metrics if "MetricStat" in m}
+        assert watched == functions, alarm
+
+
+def test_the_table_survives_stack_deletion() -> None:
+    table = Template().resources["TokensTable"]
+    assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -15,6 +15,7 @@ from waitpoints_core import (
     CreateTokenRequest,
     get_service,
 )
+from waitpoints_core.observability import count, instrument
 from waitpoints_http import cors, wire
 from waitpoints_http.request import base_url
 from waitpoints_http.resolver import RoutePolicy, install, resolve
@@ -41,6 +42,7 @@ TokenId = Annotated[str, Path(description="The token id, `waitpoint_…`")]
 @app.post(TOKENS, summary="Create a waitpoint token")
 def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenRequest()) -> Response[dict[str, Any]]:
     created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
+    count("IdempotentCreates" if created.is_cached else "TokensCreated")
     return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
 
 
@@ -53,10 +55,10 @@ def retrieve_token(id: TokenId) -> dict[str, Any]:
 
 @app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
 def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:
-    if request.has_data:
-        get_service().complete(app.context["principal"], id, request.data)
-    else:
-        get_service().complete(app.context["principal"], id)
+    principal = app.context["principal"]
+    won = (get_service().complete(principal, id, request.data) if request.has_data
+           else get_service().complete(principal, id))
+    count("TokensCompleted", int(won))
     return {"success": True}
 
 
@@ -66,6 +68,7 @@ def complete_preflight(id: str) -> Response[str]:
     return Response(preflight["statusCode"], None, "", preflight["headers"])
 
 
+@instrument
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = resolve(app, POLICIES, event, context)

@@ -5,11 +5,12 @@ Kept free of the event-handler framework: this is what webhook senders call, and
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import WaitpointError, get_service
+from waitpoints_core.observability import count, instrument
 from waitpoints_http.request import body_bytes, header
 from waitpoints_http.responses import error_response, from_error, json_response
 
@@ -19,15 +20,19 @@ if TYPE_CHECKING:
 logger = Logger()
 
 
+@instrument
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event["requestContext"]["http"]["method"] != "POST":
+        count("CallbacksRejected", reason="MethodNotAllowed")
         return error_response(405, "Method not allowed: POST the completion to this URL", {"Allow": "POST"})
     params = event.get("pathParameters") or {}
     try:
-        get_service().complete_by_callback(
+        won = get_service().complete_by_callback(
             params.get("id", ""), params.get("hash", ""), body_bytes(event), header(event, "content-type")
         )
     except WaitpointError as error:
+        count("CallbacksRejected", reason=type(error).__name__)
         return from_error(error)
+    count("TokensCompleted", int(won))
     return json_response(200, {"success": True})

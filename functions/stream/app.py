@@ -6,11 +6,14 @@ executions that are gone (TaskTimedOut, InvalidToken, TaskDoesNotExist) are reco
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from waitpoints_core import get_service
+from waitpoints_core.bridge import Delivery
+from waitpoints_core.observability import count, instrument, milliseconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -22,7 +25,11 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def record_handler(record: DynamoDBRecord) -> None:
     change = record.raw_event["dynamodb"]
+    if "ApproximateCreationDateTime" in change:
+        milliseconds("StreamLag", max(0.0, time.time() - float(change["ApproximateCreationDateTime"])) * 1000)
     counts = get_service().on_item_changed(change.get("OldImage"), change.get("NewImage"))
+    count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
+    count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:
         logger.info("resumed waiting workflows", extra={
             "waitpoint_id": change["Keys"]["pk"]["S"].removeprefix("TOKEN#"),
@@ -30,6 +37,10 @@ def record_handler(record: DynamoDBRecord) -> None:
         })
 
 
+@instrument
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    count("ResumeRetries", len(response.get("batchItemFailures", [])))
+    return response

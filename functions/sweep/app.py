@@ -5,10 +5,11 @@ Reads already show TIMED_OUT lazily; this write is what tells waiting workflows 
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from waitpoints_core import get_service
+from waitpoints_core.observability import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,10 +18,12 @@ logger = Logger()
 _SAFETY_MS = 5_000
 
 
+@instrument
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     budget = max(1_000, context.get_remaining_time_in_millis() - _SAFETY_MS)
     timed_out = get_service().sweep_timeouts(budget_ms=budget)
+    count("TokensTimedOut", timed_out)
     if timed_out:
         logger.info("timed out waiting tokens", extra={"timed_out": timed_out})
     return {"timedOut": timed_out}

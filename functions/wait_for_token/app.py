@@ -8,10 +8,11 @@ or `Waitpoint.OutputTooLarge`.
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from waitpoints_core import WaitForTokenRequest, get_service, parse_request
+from waitpoints_core.observability import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,9 +20,11 @@ if TYPE_CHECKING:
 logger = Logger()
 
 
+@instrument
 @logger.inject_lambda_context  # never log the event: it holds the task token
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     request = parse_request(WaitForTokenRequest, event)
     attachment = get_service().wait_for_token(request)
+    count("WorkflowsWaiting")
     logger.info("workflow waits on waitpoint", extra={"waitpoint_id": request.waitpoint_id, "result": attachment.value})
     return {"waitpointId": request.waitpoint_id, "result": attachment.value}

@@ -73,7 +73,7 @@ class LocalStack:
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
             return self.url
-        return resolve(value, self.refs)
+        return resolve(value, self.refs, self.template.conditions)
 
     def mint_key(self, env: str) -> str:
         return mint_api_key(DynamoDBStore(boto3.client("dynamodb"), os.environ["WAITPOINTS_TABLE_NAME"]), env)

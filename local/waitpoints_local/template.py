@@ -72,6 +72,10 @@ class Template:
         self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
         self.resources: dict[str, Any] = self.doc["Resources"]
 
+    @property
+    def conditions(self) -> dict[str, Any]:
+        return dict(self.doc.get("Conditions", {}))
+
     def parameter_defaults(self) -> dict[str, Any]:
         return {name: spec.get("Default") for name, spec in self.doc.get("Parameters", {}).items()}
 
@@ -108,12 +112,27 @@ def _stream_source(props: dict[str, Any]) -> StreamSource:
     )
 
 
-def resolve(value: Any, refs: dict[str, Any]) -> Any:
-    """Resolve `Ref` and `Fn::GetAtt X.Arn` against `refs` (logical id or parameter → local value)."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
+def resolve(value: Any, refs: dict[str, Any], conditions: dict[str, Any] | None = None) -> Any:
+    """Resolve `Ref`, `Fn::GetAtt X.Arn` and `Fn::If` against `refs` (logical id or parameter → local value)
+    and the template's `conditions` (evaluated with the parameters' defaults)."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
         return refs[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+    if set(value) == {"Fn::GetAtt"}:
         return refs[f"{value['Fn::GetAtt'][0]}.{value['Fn::GetAtt'][1]}"]
-    if isinstance(value, dict):
-        raise ValueError(f"unsupported intrinsic in a local environment: {value}")
-    return value
+    if set(value) == {"Fn::If"} and conditions is not None:
+        name, then, otherwise = value["Fn::If"]
+        return resolve(then if _holds(conditions[name], refs, conditions) else otherwise, refs, conditions)
+    raise ValueError(f"unsupported intrinsic in a local environment: {value}")
+
+
+def _holds(condition: Any, refs: dict[str, Any], conditions: dict[str, Any]) -> bool:
+    (kind, args), = condition.items()
+    if kind == "Fn::Equals":
+        return bool(resolve(args[0], refs, conditions) == resolve(args[1], refs, conditions))
+    if kind == "Fn::Not":
+        return not _holds(args[0], refs, conditions)
+    if kind == "Condition":
+        return _holds(conditions[args], refs, conditions)
+    raise ValueError(f"unsupported condition in a local environment: {condition}")

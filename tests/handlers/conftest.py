@@ -113,7 +113,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, boto_session: boto3.session.Session) ->
         env: dict[str, str] = {}
         for function in TEMPLATE.functions():
             if function.logical_id in FUNCTIONS:
-                env.update({k: str(resolve(v, refs)) for k, v in function.environment.items()})
+                env.update({k: str(resolve(v, refs, TEMPLATE.conditions)) for k, v in function.environment.items()})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         runtime.reset()

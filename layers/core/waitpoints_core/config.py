@@ -38,3 +38,8 @@ class Settings:
             signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
         )
+
+
+def tracing_enabled() -> bool:
+    """WAITPOINTS_TRACING=true when the deployment turned X-Ray tracing on."""
+    return os.environ.get("WAITPOINTS_TRACING", "false").lower() == "true"

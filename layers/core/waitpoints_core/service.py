@@ -186,8 +186,9 @@ class WaitpointService:
             raise NotFound()
         return token.seen_at(now)
 
-    def complete(self, principal: Principal, raw_id: str, data: Any = _MISSING) -> None:
-        """Complete with `data` (leave it out for no output). A token that is already final is left as it is.
+    def complete(self, principal: Principal, raw_id: str, data: Any = _MISSING) -> bool:
+        """Complete with `data` (leave it out for no output). A token that is already final is left as it is;
+        returns whether this call completed it.
 
         Raises NotFound for an unknown token or one of another environment, Forbidden for an access token
         scoped to another token.
@@ -198,15 +199,16 @@ class WaitpointService:
         if not principal.can_complete(token_id):
             raise Forbidden("This public access token is not allowed to complete this waitpoint")
         output = None if data is _MISSING else output_from_value(data)
-        self._finish(token_id, principal.env, output)
+        return self._finish(token_id, principal.env, output)
 
-    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, content_type: str | None) -> None:
-        """The callback URL: the hash is checked first (no table access on a mismatch), then the body."""
+    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, content_type: str | None) -> bool:
+        """The callback URL: the hash is checked first (no table access on a mismatch), then the body.
+        Returns whether this call completed the token."""
         token_id = ids.normalize_token_id(raw_id)
         if token_id is None or not self._hash_matches(token_id, url_hash):
             raise Unauthenticated("Invalid callback URL: the hash does not match")
         check_body_size(len(body), COMPLETION_BODY_LIMIT, "Callback body")
-        self._finish(token_id, None, output_from_callback(body, content_type))
+        return self._finish(token_id, None, output_from_callback(body, content_type))
 
     def _hash_matches(self, token_id: str, url_hash: str) -> bool:
         if self._keys.get().verify_callback_hash(token_id, url_hash):
@@ -214,11 +216,12 @@ class WaitpointService:
         fresh = self._keys.refresh_for_miss()
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
-    def _finish(self, token_id: str, env: str | None, output: Output | None) -> None:
+    def _finish(self, token_id: str, env: str | None, output: Output | None) -> bool:
         now = now_ms()
         outcome = self._store.complete_token(token_id, env, output, now, (now + self._retention_ms) // 1000)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
+        return outcome is Completion.WON
 
 
     # --- Step Functions ----------------------------------------------------------------------------------
