@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key lint lock clean bench-resume build deploy
+.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key lint lock clean bench-resume build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -39,6 +39,18 @@ deploy: build ## sam deploy --guided
 
 key: $(STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_local.keys --env $(ENV) $(if $(STACK),--stack $(STACK))
+
+keys: $(STAMP) ## List the secret keys (never the keys themselves): make keys [STACK=<stack>]
+	@$(PY) -m waitpoints_local.keys --list $(if $(STACK),--stack $(STACK))
+
+revoke-key: $(STAMP) ## Revoke a key: make revoke-key KEY_ID=<id from make keys> [STACK=<stack>]
+	@$(PY) -m waitpoints_local.keys --revoke $(KEY_ID) $(if $(STACK),--stack $(STACK))
+
+rotate-signing-key: $(STAMP) ## A new callback/JWT signing key; outstanding URLs stay valid [STACK=<stack>]
+	@$(PY) -m waitpoints_local.signing_keys $(if $(STACK),--stack $(STACK))
+
+retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-key KID=k1 [STACK=<stack>]
+	@$(PY) -m waitpoints_local.signing_keys --retire $(KID) $(if $(STACK),--stack $(STACK))
 
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
 	$(PY) bench/resume_latency.py

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,3 +38,33 @@ def wait_for_env_file(proc: subprocess.Popen[bytes] | subprocess.Popen[str], sta
             raise RuntimeError(f"the local stack did not start (exit code {proc.poll()})")
         time.sleep(0.1)
     return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+
+
+@contextmanager
+def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
+    """A local stack in a subprocess on a free port, its log in state_dir/stack.log; yields local.env's values
+    and stops the stack with Ctrl-C afterwards."""
+    log = (state_dir / "stack.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "waitpoints_local", "--port", str(free_port()), "--state-dir", str(state_dir)],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=python_env(**env),
+    )
+    try:
+        try:
+            values = wait_for_env_file(proc, state_dir)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}:\n{(state_dir / 'stack.log').read_text()}") from None
+        yield values
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def admin(module: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run an admin command (waitpoints_local.keys or .signing_keys) against a running local stack."""
+    return subprocess.run([sys.executable, "-m", f"waitpoints_local.{module}", *args, "--state-dir", str(state_dir)],
+                          cwd=REPO, env=python_env(), capture_output=True, text=True)

@@ -1,7 +1,7 @@
-"""`make key ENV=<name> [STACK=<stack>]`: mint a secret API key and print only the key.
+"""Secret API keys of a deployment: `make key`, `make keys`, `make revoke-key`.
 
-Without --stack it writes into the running local stack (found through .waitpoints/local.env); with
---stack it writes into that deployed stack's table, with the caller's AWS credentials.
+Without --stack it works on the running local stack (found through .waitpoints/local.env); with --stack
+on that deployed stack, with the caller's AWS credentials. Creating prints only the key.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import boto3
+
 from waitpoints_core import DynamoDBStore, InvalidInput, mint_api_key
 
 from .emulator import fake_aws_environment
@@ -22,33 +25,66 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def stack_table_name(stack: str) -> str:
+def stack_output(stack: str, name: str) -> str:
     outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     for output in outputs:
-        if output["OutputKey"] == "TableName":
+        if output["OutputKey"] == name:
             return str(output["OutputValue"])
-    raise SystemExit(f"stack {stack} has no TableName output; is it a waitpoints stack?")
+    raise SystemExit(f"error: stack {stack} has no {name} output; is it a waitpoints stack?")
+
+
+def stack_table_name(stack: str) -> str:
+    return stack_output(stack, "TableName")
+
+
+def target_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", help="a deployed CloudFormation stack name (default: the local stack)")
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")))
+
+
+def local_values(state_dir: Path) -> dict[str, str]:
+    """The running local stack's local.env, with this process pointed at its emulated AWS."""
+    env_file = state_dir / "local.env"
+    if not env_file.exists():
+        raise SystemExit(f"error: {env_file} not found; start the local stack with 'make run' or pass STACK=<name>")
+    values = read_env_file(env_file)
+    os.environ.update(fake_aws_environment(values["AWS_ENDPOINT_URL"]))
+    return values
+
+
+def store_for(args: argparse.Namespace) -> DynamoDBStore:
+    table = stack_table_name(args.stack) if args.stack else local_values(args.state_dir)["WAITPOINTS_TABLE_NAME"]
+    return DynamoDBStore(boto3.client("dynamodb"), table)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make key", description=__doc__)
-    parser.add_argument("--env", default="dev", help="environment name: 1 to 32 of a-z, 0-9, '-' (default dev)")
-    parser.add_argument("--stack", help="a deployed CloudFormation stack name (default: the local stack)")
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")))
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--env", default="dev", help="create a key for this environment: 1 to 32 of a-z, 0-9, '-'")
+    action.add_argument("--list", action="store_true", help="list the keys (id, environment, hint, created)")
+    action.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (see --list)")
+    target_args(parser)
     args = parser.parse_args(argv)
-    if args.stack:
-        client, table = boto3.client("dynamodb"), stack_table_name(args.stack)
-    else:
-        env_file = args.state_dir / "local.env"
-        if not env_file.exists():
-            print(f"error: {env_file} not found; start the local stack with 'make run' or pass STACK=<name>",
-                  file=sys.stderr)
+    store = store_for(args)
+    if args.list:
+        rows: list[Any] = sorted(store.api_keys(), key=lambda k: (k.env, k.created_at))
+        for key in rows:
+            print(f"{key.key_id}  {key.env:<16} {key.hint:<24} {_iso(key.created_at)}")
+        return 0
+    if args.revoke:
+        revoked = store.revoke_api_key(args.revoke)
+        if revoked is None:
+            print(f"error: no key with id {args.revoke} (see make keys)", file=sys.stderr)
             return 1
-        local = read_env_file(env_file)
-        os.environ.update(fake_aws_environment(local["AWS_ENDPOINT_URL"]))
-        client, table = boto3.client("dynamodb"), local["WAITPOINTS_TABLE_NAME"]
+        print(f"revoked {revoked.key_id} ({revoked.env}, {revoked.hint}); warm functions may accept it for up to "
+              "WAITPOINTS_AUTH_CACHE_SECONDS (60 s)", file=sys.stderr)
+        return 0
     try:
-        print(mint_api_key(DynamoDBStore(client, table), args.env))
+        print(mint_api_key(store, args.env))
     except InvalidInput as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

@@ -18,6 +18,9 @@ from .template import Template, resolve
 
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
+# Cache lifetimes, taken from this environment when set (tests shorten them to see revocation and rotation).
+TUNING = {name: os.environ[name] for name in ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS")
+          if name in os.environ}
 
 
 class LocalStack:
@@ -50,7 +53,7 @@ class LocalStack:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
-                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment})
+                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING})
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
         self._gateway.router = Router([
             Binding.of(route, self.functions[f.logical_id]) for f in functions for route in f.routes
@@ -87,6 +90,7 @@ class LocalStack:
             f"AWS_ENDPOINT_URL={self._emulator.endpoint}",
             f"WAITPOINTS_TABLE_NAME={os.environ['WAITPOINTS_TABLE_NAME']}",
             f"WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN={self.refs['ExampleStateMachine']}",
+            f"WAITPOINTS_SIGNING_SECRET_ARN={os.environ['WAITPOINTS_SIGNING_SECRET_ARN']}",
         ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")

@@ -8,9 +8,6 @@ WAITPOINTS_OTHER_SECRET_KEY: a key of a second environment); tests that need the
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +17,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+from tests.local_stack import admin, running_stack
 
 
 
@@ -32,6 +29,7 @@ class Stack:
     aws_endpoint: str | None  # the emulated AWS, only for a local stack
     table_name: str | None
     example_state_machine: str | None = None
+    state_dir: Path | None = None
 
     def aws(self, service: str) -> Any:
         """A boto3 client for the local stack's emulated AWS."""
@@ -50,30 +48,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     os.environ.get("WAITPOINTS_OTHER_SECRET_KEY"), None, None)
         return
     state = tmp_path_factory.mktemp("stack")
-    log = (state / "stack.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "waitpoints_local", "--port", str(free_port()), "--state-dir", str(state)],
-        cwd=REPO, env=python_env(), stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        values = wait_for_env_file(proc, state)
-    except RuntimeError as error:
-        raise RuntimeError(f"{error}:\n{(state / 'stack.log').read_text()}") from None
-    other = subprocess.run(
-        [sys.executable, "-m", "waitpoints_local.keys", "--env", "other", "--state-dir", str(state)],
-        cwd=REPO, env=python_env(), capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    try:
+    with running_stack(state, WAITPOINTS_AUTH_CACHE_SECONDS="1", WAITPOINTS_SIGNING_KEY_CACHE_SECONDS="1") as values:
+        other = admin("keys", state, "--env", "other").stdout.strip()
         yield Stack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], other,
                     values["AWS_ENDPOINT_URL"], values["WAITPOINTS_TABLE_NAME"],
-                    values["WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN"])
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+                    values["WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN"], state)
 
 
 @pytest.fixture(scope="session")

@@ -125,9 +125,11 @@ def test_hash_api_key_is_sha256_hex_of_the_key_and_not_the_key() -> None:
 class _RecordingKeyStore:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, int]] = []
+        self.hints: list[str] = []
 
-    def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None:
+    def put_api_key(self, key_hash: str, env: str, hint: str, now_ms: int) -> None:
         self.rows.append((key_hash, env, now_ms))
+        self.hints.append(hint)
 
 
 def test_mint_api_key_stores_only_the_hash() -> None:
@@ -137,6 +139,7 @@ def test_mint_api_key_stores_only_the_hash() -> None:
     [(stored_hash, env, _)] = store.rows
     assert stored_hash == ids.hash_api_key(key)
     assert env == "prod"
+    assert store.hints == [key[: len("wp_prod_") + 4] + "…"]  # 4 of 43 random characters: names it, no more
 
 
 def test_mint_api_key_refuses_a_bad_env_and_stores_nothing() -> None:

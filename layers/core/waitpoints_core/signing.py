@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
+import string
 from dataclasses import dataclass, field
 
 import jwt
@@ -94,6 +96,29 @@ class SigningKeys:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise Unauthenticated("Public access token is invalid")
         return str(claims["sub"]), tuple(scopes)
+
+
+def rotated(secret_string: str) -> tuple[str, str]:
+    """The secret with a new key added and made current; returns (new secret string, new key id).
+    Every older key stays, so outstanding URLs and tokens keep verifying."""
+    data = json.loads(secret_string)
+    numbers = [int(kid[1:]) for kid in data if kid.startswith("k") and kid[1:].isdigit()]
+    kid = f"k{max(numbers, default=0) + 1}"
+    alphabet = string.ascii_letters + string.digits
+    data[kid] = "".join(secrets.choice(alphabet) for _ in range(64))
+    data["current"] = kid
+    return json.dumps(data), kid
+
+
+def retired(secret_string: str, kid: str) -> str:
+    """The secret without key `kid`: URLs and access tokens it signed stop working."""
+    data = json.loads(secret_string)
+    if kid == data["current"]:
+        raise ValueError(f"{kid} is the current key; rotate first, then retire it")
+    if kid not in data:
+        raise ValueError(f"no key {kid}; the keys are {', '.join(k for k in data if k != 'current')}")
+    del data[kid]
+    return json.dumps(data)
 
 
 def scope_allows_completion(scopes: tuple[str, ...], token_id: str) -> bool:

@@ -6,6 +6,7 @@ Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
     TOKEN#<id>            WAITER#<sha256>   a Step Functions task token waiting on that token
     IDEM#<env>#<sha256>   IDEM              a live idempotency key → the token it created
     APIKEY#<sha256>       APIKEY            a secret API key's environment (keys are stored only as hashes)
+    APIKEYS               <env>#<key id>    the key registry: id, environment, a short hint, creation time
     ENVS                  ENVS              the set of environment names (the timeout sweep visits each)
 
 While a token is WAITING it carries `duePk` = `DUE#<env>`: the sparse DueIndex (duePk, timeoutAt) lists
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 _TOKEN_SK = "TOKEN"
 _WAITER_PREFIX = "WAITER#"
 _ENVS_KEY = {"pk": {"S": "ENVS"}, "sk": {"S": "ENVS"}}
+_KEYS_PK = "APIKEYS"
 DUE_INDEX = "DueIndex"
 _WAITER_TTL_SECONDS = 400 * 86_400  # a safety net: waiters are deleted once notified
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -52,6 +54,14 @@ class Waiter:
     token_id: str
     sort_key: str
     task_token: str
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    key_id: str  # the first 16 hex digits of the key's hash: enough to name it, useless to authenticate
+    env: str
+    hint: str  # the key's first characters, e.g. "wp_dev_Jl5H…"
+    created_at: int
 
 
 class Completion(Enum):
@@ -242,8 +252,10 @@ class DynamoDBStore:
             item = self._ddb.get_item(TableName=self._table, Key=api_key_key(key_hash)).get("Item")
         return item["env"]["S"] if item else None
 
-    def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None:
-        """Store a key's hash and record its environment in the set the timeout sweep visits."""
+    def put_api_key(self, key_hash: str, env: str, hint: str, now_ms: int) -> None:
+        """Store a key's hash, list it in the key registry, and record its environment in the set the
+        timeout sweep visits: one transaction."""
+        key_id = key_hash[:16]
         with aws_errors():
             self._ddb.transact_write_items(TransactItems=[
                 {"Put": {
@@ -251,12 +263,45 @@ class DynamoDBStore:
                     "Item": {**api_key_key(key_hash), "env": {"S": env}, "createdAt": {"N": str(now_ms)}},
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }},
+                {"Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": {"S": _KEYS_PK}, "sk": {"S": f"{env}#{key_id}"}, "keyId": {"S": key_id},
+                             "keyHash": {"S": key_hash}, "env": {"S": env}, "hint": {"S": hint},
+                             "createdAt": {"N": str(now_ms)}},
+                }},
                 {"Update": {
                     "TableName": self._table, "Key": _ENVS_KEY, "UpdateExpression": "ADD #names :env",
                     "ExpressionAttributeNames": {"#names": "names"},
                     "ExpressionAttributeValues": {":env": {"SS": [env]}},
                 }},
             ])
+
+    def api_keys(self) -> list[ApiKeyInfo]:
+        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
+                                   "ExpressionAttributeValues": {":pk": {"S": _KEYS_PK}}}
+        found: list[ApiKeyInfo] = []
+        while True:
+            with aws_errors():
+                page = self._ddb.query(**request)
+            found += [ApiKeyInfo(i["keyId"]["S"], i["env"]["S"], i["hint"]["S"], int(i["createdAt"]["N"]))
+                      for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyInfo | None:
+        """Delete a key (by its id) and its registry entry; None if there is no such key."""
+        for info in self.api_keys():
+            if info.key_id == key_id:
+                registry = {"pk": {"S": _KEYS_PK}, "sk": {"S": f"{info.env}#{key_id}"}}
+                with aws_errors():
+                    key_hash = self._ddb.get_item(TableName=self._table, Key=registry)["Item"]["keyHash"]["S"]
+                    self._ddb.transact_write_items(TransactItems=[
+                        {"Delete": {"TableName": self._table, "Key": api_key_key(key_hash)}},
+                        {"Delete": {"TableName": self._table, "Key": registry}},
+                    ])
+                return info
+        return None
 
     def environments(self) -> list[str]:
         with aws_errors():
