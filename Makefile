@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key lint lock clean bench-resume build deploy
+.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench-resume build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -30,6 +30,11 @@ $(SAM_STAMP): requirements-sam.txt
 
 test: $(STAMP) $(SAM_STAMP) ## Run every test
 	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest
+
+smoke: $(STAMP) ## The black-box HTTP suite against a deployed stack (WAITPOINTS_API_URL, WAITPOINTS_SECRET_KEY)
+	@test -n "$$WAITPOINTS_API_URL" -a -n "$$WAITPOINTS_SECRET_KEY" || { \
+	  echo "error: set WAITPOINTS_API_URL and WAITPOINTS_SECRET_KEY to a deployed stack (see README, Smoke test)"; exit 2; }
+	$(PY) -m pytest tests/blackbox
 
 build: $(SAM_STAMP) ## sam build (no Docker needed)
 	$(SAM) build
