@@ -1,4 +1,4 @@
-"""The token API: create, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
+"""The token API: create, list, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, CompleteTokenRequest, CreateTokenRequest, get_service
+from waitpoints_core import (
+    COMPLETION_BODY_LIMIT,
+    CREATE_BODY_LIMIT,
+    CompleteTokenRequest,
+    CreateTokenRequest,
+    get_service,
+    parse_list_query,
+)
 from waitpoints_http import cors, wire
-from waitpoints_http.request import base_url
+from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
 
 TOKENS = "/api/v1/waitpoints/tokens"
@@ -23,6 +30,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 install(app)
 POLICIES = {
     f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
+    f"GET {TOKENS}": RoutePolicy(body_limit=0),
     f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
     f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
@@ -35,6 +43,15 @@ TokenId = Annotated[str, Path(description="The token id, `waitpoint_…`")]
 def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenRequest()) -> Response[dict[str, Any]]:
     created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
     return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
+
+
+@app.get(TOKENS, summary="List waitpoint tokens, newest first")
+def list_tokens() -> dict[str, Any]:
+    event = app.current_event.raw_event
+    service = get_service()
+    result = service.list_tokens(app.context["principal"].env, parse_list_query(query_params(event)))
+    base = base_url(event)
+    return wire.page(result, lambda token_id: service.callback_url(base, token_id))
 
 
 @app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")

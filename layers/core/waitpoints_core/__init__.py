@@ -14,9 +14,10 @@ from .errors import (
     UnsupportedBody,
     WaitpointError,
 )
+from .listing import ListQuery, parse_list_query
 from .models import CompleteTokenRequest, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
 from .runtime import get_service
-from .service import WaitpointService, mint_api_key
+from .service import TokenPage, WaitpointService, mint_api_key
 from .storage import DynamoDBStore
 
 __all__ = [
@@ -28,11 +29,13 @@ __all__ = [
     "DynamoDBStore",
     "Forbidden",
     "InvalidInput",
+    "ListQuery",
     "NotFound",
     "Output",
     "PayloadTooLarge",
     "Principal",
     "Settings",
+    "TokenPage",
     "TokenStatus",
     "TooManyTags",
     "Unauthenticated",
@@ -46,4 +49,5 @@ __all__ = [
     "get_service",
     "mint_api_key",
     "now_ms",
+    "parse_list_query",
 ]

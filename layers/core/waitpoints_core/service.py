@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import ids
@@ -11,6 +12,7 @@ from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
 from .keyring import KeyRing
+from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
 from .models import MAX_TAGS, CreatedToken, CreateTokenRequest, Principal, TokenStatus, Waitpoint
 from .storage import Completion
 
@@ -25,6 +27,18 @@ class Store(Protocol):
     def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion: ...
     def get_api_key_env(self, key_hash: str) -> str | None: ...
     def put_api_key(self, key_hash: str, env: str, now_ms: int) -> None: ...
+    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
+                    now_ms: int) -> list[Waitpoint]: ...
+    def sync_tag_items(self, token: Waitpoint) -> int: ...
+
+
+@dataclass(frozen=True)
+class TokenPage:
+    """One page of a listing, newest first, with the cursors to the neighbouring pages (None: no such page)."""
+
+    tokens: list[Waitpoint]
+    next: str | None
+    previous: str | None
 
 
 class ApiKeyStore(Protocol):
@@ -183,6 +197,50 @@ class WaitpointService:
             return True
         fresh = self._keys.refresh_for_miss()
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
+
+    # --- listing ----------------------------------------------------------------------------------------
+
+    def list_tokens(self, env: str, query: ListQuery) -> TokenPage:
+        """One page of `env`'s tokens, newest first, each with its status as seen now.
+
+        `page[before]` wins over `page[after]` (as in Trigger.dev). A cursor only works with the environment
+        and filters it was made for; any other cursor is InvalidInput naming the parameter.
+        """
+        now = now_ms()
+        param, text = (BEFORE, query.before) if query.before is not None else (AFTER, query.after)
+        cursor = self._read_cursor(text, param, env, query.filters) if text is not None else None
+        window = cursor.window if cursor else query.filters.window(now)
+        forward = cursor.forward if cursor else True
+        found = self._store.list_tokens(env, query.filters, KeyRange.of(window, cursor), forward, query.size + 1, now)
+        more = len(found) > query.size
+        page = found[: query.size] if forward else found[: query.size][::-1]
+        if page:
+            first, last = list_sort_key(page[0].created_at, page[0].id), list_sort_key(page[-1].created_at, page[-1].id)
+        else:  # an empty page after a cursor still links back across that cursor's boundary
+            first = last = cursor.boundary if cursor else None
+        has_next = more if forward else cursor is not None
+        has_previous = cursor is not None if forward else more
+
+        def link(boundary: str | None, to_older: bool, wanted: bool) -> str | None:
+            if not wanted or boundary is None:
+                return None
+            return encode_cursor(Cursor(boundary, to_older, window), env, query.filters, self._keys.get().sign_cursor)
+
+        return TokenPage([t.seen_at(now) for t in page], link(last, True, has_next), link(first, False, has_previous))
+
+    def _read_cursor(self, text: str, param: str, env: str, filters: ListFilters) -> Cursor:
+        def verify(payload: bytes, tag: bytes) -> bool:
+            if self._keys.get().verify_cursor(payload, tag):
+                return True
+            fresh = self._keys.refresh_for_miss()  # a key rotated in by another container
+            return fresh is not None and fresh.verify_cursor(payload, tag)
+
+        return decode_cursor(text, param, env, filters, verify)
+
+    def sync_tag_items(self, token: Waitpoint) -> None:
+        """Bring a token's tag items up to date after it completed or timed out (for the stream consumer:
+        pass the token from the record's new image). Idempotent; a WAITING token changes nothing."""
+        self._store.sync_tag_items(token)
 
     def _finish(self, token_id: str, env: str | None, output: Output | None) -> None:
         now = now_ms()
