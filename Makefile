@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt | c
 ENV ?= dev
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key lint lock clean
+.PHONY: run test key lint lock clean bench-list
 
 $(STAMP): requirements-dev.txt constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -21,6 +21,9 @@ run: $(STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000
 
 test: $(STAMP) ## Run every test
 	$(PY) -m pytest
+
+bench-list: $(STAMP) ## What listing costs: DynamoDB requests and items read per page, 10,000 and 100,000 tokens
+	$(PY) bench/list_bench.py
 
 key: $(STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_local.keys --env $(ENV) $(if $(STACK),--stack $(STACK))

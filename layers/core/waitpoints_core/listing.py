@@ -268,5 +268,10 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    """Strict base64url: only the canonical spelling decodes (the unused low bits of the last character could
+    otherwise be edited without changing the bytes)."""
     raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
-    return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+    data = base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data

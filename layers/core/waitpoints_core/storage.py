@@ -302,7 +302,8 @@ class DynamoDBStore:
         def remaining() -> int:
             return limit - len(found)
 
-        first_limit = max(1, math.ceil((limit - len(backlog)) / max(len(sources), 1)))
+        # Several sources share the page: each first reads its share, then what the page still needs.
+        first_limit = max(1, math.ceil(limit / max(len(sources), 1)))
         streams = [self._read(source, keys, forward, first_limit, remaining) for source in sources]
         wanted = _predicate(filters, now_ms)
         for _, token in heapq.merge(*streams, iter(backlog), key=lambda pair: pair[0], reverse=forward):
