@@ -30,7 +30,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402
-from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict  # noqa: E402
+from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 
 from waitpoints_core import DynamoDBStore, Settings, TokenStatus, Waitpoint, WaitpointService  # noqa: E402
@@ -40,6 +40,7 @@ from waitpoints_core.keyring import KeyRing  # noqa: E402
 from waitpoints_core.listing import parse_list_query  # noqa: E402
 from waitpoints_core.signing import SigningKeys  # noqa: E402
 from waitpoints_core.storage import tag_items, token_to_item  # noqa: E402
+from waitpoints_local import moto_fixes  # noqa: E402
 from waitpoints_local.emulator import create_table  # noqa: E402
 from waitpoints_local.template import Template  # noqa: E402
 
@@ -105,44 +106,30 @@ def make_token(rng: random.Random, env: str, now: int, serial: int, status: str)
 
 
 _moto_sorted_items = Table.sorted_items
-
-
-def _plain(value: DynamoType | None) -> tuple[int, Any]:
-    if value is None:
-        return (0, "")
-    return (1, value.cast_value if value.type == "N" else value.value)
-
-
-def _sorted_items(self: Table, hash_attrs: list[str], range_attrs: list[str | None], items: list[Item]) -> list[Item]:
-    attrs = self._generate_attr_to_sort_by(hash_attrs, range_attrs)
-    items.sort(key=lambda item: tuple(_plain(item.attrs.get(a)) for a in attrs))
-    return items
+_moto_all_items = Table.all_items
 
 
 def _all_items(self: Table) -> list[Item]:
+    """moto_fixes.all_items, kept while the table does not change (nothing is written while the filters run)."""
     count = sum(len(hash_set) for hash_set in self.items.values())
     cached = getattr(self, "_bench_all_items", None)
-    if cached is None or cached[0] != count:  # nothing is written while the filters run
-        items = [item for hash_set in self.items.values() for item in hash_set.values()]
-        cached = (count, sorted(items, key=lambda item: (_plain(item.hash_key), _plain(item.range_key))))
+    if cached is None or cached[0] != count:
+        cached = (count, moto_fixes.all_items(self))
         self._bench_all_items = cached  # type: ignore[attr-defined]
     return list(cached[1])
-
-
-_moto_all_items = Table.all_items
 
 
 def fast_moto() -> None:
     """Speed-ups of moto that change no result, so that 100,000 tokens fit in minutes:
 
-    - on every Query moto sorts the whole table, then the index partition, comparing DynamoType objects (a
-      Python-level cast per comparison): both replaced by the same order on plain values, cast once per item
-      (`check_same_order` proves it on the loaded data); the table's order is kept while nothing is written;
+    - moto_fixes (the local stack's): every Query sorts the table and the index partition on plain values, cast
+      once per item, instead of comparing DynamoType objects (`check_same_order` proves the orders equal on the
+      loaded data); here the table's order is also kept while nothing is written;
     - moto re-sums an item's size on every attribute it sets (quadratic per item): skipped while loading, every
       item here being far below the 400 KB limit.
     """
+    moto_fixes.install()
     LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[assignment, method-assign]
-    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
 
 
@@ -159,11 +146,12 @@ class _Subset:
 def check_same_order(sample: int = 2000) -> None:
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(TABLE)
     items = random.Random(sample).sample(table.all_items(), sample)
-    assert [id(i) for i in _all_items(_Subset(table, items))] == [id(i) for i in _moto_all_items(_Subset(table, items))]
+    assert [id(i) for i in moto_fixes.all_items(_Subset(table, items))] == \
+        [id(i) for i in _moto_all_items(_Subset(table, items))]  # type: ignore[arg-type]
     for hash_attrs, range_attrs in ((["listPk", "pk"], ["listSk", "sk"]), (["duePk", "pk"], ["timeoutAt", "sk"]),
                                     (["pk"], ["sk"])):
         having = [i for i in items if all(a in i.attrs for a in hash_attrs + range_attrs)]
-        ours = [id(i) for i in _sorted_items(table, hash_attrs, range_attrs, list(having))]
+        ours = [id(i) for i in moto_fixes.sorted_items(table, hash_attrs, range_attrs, list(having))]
         assert ours == [id(i) for i in _moto_sorted_items(table, hash_attrs, range_attrs, list(having))], hash_attrs
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from . import moto_fixes
 from .template import Template
 
 REGION = "us-east-1"
@@ -42,6 +43,7 @@ class Emulator:
 
 
 def start(template: Template) -> Emulator:
+    moto_fixes.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

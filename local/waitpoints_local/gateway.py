@@ -102,6 +102,7 @@ def build_event(binding: Binding, params: dict[str, str], method: str, target: s
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog; the default of 5 resets bursts of concurrent clients
 
     def __init__(self, address: tuple[str, int], router: Router) -> None:
         super().__init__(address, _RequestHandler)
@@ -110,6 +111,7 @@ class GatewayServer(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: GatewayServer
 
     def do_request(self) -> None:
