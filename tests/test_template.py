@@ -63,3 +63,29 @@ def test_error_alarms_cover_every_function() -> None:
 def test_the_table_survives_stack_deletion() -> None:
     table = Template().resources["TokensTable"]
     assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_list_indexes_project_the_list_fields_and_never_the_output() -> None:
+    from waitpoints_core.storage import LIST_FIELDS
+
+    (table,) = Template().resources_of_type("AWS::DynamoDB::Table").values()
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    keys = {name: tuple(k["AttributeName"] for k in i["KeySchema"]) for name, i in indexes.items()}
+    assert keys == {
+        "AllIndex": ("listPk", "listSk"), "WaitingIndex": ("listPk", "waitingSk"),
+        "CompletedIndex": ("listPk", "completedSk"), "TimedOutIndex": ("listPk", "timedOutSk"),
+        "IdempotencyKeyIndex": ("idemPk", "listSk"), "DueIndex": ("duePk", "timeoutAt"),
+    }
+    for name, index in indexes.items():
+        projected = set(index["Projection"]["NonKeyAttributes"]) | set(keys[name])
+        assert index["Projection"]["ProjectionType"] == "INCLUDE" and "output" not in projected
+        assert projected == set(LIST_FIELDS) | set(keys[name]) | ({"listSk"} if name == "DueIndex" else set()), name
+
+
+def test_the_api_may_query_the_table_and_its_indexes() -> None:
+    api = Template().resources["ApiFunction"]["Properties"]
+    statements = [s for p in api["Policies"] if "Statement" in p for s in p["Statement"]]
+    (query,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
+    assert query["Resource"] == [{"Fn::GetAtt": ["TokensTable", "Arn"]}, {"Fn::Sub": "${TokensTable.Arn}/index/*"}]
+    assert api["Events"]["ListTokens"]["Properties"] == {"ApiId": {"Ref": "HttpApi"}, "Path": "/api/v1/waitpoints/tokens",
+                                                         "Method": "GET"}

@@ -1,4 +1,4 @@
-"""The token API: create, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
+"""The token API: create, list, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from waitpoints_core import (
     CompleteTokenRequest,
     CreateTokenRequest,
     get_service,
+    parse_list_query,
 )
 from waitpoints_core.observability import count, instrument
 from waitpoints_http import cors, wire
-from waitpoints_http.request import base_url
+from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 install(app)
 POLICIES = {
     f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
+    f"GET {TOKENS}": RoutePolicy(body_limit=0),
     f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
     f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
@@ -44,6 +46,15 @@ def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenReq
     created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
     return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
+
+
+@app.get(TOKENS, summary="List waitpoint tokens, newest first")
+def list_tokens() -> dict[str, Any]:
+    event = app.current_event.raw_event
+    service = get_service()
+    result = service.list_tokens(app.context["principal"].env, parse_list_query(query_params(event)))
+    base = base_url(event)
+    return wire.page(result, lambda token_id: service.callback_url(base, token_id))
 
 
 @app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")

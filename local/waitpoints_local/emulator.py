@@ -7,14 +7,14 @@ import logging
 import os
 import secrets
 import string
-import threading
 from dataclasses import dataclass
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
+
+from . import moto_fixes
 
 if TYPE_CHECKING:
     from .template import Template
@@ -46,31 +46,9 @@ class Emulator:
         self._server.stop()
 
 
-_DYNAMODB_LOCK = threading.RLock()
-
-
-def serialize_dynamodb_requests() -> None:
-    """Make moto apply DynamoDB requests one at a time, as DynamoDB applies each atomically.
-
-    moto applies a request in steps, and rolls back a cancelled transaction by restoring a copy of the whole
-    table; a request running meanwhile could lose its write. Races between requests are still exercised:
-    requests from concurrent callers interleave, just never inside one another.
-    """
-    if getattr(DynamoHandler.call_action, "serialized", False):
-        return
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with _DYNAMODB_LOCK:
-            return original(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-
 def start(template: Template) -> Emulator:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server would log every AWS call
-    serialize_dynamodb_requests()
+    moto_fixes.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

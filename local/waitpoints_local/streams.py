@@ -55,28 +55,17 @@ class StreamPoller(threading.Thread):
     def run(self) -> None:
         streams = boto3.client("dynamodbstreams")
         arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
-        shards = [s["ShardId"] for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]]
-        last_seen: dict[str, str] = {}
-
-        def iterator(shard_id: str) -> str:
-            # A fresh iterator after the last record seen. moto's TransactWriteItems rolls back a cancelled
-            # transaction by restoring a copy of the table, stream shard included, which strands every
-            # existing iterator on the old shard; re-anchoring on each idle poll follows the live one.
-            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last_seen[shard_id]}
-                        if shard_id in last_seen else {"ShardIteratorType": "TRIM_HORIZON"})
-            return str(streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)["ShardIterator"])
-
-        iterators = {shard_id: iterator(shard_id) for shard_id in shards}
+        iterators = {
+            s["ShardId"]: streams.get_shard_iterator(StreamArn=arn, ShardId=s["ShardId"],
+                                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        }
         while not self._stopping.is_set():
             busy = False
             for shard_id, current in list(iterators.items()):
                 response = streams.get_records(ShardIterator=current, Limit=self._source.batch_size)
+                iterators[shard_id] = response["NextShardIterator"]
                 records = [lambda_record(r, arn) for r in response.get("Records", [])]
-                if records:
-                    last_seen[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-                    iterators[shard_id] = response["NextShardIterator"]
-                else:
-                    iterators[shard_id] = iterator(shard_id)
                 batch = [r for r in records if not self._source.filters
                          or any(matches(p, r) for p in self._source.filters)]
                 if batch:

@@ -14,7 +14,8 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from waitpoints_core import DynamoDBStore, WaitpointService, aws, get_service, mint_api_key, runtime
-from waitpoints_local.emulator import create_secret, create_table, fake_aws_environment, serialize_dynamodb_requests
+from waitpoints_local import moto_fixes
+from waitpoints_local.emulator import create_secret, create_table, fake_aws_environment
 from waitpoints_local.lambdas import LocalFunction
 from waitpoints_local.streams import lambda_record, matches
 from waitpoints_local.template import Template
@@ -86,7 +87,7 @@ def bridge(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bridge]:
             monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        serialize_dynamodb_requests()
+        moto_fixes.install()
         (table_props,) = TEMPLATE.resources_of_type("AWS::DynamoDB::Table").values()
         (secret_props,) = TEMPLATE.resources_of_type("AWS::SecretsManager::Secret").values()
         table = create_table(boto3.client("dynamodb"), "waitpoints-bridge-test", table_props)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from moto.core.botocore_stubber import BotocoreStubber
+from waitpoints_local import moto_fixes
 from waitpoints_core import NotFound, Output, Principal, get_service
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.models import TokenStatus, Waitpoint
@@ -57,22 +57,11 @@ def all_at_once(n: int, work: Callable[[int], T]) -> list[T]:
 
 
 @pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto handle one request at a time, as DynamoDB makes each request atomic.
-
-    In-process moto evaluates a condition and applies the write as separate Python steps (and rolls a
-    failed transaction back by restoring a copy of the whole table), so requests on concurrent threads
-    interleave in ways DynamoDB never allows. Serialising whole requests restores DynamoDB's guarantee; the
-    threads still race to be first, and the store still has to handle every loser correctly.
-    """
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def one_at_a_time(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
+def atomic_requests() -> None:
+    """Make moto apply each DynamoDB request atomically, as DynamoDB does (waitpoints_local.moto_fixes; the
+    local stack uses the same fixes). The threads still race to be first, and the store still has to handle
+    every loser correctly."""
+    moto_fixes.install()
 
 
 def token_items(aws: Deployment) -> list[dict[str, Any]]:

@@ -16,13 +16,15 @@ def _router() -> Router:
 def test_every_template_route_is_served() -> None:
     routes = {b.route.key for b in _router().bindings}
     assert routes == {
-        f"POST {TOKENS}", f"GET {TOKENS}/{{id}}", f"POST {TOKENS}/{{id}}/complete",
+        f"POST {TOKENS}", f"GET {TOKENS}", f"GET {TOKENS}/{{id}}", f"POST {TOKENS}/{{id}}/complete",
         f"OPTIONS {TOKENS}/{{id}}/complete", f"ANY {TOKENS}/{{id}}/callback/{{hash}}",
     }
 
 
 def test_path_parameters_and_methods() -> None:
     router = _router()
+    listed = router.match("GET", TOKENS)
+    assert listed and listed[0].route.key == f"GET {TOKENS}" and listed[1] == {}
     matched = router.match("GET", f"{TOKENS}/waitpoint_abc")
     assert matched and matched[0].route.key == f"GET {TOKENS}/{{id}}" and matched[1] == {"id": "waitpoint_abc"}
     callback = router.match("DELETE", f"{TOKENS}/x/callback/y")

@@ -14,6 +14,7 @@ from .errors import (
     UnsupportedBody,
     WaitpointError,
 )
+from .listing import ListQuery, parse_list_query
 from .models import (
     CompleteTokenRequest,
     CreatedToken,
@@ -27,7 +28,7 @@ from .models import (
     parse_request,
 )
 from .runtime import get_service
-from .service import WaitpointService, mint_api_key
+from .service import TokenPage, WaitpointService, mint_api_key
 from .storage import DynamoDBStore
 
 __all__ = [
@@ -39,11 +40,13 @@ __all__ = [
     "DynamoDBStore",
     "Forbidden",
     "InvalidInput",
+    "ListQuery",
     "NotFound",
     "Output",
     "PayloadTooLarge",
     "Principal",
     "Settings",
+    "TokenPage",
     "TokenStatus",
     "TooManyTags",
     "Unauthenticated",
@@ -60,5 +63,6 @@ __all__ = [
     "get_service",
     "mint_api_key",
     "now_ms",
+    "parse_list_query",
     "parse_request",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Protocol, TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import ids
 from .bodies import TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
@@ -12,6 +13,7 @@ from .bridge import OUTPUT_LIMIT, Delivery
 from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
+from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
 from .models import (
     MAX_TAGS,
     CreatedToken,
@@ -25,8 +27,9 @@ from .models import (
 from .storage import Attachment, Completion, Waiter, token_from_image
 
 if TYPE_CHECKING:
-    from .keyring import KeyRing
     from collections.abc import Callable
+
+    from .keyring import KeyRing
 
 _MISSING = object()
 
@@ -44,6 +47,9 @@ class Store(Protocol):
     def environments(self) -> list[str]: ...
     def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
     def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
+    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
+                    now_ms: int) -> list[Waitpoint]: ...
+    def sync_tag_items(self, token: Waitpoint) -> int: ...
 
 
 class Bridge(Protocol):
@@ -51,6 +57,15 @@ class Bridge(Protocol):
 
     def succeed(self, task_token: str, output: str) -> Delivery: ...
     def fail(self, task_token: str, error: str, cause: str) -> Delivery: ...
+
+
+@dataclass(frozen=True)
+class TokenPage:
+    """One page of a listing, newest first, with the cursors to the neighbouring pages (None: no such page)."""
+
+    tokens: list[Waitpoint]
+    next: str | None
+    previous: str | None
 
 
 class ApiKeyStore(Protocol):
@@ -215,6 +230,45 @@ class WaitpointService:
         fresh = self._keys.refresh_for_miss()
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
+    # --- listing ----------------------------------------------------------------------------------------
+
+    def list_tokens(self, env: str, query: ListQuery) -> TokenPage:
+        """One page of `env`'s tokens, newest first, each with its status as seen now.
+
+        `page[before]` wins over `page[after]` (as in Trigger.dev). A cursor only works with the environment
+        and filters it was made for; any other cursor is InvalidInput naming the parameter.
+        """
+        now = now_ms()
+        param, text = (BEFORE, query.before) if query.before is not None else (AFTER, query.after)
+        cursor = self._read_cursor(text, param, env, query.filters) if text is not None else None
+        window = cursor.window if cursor else query.filters.window(now)
+        forward = cursor.forward if cursor else True
+        found = self._store.list_tokens(env, query.filters, KeyRange.of(window, cursor), forward, query.size + 1, now)
+        more = len(found) > query.size
+        page = found[: query.size] if forward else found[: query.size][::-1]
+        if page:
+            first, last = list_sort_key(page[0].created_at, page[0].id), list_sort_key(page[-1].created_at, page[-1].id)
+        else:  # an empty page after a cursor still links back across that cursor's boundary
+            first = last = cursor.boundary if cursor else None
+        has_next = more if forward else cursor is not None
+        has_previous = cursor is not None if forward else more
+
+        def link(boundary: str | None, to_older: bool, wanted: bool) -> str | None:
+            if not wanted or boundary is None:
+                return None
+            return encode_cursor(Cursor(boundary, to_older, window), env, query.filters, self._keys.get().sign_cursor)
+
+        return TokenPage([t.seen_at(now) for t in page], link(last, True, has_next), link(first, False, has_previous))
+
+    def _read_cursor(self, text: str, param: str, env: str, filters: ListFilters) -> Cursor:
+        def verify(payload: bytes, tag: bytes) -> bool:
+            if self._keys.get().verify_cursor(payload, tag):
+                return True
+            fresh = self._keys.refresh_for_miss()  # a key rotated in by another container
+            return fresh is not None and fresh.verify_cursor(payload, tag)
+
+        return decode_cursor(text, param, env, filters, verify)
+
     def _finish(self, token_id: str, env: str | None, output: Output | None) -> bool:
         now = now_ms()
         outcome = self._store.complete_token(token_id, env, output, now, (now + self._retention_ms) // 1000)
@@ -275,11 +329,18 @@ class WaitpointService:
         return counts
 
     def on_item_changed(self, old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> dict[Delivery, int]:
-        """A DynamoDB stream record: when a token stops waiting, resume the executions waiting on it."""
+        """A DynamoDB stream record: when a token stops waiting, resume the executions waiting on it and bring
+        its tag items (what tag-filtered listings read) up to date."""
         old, new = token_from_image(old_image), token_from_image(new_image)
         if old is None or new is None or old.status is not TokenStatus.WAITING or new.status is TokenStatus.WAITING:
             return {}
+        self.sync_tag_items(new)
         return self.resume_waiters(new)
+
+    def sync_tag_items(self, token: Waitpoint) -> None:
+        """Bring a token's tag items up to date after it completed or timed out. Idempotent; a WAITING
+        token changes nothing."""
+        self._store.sync_tag_items(token)
 
     def _resume(self, token: Waitpoint, task_token: str) -> Delivery:
         if token.status is TokenStatus.TIMED_OUT:

@@ -2,8 +2,8 @@
 
 The secret (in Secrets Manager) is a JSON object: `{"current": "k1", "k1": "<random>", "k2": "<random>", ...}`.
 New URLs and tokens are signed with the current key; every key listed still verifies, so rotating in a new
-key never breaks outstanding URLs. Each purpose gets its own subkey (HMAC of the key with a label), so a
-callback hash can never be replayed as a JWT signature or the other way round.
+key never breaks outstanding URLs. Each purpose (callback hashes, JWTs, list cursors) gets its own subkey (HMAC of
+the key with a label), so a signature made for one purpose can never be replayed as another.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import jwt
 from .errors import Unauthenticated
 
 ACCESS_TOKEN_LIFETIME_MS = 24 * 3_600_000
+CURSOR_TAG_BYTES = 16
 _ISSUER = "waitpoints"
 _AUDIENCE = "waitpoints"
 _SCOPE_ALL = "write:waitpoints"
@@ -37,12 +38,14 @@ class SigningKeys:
     masters: dict[str, bytes]
     _callback: dict[str, bytes] = field(init=False, repr=False)
     _jwt: dict[str, bytes] = field(init=False, repr=False)
+    _cursor: dict[str, bytes] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.current not in self.masters:
             raise ValueError("the current signing key id is not among the keys")
         object.__setattr__(self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_jwt", {k: _subkey(m, b"waitpoints/jwt/v1") for k, m in self.masters.items()})
+        object.__setattr__(self, "_cursor", {k: _subkey(m, b"waitpoints/cursor/v1") for k, m in self.masters.items()})
 
     @classmethod
     def from_secret_string(cls, text: str) -> SigningKeys:
@@ -61,6 +64,17 @@ class SigningKeys:
         for key in self._callback.values():
             expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
             matched |= hmac.compare_digest(expected, given)
+        return matched
+
+    def sign_cursor(self, payload: bytes) -> bytes:
+        """A 128-bit HMAC-SHA256 tag of a list cursor's payload under the current key."""
+        return hmac.new(self._cursor[self.current], payload, hashlib.sha256).digest()[:CURSOR_TAG_BYTES]
+
+    def verify_cursor(self, payload: bytes, tag: bytes) -> bool:
+        """True when `tag` signs `payload` under any known key; constant time per key."""
+        matched = False
+        for key in self._cursor.values():
+            matched |= hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest()[:CURSOR_TAG_BYTES], tag)
         return matched
 
     def mint_access_token(self, env: str, token_id: str, now_ms: int) -> str:

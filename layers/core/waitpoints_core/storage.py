@@ -2,20 +2,25 @@
 
 Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
 
-    TOKEN#<id>            TOKEN             a waitpoint token
-    TOKEN#<id>            WAITER#<sha256>   a Step Functions task token waiting on that token
-    IDEM#<env>#<sha256>   IDEM              a live idempotency key → the token it created
-    APIKEY#<sha256>       APIKEY            a secret API key's environment (keys are stored only as hashes)
-    APIKEYS               <env>#<key id>    the key registry: id, environment, a short hint, creation time
-    ENVS                  ENVS              the set of environment names (the timeout sweep visits each)
+    TOKEN#<id>                 TOKEN             a waitpoint token
+    TOKEN#<id>                 WAITER#<sha256>   a Step Functions task token waiting on that token
+    TAG#<env>#<sha256(tag)>    <listSk>          a copy of a tagged token's list fields, one per tag
+    IDEM#<env>#<sha256>        IDEM              a live idempotency key → the token it created
+    APIKEY#<sha256>            APIKEY            a secret API key's environment (keys are stored only as hashes)
+    APIKEYS                    <env>#<key id>    the key registry: id, environment, a short hint, creation time
+    ENVS                       ENVS              the set of environment names (the timeout sweep visits each)
 
-While a token is WAITING it carries `duePk` = `DUE#<env>`: the sparse DueIndex (duePk, timeoutAt) lists
-exactly the waiting tokens of an environment in timeout order, which is all the sweep reads.
+Token items also carry the keys of the list indexes (README, "Listing"): `listPk`/`listSk` always,
+`waitingSk` and `duePk` while WAITING, `completedSk` or `timedOutSk` once final, `idemPk` with a key.
+The sparse DueIndex (duePk = DUE#<env>, timeoutAt) holds exactly the waiting tokens, in timeout order: all
+the timeout sweep reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import math
 import random
 import time
 from contextlib import contextmanager
@@ -26,21 +31,42 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import Unavailable
+from .listing import KeyRange, ListFilters, list_sort_key
 from .models import TokenStatus, Waitpoint, timed_out_fields
 
 if TYPE_CHECKING:
-    from .bodies import Output
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
     from botocore.client import BaseClient
+
+    from .bodies import Output
 
 _TOKEN_SK = "TOKEN"
 _WAITER_PREFIX = "WAITER#"
 _ENVS_KEY = {"pk": {"S": "ENVS"}, "sk": {"S": "ENVS"}}
 _KEYS_PK = "APIKEYS"
-DUE_INDEX = "DueIndex"
 _WAITER_TTL_SECONDS = 400 * 86_400  # a safety net: waiters are deleted once notified
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_ATTEMPTS = 4
+
+# Update-expression actions shared by every write that ends a token's wait: complete and the callback here, the
+# timeout sweep elsewhere. DynamoDB copies one attribute into another inside the UpdateItem, so the writer needs
+# neither the token's environment nor its creation time to move it between the sparse list indexes:
+#     f"SET <its own actions>, {ENTER_COMPLETED} REMOVE {LEAVE_WAITING}"
+ENTER_COMPLETED = "completedSk = listSk"  # SET action: join CompletedIndex at the token's list position
+ENTER_TIMED_OUT = "timedOutSk = listSk"  # SET action: join TimedOutIndex at the token's list position
+LEAVE_WAITING = "waitingSk, duePk"  # REMOVE actions: leave WaitingIndex and DueIndex
+
+ALL_INDEX = "AllIndex"  # listPk / listSk: every token of an environment
+WAITING_INDEX = "WaitingIndex"  # listPk / waitingSk: WAITING tokens (sparse)
+COMPLETED_INDEX = "CompletedIndex"  # listPk / completedSk (sparse)
+TIMED_OUT_INDEX = "TimedOutIndex"  # listPk / timedOutSk (sparse)
+IDEMPOTENCY_KEY_INDEX = "IdempotencyKeyIndex"  # idemPk / listSk (sparse)
+DUE_INDEX = "DueIndex"  # duePk / timeoutAt (N): WAITING tokens by deadline (sparse)
+# What every list index projects (and what a tag item copies): never `output`, which can be 256 KiB.
+LIST_FIELDS = ("env", "status", "tags", "createdAt", "timeoutAt", "completedAt", "idempotencyKey",
+               "idempotencyKeyExpiresAt", "outputIsError", "ttl")
+_MAX_FETCH = 1000
 
 
 class Attachment(Enum):
@@ -83,9 +109,16 @@ def api_key_key(key_hash: str) -> dict[str, Any]:
     return {"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}}
 
 
-def token_to_item(token: Waitpoint) -> dict[str, Any]:
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tag_key(env: str, tag: str, list_sk: str) -> dict[str, Any]:
+    return {"pk": {"S": f"TAG#{env}#{_digest(tag)}"}, "sk": {"S": list_sk}}
+
+
+def _list_fields(token: Waitpoint) -> dict[str, Any]:
     item: dict[str, Any] = {
-        **token_key(token.id),
         "env": {"S": token.env},
         "status": {"S": token.status.value},
         "createdAt": {"N": str(token.created_at)},
@@ -93,12 +126,38 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
         "ttl": {"N": str(token.expires_at)},
         "tags": {"L": [{"S": t} for t in token.tags]},
     }
-    if token.status is TokenStatus.WAITING:
-        item["duePk"] = {"S": f"DUE#{token.env}"}
     if token.idempotency_key is not None:
         item["idempotencyKey"] = {"S": token.idempotency_key}
         item["idempotencyKeyExpiresAt"] = {"N": str(token.idempotency_key_expires_at)}
+    if token.completed_at is not None:
+        item["completedAt"] = {"N": str(token.completed_at)}
+        item["outputIsError"] = {"BOOL": token.output_is_error}
     return item
+
+
+def token_to_item(token: Waitpoint) -> dict[str, Any]:
+    """The token item, with the keys that place it in the list indexes for its status."""
+    list_sk = {"S": list_sort_key(token.created_at, token.id)}
+    item: dict[str, Any] = {**token_key(token.id), **_list_fields(token), "listPk": {"S": f"LIST#{token.env}"},
+                            "listSk": list_sk}
+    if token.status is TokenStatus.WAITING:
+        item["waitingSk"] = list_sk
+        item["duePk"] = {"S": f"DUE#{token.env}"}
+    else:
+        item["completedSk" if token.status is TokenStatus.COMPLETED else "timedOutSk"] = list_sk
+    if token.idempotency_key is not None:
+        item["idemPk"] = {"S": f"IDEMK#{token.env}#{_digest(token.idempotency_key)}"}
+    if token.output is not None:
+        item["output"] = {"S": token.output}
+        item["outputType"] = {"S": token.output_type or "application/json"}
+    return item
+
+
+def tag_items(token: Waitpoint) -> list[dict[str, Any]]:
+    """One item per distinct tag: the token's list fields in the tag's partition, at the token's list position."""
+    list_sk = list_sort_key(token.created_at, token.id)
+    fields = {"id": {"S": token.id}, **_list_fields(token)}
+    return [{**tag_key(token.env, tag, list_sk), **fields} for tag in dict.fromkeys(token.tags)]
 
 
 def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
@@ -114,7 +173,7 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         return item[name]["S"] if name in item else None
 
     return Waitpoint(
-        id=item["pk"]["S"].removeprefix("TOKEN#"),
+        id=item["id"]["S"] if "id" in item else item["pk"]["S"].removeprefix("TOKEN#"),
         env=item["env"]["S"],
         status=TokenStatus(item["status"]["S"]),
         created_at=int(item["createdAt"]["N"]),
@@ -130,7 +189,6 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
     )
 
 
-LEAVE_WAITING = "REMOVE duePk"  # a token that stops waiting leaves the sparse indexes of waiting tokens
 _STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
 
 _RETRYABLE_CODES = {
@@ -163,9 +221,13 @@ class DynamoDBStore:
         """Store a new token; with an idempotency key, atomically claim it. Returns the id that holds the key:
         the new token's id, or the id of the token a live key already points to (then nothing is written)."""
         put_token = {"TableName": self._table, "Item": token_to_item(token), "ConditionExpression": "attribute_not_exists(pk)"}
-        if token.idempotency_key is None:
+        put_tags = [{"Put": {"TableName": self._table, "Item": item}} for item in tag_items(token)]
+        if token.idempotency_key is None and not put_tags:
             with aws_errors():
                 self._ddb.put_item(**put_token)
+            return token.id
+        if token.idempotency_key is None:
+            self._transact([{"Put": put_token}, *put_tags])
             return token.id
         claim = {
             "TableName": self._table,
@@ -180,17 +242,23 @@ class DynamoDBStore:
             "ExpressionAttributeValues": {":now": {"N": str(token.created_at)}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        held_by = self._transact([{"Put": claim}, {"Put": put_token}, *put_tags])
+        return held_by or token.id
+
+    def _transact(self, items: list[dict[str, Any]]) -> str | None:
+        """Run a create transaction; None when it went through, else the token id a live idempotency key
+        (the first item, when it is a claim) already holds."""
         for attempt in range(_TRANSACTION_ATTEMPTS):
             try:
                 with aws_errors():
-                    self._ddb.transact_write_items(TransactItems=[{"Put": claim}, {"Put": put_token}])
-                return token.id
+                    self._ddb.transact_write_items(TransactItems=items)
+                return None
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons", [])
                 first = reasons[0] if reasons else {}
-                if first.get("Code") == "ConditionalCheckFailed" and "Item" in first:
+                if first.get("Code") == "ConditionalCheckFailed" and "tokenId" in first.get("Item", {}):
                     return str(first["Item"]["tokenId"]["S"])
                 if attempt + 1 == _TRANSACTION_ATTEMPTS:
                     raise Unavailable() from exc
@@ -205,7 +273,7 @@ class DynamoDBStore:
 
     def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion:
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
-        sets = ["#status = :completed", "completedAt = :now", "#ttl = :ttl"]
+        sets = ["#status = :completed", "completedAt = :now", "#ttl = :ttl", ENTER_COMPLETED]
         values: dict[str, Any] = {
             ":completed": {"S": TokenStatus.COMPLETED.value},
             ":waiting": {"S": TokenStatus.WAITING.value},
@@ -229,7 +297,7 @@ class DynamoDBStore:
                 self._ddb.update_item(
                     TableName=self._table,
                     Key=token_key(token_id),
-                    UpdateExpression="SET " + ", ".join(sets) + " " + LEAVE_WAITING,
+                    UpdateExpression=f"SET {', '.join(sets)} REMOVE {LEAVE_WAITING}",
                     ConditionExpression=condition,
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
@@ -397,7 +465,8 @@ class DynamoDBStore:
                     TableName=self._table,
                     Key=token_key(token_id),
                     UpdateExpression="SET #status = :timedOut, completedAt = timeoutAt, #output = :output, "
-                    "outputType = :outputType, outputIsError = :true, #ttl = :ttl " + LEAVE_WAITING,
+                    f"outputType = :outputType, outputIsError = :true, #ttl = :ttl, {ENTER_TIMED_OUT} "
+                    f"REMOVE {LEAVE_WAITING}",
                     ConditionExpression="#status = :waiting AND timeoutAt <= :now",
                     ExpressionAttributeNames={"#status": "status", "#output": "output", "#ttl": "ttl"},
                     ExpressionAttributeValues={
@@ -415,3 +484,195 @@ class DynamoDBStore:
                 return False
             raise
         return True
+
+    # --- listing ----------------------------------------------------------------------------------------
+
+    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
+                    now_ms: int) -> list[Waitpoint]:
+        """Up to `limit` tokens of `env` matching `filters` inside `keys`, newest first when `forward` (else
+        oldest first). Only Query on keys: one source per index or tag partition, merged in list order."""
+        if keys.empty:
+            return []
+        sources, backlog = self._plan(env, filters, keys, forward, now_ms)
+        found: dict[str, Waitpoint] = {}
+
+        def remaining() -> int:
+            return limit - len(found)
+
+        # Several sources share the page: each first reads its share, then what the page still needs.
+        first_limit = max(1, math.ceil(limit / max(len(sources), 1)))
+        streams = [self._read(source, keys, forward, first_limit, remaining) for source in sources]
+        wanted = _predicate(filters, now_ms)
+        for _, token in heapq.merge(*streams, iter(backlog), key=lambda pair: pair[0], reverse=forward):
+            if token.id not in found and wanted(token):
+                found[token.id] = token
+                if len(found) >= limit:
+                    break
+        return list(found.values())
+
+    def _plan(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool,
+              now_ms: int) -> tuple[list[_Source], list[tuple[str, Waitpoint]]]:
+        """The sources for the most selective filter: idempotency key > tags > status > time range (the time
+        range and the cursor are a key condition on every source). The rest is checked by `_predicate`."""
+        statuses = filters.status_subset
+        status_filter = _status_filter(statuses, now_ms)
+        list_pk = ("listPk", f"LIST#{env}")
+        if filters.idempotency_key is not None:
+            idem_pk = ("idemPk", f"IDEMK#{env}#{_digest(filters.idempotency_key)}")
+            return [_Source(IDEMPOTENCY_KEY_INDEX, idem_pk, "listSk", *status_filter)], []
+        if filters.tags:
+            return [_Source(None, ("pk", tag_key(env, tag, "")["pk"]["S"]), "sk", *status_filter)
+                    for tag in filters.tags], []
+        if not statuses:
+            return [_Source(ALL_INDEX, list_pk, "listSk")], []
+        waiting, timed_out = TokenStatus.WAITING in statuses, TokenStatus.TIMED_OUT in statuses
+        sources = []
+        if waiting:
+            # With TIMED_OUT also wanted, WaitingIndex's overdue tokens are wanted too: no filter, no backlog.
+            due_filter = () if timed_out else ("timeoutAt > :now", {":now": {"N": str(now_ms)}}, {})
+            sources.append(_Source(WAITING_INDEX, list_pk, "waitingSk", *due_filter))
+        if TokenStatus.COMPLETED in statuses:
+            sources.append(_Source(COMPLETED_INDEX, list_pk, "completedSk"))
+        backlog: list[tuple[str, Waitpoint]] = []
+        if timed_out:
+            sources.append(_Source(TIMED_OUT_INDEX, list_pk, "timedOutSk"))
+            if not waiting:
+                backlog = self._overdue(env, keys, forward, now_ms)
+        return sources, backlog
+
+    def _read(self, source: _Source, keys: KeyRange, forward: bool, first_limit: int,
+              remaining: Callable[[], int]) -> Iterator[tuple[str, Waitpoint]]:
+        """One source, lazily: each Query reads about what the page still needs, scaled by the share of
+        items the source's filter let through so far."""
+        names = {"#pk": source.key[0], **source.names}
+        values = {":pk": {"S": source.key[1]}, **source.values}
+        condition = "#pk = :pk"
+        if keys.low is not None and keys.high is not None:
+            condition += " AND #sk BETWEEN :low AND :high"
+        elif keys.low is not None or keys.high is not None:
+            condition += " AND #sk >= :low" if keys.low is not None else " AND #sk <= :high"
+        if "#sk" in condition:
+            names["#sk"] = source.sort
+        values.update({k: {"S": v} for k, v in ((":low", keys.low), (":high", keys.high)) if v is not None})
+        request: dict[str, Any] = {
+            "TableName": self._table, "KeyConditionExpression": condition, "ScanIndexForward": not forward,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+        }
+        if source.index:
+            request["IndexName"] = source.index
+        if source.filter:
+            request["FilterExpression"] = source.filter
+        limit, scanned, kept = first_limit, 0, 0
+        while True:
+            with aws_errors():
+                page = self._ddb.query(**request, Limit=limit)
+            scanned, kept = scanned + page["ScannedCount"], kept + page["Count"]
+            for item in page["Items"]:
+                token = item_to_token(item)
+                yield list_sort_key(token.created_at, token.id), token
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            need = max(remaining(), 1)
+            limit = min(_MAX_FETCH, max(need, math.ceil(need * scanned / max(kept, 1))))
+
+    def _overdue(self, env: str, keys: KeyRange, forward: bool, now_ms: int) -> list[tuple[str, Waitpoint]]:
+        """WAITING tokens past their timeout (TIMED_OUT as seen now) that the sweep has not rewritten yet.
+
+        Read whole from DueIndex and sorted here: the backlog is bounded by the sweep's lag, not by the table.
+        """
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "duePk = :due AND timeoutAt BETWEEN :earliest AND :now",
+            "ExpressionAttributeValues": {":due": {"S": f"DUE#{env}"}, ":earliest": {"N": str(keys.earliest_ms)},
+                                          ":now": {"N": str(now_ms)}},
+        }
+        found = []
+        while True:
+            with aws_errors():
+                page = self._ddb.query(**request)
+            for item in page["Items"]:
+                token = item_to_token(item)
+                sort_key = list_sort_key(token.created_at, token.id)
+                if keys.contains(sort_key):
+                    found.append((sort_key, token))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted(found, key=lambda pair: pair[0], reverse=forward)
+
+    def sync_tag_items(self, token: Waitpoint) -> int:
+        """Copy a final token's status into its tag items; returns how many changed.
+
+        Idempotent: each write is conditional on the tag item existing and still WAITING, so a replayed stream
+        record, or a tag item that was never written, changes nothing.
+        """
+        if token.status is TokenStatus.WAITING:
+            return 0
+        list_sk = list_sort_key(token.created_at, token.id)
+        values = {
+            ":status": {"S": token.status.value},
+            ":completedAt": {"N": str(token.completed_at if token.completed_at is not None else token.timeout_at)},
+            ":isError": {"BOOL": token.output_is_error},
+            ":ttl": {"N": str(token.expires_at)},
+            ":waiting": {"S": TokenStatus.WAITING.value},
+        }
+        changed = 0
+        for tag in dict.fromkeys(token.tags):
+            try:
+                with aws_errors():
+                    self._ddb.update_item(
+                        TableName=self._table,
+                        Key=tag_key(token.env, tag, list_sk),
+                        UpdateExpression="SET #status = :status, completedAt = :completedAt, "
+                                         "outputIsError = :isError, #ttl = :ttl",
+                        ConditionExpression="attribute_exists(pk) AND #status = :waiting",
+                        ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
+                        ExpressionAttributeValues=values,
+                    )
+                changed += 1
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                    raise
+        return changed
+
+
+class _Source:
+    """One Query target: an index (or the table, for tag partitions), its partition, its sort-key attribute,
+    and an optional filter that saves transfer (the in-memory predicate stays the authority)."""
+
+    def __init__(self, index: str | None, key: tuple[str, str], sort: str, filter_expression: str | None = None,
+                 values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> None:
+        self.index, self.key, self.sort = index, key, sort
+        self.filter, self.values, self.names = filter_expression, values or {}, names or {}
+
+
+def _status_filter(statuses: frozenset[TokenStatus], now_ms: int) -> tuple[str, dict[str, Any], dict[str, str]] | tuple[()]:
+    """A FilterExpression for statuses as seen now (a WAITING token past its timeout is TIMED_OUT)."""
+    if not statuses:
+        return ()
+    clauses = {
+        TokenStatus.WAITING: "(#status = :waiting AND timeoutAt > :now)",
+        TokenStatus.COMPLETED: "#status = :completed",
+        TokenStatus.TIMED_OUT: "(#status = :timedOut OR (#status = :waiting AND timeoutAt <= :now))",
+    }
+    expression = " OR ".join(clauses[s] for s in TokenStatus if s in statuses)
+    candidates = {":waiting": TokenStatus.WAITING, ":completed": TokenStatus.COMPLETED,
+                  ":timedOut": TokenStatus.TIMED_OUT}
+    values: dict[str, Any] = {k: {"S": v.value} for k, v in candidates.items() if k in expression}
+    if ":now" in expression:
+        values[":now"] = {"N": str(now_ms)}
+    return expression, values, {"#status": "status"}
+
+
+def _predicate(filters: ListFilters, now_ms: int) -> Callable[[Waitpoint], bool]:
+    statuses, tags = filters.status_subset, set(filters.tags)
+
+    def wanted(token: Waitpoint) -> bool:
+        if not token.exists_at(now_ms):
+            return False
+        if statuses and token.seen_at(now_ms).status not in statuses:
+            return False
+        return not tags or not tags.isdisjoint(token.tags)
+
+    return wanted

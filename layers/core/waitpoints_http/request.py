@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
@@ -29,3 +30,12 @@ def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
     """The token API speaks JSON only: read every body as JSON, whatever Content-Type the client sent
     (`curl -d` sends form encoding by default)."""
     return {**event, "headers": {**(event.get("headers") or {}), "content-type": "application/json"}}
+
+
+def query_params(event: dict[str, Any]) -> dict[str, str]:
+    """The query string as Trigger.dev reads it: a repeated parameter keeps its last value. (API Gateway's
+    `queryStringParameters` joins repeats with commas, so the raw query string is read instead.)"""
+    raw = event.get("rawQueryString")
+    if raw is None:
+        return dict(event.get("queryStringParameters") or {})
+    return dict(parse_qsl(raw, keep_blank_values=True))

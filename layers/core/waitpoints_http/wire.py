@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from waitpoints_core import CreatedToken, Waitpoint, format_iso
+from waitpoints_core import CreatedToken, TokenPage, Waitpoint, format_iso
 
 
 def created(token: CreatedToken) -> dict[str, Any]:
@@ -39,3 +40,26 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
         body["outputType"] = item.output_type or "application/json"
     body["outputIsError"] = item.output_is_error
     return body
+
+
+def listed(item: Waitpoint, url: str) -> dict[str, Any]:
+    """A list item: the token without its output (retrieve has it)."""
+    body: dict[str, Any] = {
+        "id": item.id,
+        "url": url,
+        "status": item.status.value,
+        "tags": item.tags,
+        "createdAt": format_iso(item.created_at),
+        "timeoutAt": format_iso(item.timeout_at),
+    }
+    if item.completed_at is not None:
+        body["completedAt"] = format_iso(item.completed_at)
+    if item.idempotency_key is not None:
+        body["idempotencyKey"] = item.idempotency_key
+        body["idempotencyKeyExpiresAt"] = format_iso(item.idempotency_key_expires_at or 0)
+    return body
+
+
+def page(result: TokenPage, url_for: Callable[[str], str]) -> dict[str, Any]:
+    pagination = {name: value for name, value in (("next", result.next), ("previous", result.previous)) if value}
+    return {"data": [listed(t, url_for(t.id)) for t in result.tokens], "pagination": pagination}
