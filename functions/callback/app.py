@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import WaitpointError, get_service
 from waitpoints_core.observability import count, instrument
-from waitpoints_http.request import body_bytes, header
+from waitpoints_http.request import body_bytes
 from waitpoints_http.responses import error_response, from_error, json_response
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     params = event.get("pathParameters") or {}
     try:
         won = get_service().complete_by_callback(
-            params.get("id", ""), params.get("hash", ""), body_bytes(event), header(event, "content-type")
+            params.get("id", ""), params.get("hash", ""), body_bytes(event), event.get("headers") or {}
         )
     except WaitpointError as error:
         count("CallbacksRejected", reason=type(error).__name__)

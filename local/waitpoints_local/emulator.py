@@ -60,6 +60,10 @@ def start(template: Template) -> Emulator:
         refs[lid] = create_table(boto3.client("dynamodb"), f"waitpoints-{lid}", props)
     for lid, props in template.resources_of_type("AWS::SecretsManager::Secret").items():
         refs[lid] = create_secret(boto3.client("secretsmanager"), f"waitpoints-{lid}", props)
+    s3 = boto3.client("s3")
+    for lid in template.resources_of_type("AWS::S3::Bucket"):
+        refs[lid] = f"waitpoints-{lid.lower()}"
+        s3.create_bucket(Bucket=refs[lid])
     sqs = boto3.client("sqs")
     for lid in template.resources_of_type("AWS::SQS::Queue"):
         refs[lid] = sqs.create_queue(QueueName=f"waitpoints-{lid}")["QueueUrl"]

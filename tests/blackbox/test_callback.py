@@ -82,13 +82,6 @@ def test_wrong_method_is_405(api: httpx.Client, anonymous: httpx.Client, method:
     assert response.headers["allow"] == "POST"
 
 
-def test_body_over_256_kib_is_413(api: httpx.Client, anonymous: httpx.Client) -> None:
-    created = create(api)
-    message = error_of(_callback(anonymous, created["url"], content=b"x" * (256 * 1024 + 1)), 413)
-    assert "262144" in message
-    assert retrieve(api, created["id"])["status"] == "WAITING"
-
-
 def test_already_completed_is_200_and_unchanged(api: httpx.Client, anonymous: httpx.Client) -> None:
     created = create(api)
     _callback(anonymous, created["url"], json={"n": 1})

@@ -102,20 +102,6 @@ def test_invalid_json_is_400(api: httpx.Client) -> None:
     error_of(api.post(f"{TOKENS}/{token_id}/complete", content=b"{nope"), 400)
 
 
-def test_body_over_256_kib_is_413_with_the_limit(api: httpx.Client) -> None:
-    token_id = create(api)["id"]
-    body = json.dumps({"data": "x" * (256 * 1024)}).encode()
-    assert "262144" in error_of(api.post(f"{TOKENS}/{token_id}/complete", content=body), 413)
-    assert retrieve(api, token_id)["status"] == "WAITING"
-
-
-def test_body_just_under_the_limit_is_stored_whole(api: httpx.Client) -> None:
-    token_id = create(api)["id"]
-    data = "y" * (256 * 1024 - 20)
-    assert complete(api, token_id, {"data": data}).status_code == 200
-    assert retrieve(api, token_id)["output"] == data
-
-
 def test_cors_preflight_and_headers(api: httpx.Client, anonymous: httpx.Client) -> None:
     created = create(api)
     origin = "https://app.example.com"

@@ -89,7 +89,7 @@ def test_output_too_large_fails_with_how_to_fetch_it(bridge: Bridge) -> None:
     token_id = _token(bridge)
     _wait(bridge, token_id, "task")
     bridge.service.complete_by_callback(token_id, bridge.service._keys.get().callback_hash(token_id),  # noqa: SLF001
-                                        b'"' * 140_000, "text/plain")
+                                        b'"' * 140_000, {"content-type": "text/plain"})
     bridge.invoke_stream(bridge.deliver_stream())
     call = bridge.sfn.outcomes()["task"]
     assert call["error"] == "Waitpoint.OutputTooLarge"

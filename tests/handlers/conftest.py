@@ -110,6 +110,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, boto_session: boto3.session.Session) ->
         [(secret_id, secret_props)] = TEMPLATE.resources_of_type("AWS::SecretsManager::Secret").items()
         refs[table_id] = create_table(ddb, f"waitpoints-{table_id}", table_props)
         refs[secret_id] = create_secret(secrets, f"waitpoints-{secret_id}", secret_props)
+        for bucket_id in TEMPLATE.resources_of_type("AWS::S3::Bucket"):
+            refs[bucket_id] = f"waitpoints-{bucket_id.lower()}"
+            boto_session.client("s3").create_bucket(Bucket=refs[bucket_id])
         env: dict[str, str] = {}
         for function in TEMPLATE.functions():
             if function.logical_id in FUNCTIONS:

@@ -128,14 +128,14 @@ def test_unknown_or_malformed_token_is_404(api: Invoke, secret_key: str, load_ev
     assert api(complete_event(load_event, secret_key, token_id))["statusCode"] == 404
 
 
-def test_body_over_256_kib_is_413(
+def test_body_over_3_mb_is_413(
     api: Invoke, aws: Deployment, create: Create, secret_key: str, load_event: LoadEvent
 ) -> None:
     token_id = create()["id"]
-    event = complete_event(load_event, secret_key, token_id, {"data": "x" * (256 * 1024)})
+    event = complete_event(load_event, secret_key, token_id, {"data": "x" * (3 * 1024 * 1024)})
     response = api(event)
     assert response["statusCode"] == 413
-    assert "262144 bytes (256 KiB)" in body_of(response)["error"]
+    assert "3145728 bytes" in body_of(response)["error"]
     assert stored_output(aws, token_id)[0] == "WAITING"
 
 

@@ -187,12 +187,12 @@ def test_bare_id_with_the_hash_of_the_full_id_completes(
     assert stored(aws, created["id"])[0] == "COMPLETED"
 
 
-def test_body_over_256_kib_is_413(callback: Invoke, aws: Deployment, create: Create, load_event: LoadEvent) -> None:
+def test_body_over_3_mb_is_413(callback: Invoke, aws: Deployment, create: Create, load_event: LoadEvent) -> None:
     created = create()
-    event = with_body(for_url(load_event, "callback_text", created["url"]), "x" * (256 * 1024 + 1))
+    event = with_body(for_url(load_event, "callback_text", created["url"]), "x" * (3 * 1024 * 1024 + 1))
     response = callback(event)
     assert response["statusCode"] == 413
-    assert "262144 bytes" in body_of(response)["error"]
+    assert "3145728 bytes" in body_of(response)["error"]
     assert stored(aws, created["id"])[0] == "WAITING"
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .support import with_auth, with_body, with_hash, with_id
+from .support import body_of, with_auth, with_body, with_hash, with_id
 
 if TYPE_CHECKING:
     from .conftest import Deployment, Invoke
@@ -71,12 +71,15 @@ def test_huge_integer_in_callback_is_stored_as_text(
     assert token is not None and (token.output, token.output_type) == (HUGE_INT, "text/plain")
 
 
-def test_complete_whose_output_outgrows_the_item_limit_is_413(
+def test_complete_whose_output_outgrows_what_retrieve_can_return_is_413(
     api: Invoke, create: Create, secret_key: str, load_event: LoadEvent
 ) -> None:
-    event = complete_event(load_event, secret_key, create()["id"], '{"data":' + GROWING + "}")
-    assert len(event["body"]) < 256 * 1024
-    assert api(event)["statusCode"] in (400, 413)
+    """1e15 is 4 bytes in, 18 out (1000000000000000.0): a 3 MB body would become a 13 MB output."""
+    growing = "[" + ",".join(["1e15"] * 600_000) + "]"
+    event = complete_event(load_event, secret_key, create()["id"], '{"data":' + growing + "}")
+    assert len(event["body"]) < 3 * 1024 * 1024
+    response = api(event)
+    assert response["statusCode"] == 413 and "once JSON-encoded" in body_of(response)["error"]
 
 
 def test_callback_whose_output_outgrows_the_item_limit_gets_an_answer(

@@ -38,7 +38,7 @@ def test_callback_outcomes_are_counted_by_reason(aws: Deployment, callback: Invo
         return with_id(load_event("callback_json"), token["id"])
 
     callback(with_hash(event(), "0" * 64))
-    callback(with_body(with_hash(event(), url_hash), "x" * (256 * 1024 + 1), content_type="text/plain"))
+    callback(with_body(with_hash(event(), url_hash), "x" * (3 * 1024 * 1024 + 1), content_type="text/plain"))
     callback(with_hash(event(), url_hash))
     metrics = _metrics(capsys.readouterr().out)
     rejected = {m["reason"]: m for m in metrics if "CallbacksRejected" in m}

@@ -11,19 +11,34 @@ from .errors import InvalidInput, PayloadTooLarge, UnsupportedBody
 
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain"
-# What fits in one DynamoDB item (400 KB) beside the token's other attributes, with room to spare.
-MAX_OUTPUT_BYTES = 360 * 1024
+# Outputs larger than this go to S3 (a DynamoDB item holds 400 KB); they are also over Step Functions'
+# 262,144-byte limit, so resuming a workflow never needs them.
+OFFLOAD_BYTES = 256 * 1024
+# What retrieve can return: its response (the output JSON-escaped) must fit Lambda's 6 MB response payload.
+MAX_RETURNABLE_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Output:
+    """A token's output: its text and content type; `ref` names the S3 object when the text lives there."""
+
     text: str
     type: str
+    ref: str | None = None
+    size: int | None = None
 
-    def __post_init__(self) -> None:
-        size = len(self.text.encode())
-        if size > MAX_OUTPUT_BYTES:
-            raise PayloadTooLarge(f"The output is {size} bytes once stored; the limit is {MAX_OUTPUT_BYTES} bytes")
+    @property
+    def byte_size(self) -> int:
+        return self.size if self.size is not None else len(self.text.encode())
+
+    def check_returnable(self) -> None:
+        """Refuse an output retrieve could not return whole (it is never truncated)."""
+        if self.byte_size <= OFFLOAD_BYTES:
+            return
+        escaped = len(json.dumps(self.text, ensure_ascii=False).encode())
+        if escaped > MAX_RETURNABLE_BYTES:
+            raise PayloadTooLarge(f"The output is {escaped} bytes once JSON-encoded; the limit is "
+                                  f"{MAX_RETURNABLE_BYTES} bytes (what one response can return)")
 
 
 def check_body_size(size: int, limit: int, what: str) -> None:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 CREATE_BODY_LIMIT = 10 * 1024
-COMPLETION_BODY_LIMIT = 256 * 1024
+COMPLETION_BODY_LIMIT = 3 * 1024 * 1024  # complete and callback bodies (Trigger.dev's TASK_PAYLOAD_MAXIMUM_SIZE)
 MAX_TIMEOUT_DAYS = 365
 
 
@@ -16,6 +16,7 @@ class Settings:
     signing_secret_id: str
     public_url: str | None = None
     api_url: str | None = None  # the API's own URL, for callback URLs made outside an HTTP request
+    output_bucket: str | None = None  # S3 bucket for outputs over bodies.OFFLOAD_BYTES
     default_timeout: str = "10m"
     default_idempotency_ttl: str = "1h"
     retention_days: int = 30
@@ -31,6 +32,7 @@ class Settings:
             signing_secret_id=env["WAITPOINTS_SIGNING_SECRET_ARN"],
             public_url=env.get("WAITPOINTS_PUBLIC_URL") or None,
             api_url=env.get("WAITPOINTS_API_URL") or None,
+            output_bucket=env.get("WAITPOINTS_OUTPUT_BUCKET") or None,
             default_timeout=env.get("WAITPOINTS_DEFAULT_TIMEOUT", "10m"),
             default_idempotency_ttl=env.get("WAITPOINTS_DEFAULT_IDEMPOTENCY_TTL", "1h"),
             retention_days=int(env.get("WAITPOINTS_RETENTION_DAYS", "30")),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from .durations import format_iso
 from .errors import InvalidInput
@@ -22,6 +22,15 @@ class TokenStatus(str, Enum):
     WAITING = "WAITING"
     COMPLETED = "COMPLETED"
     TIMED_OUT = "TIMED_OUT"
+
+
+class WebhookSignature(BaseModel):
+    """How callbacks to a token must be signed: the sender's scheme and its signing secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheme: Literal["stripe", "standard-webhooks"]
+    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(repr=False)
 
 
 class CreateTokenRequest(BaseModel):
@@ -45,6 +54,21 @@ class CreateTokenRequest(BaseModel):
     )
     tags: Tag | list[Tag] | None = Field(
         default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
+    )
+    complete_when: (
+        Annotated[dict[Annotated[str, Field(min_length=1, max_length=128)],
+                       Annotated[list[StrictStr | StrictInt | StrictBool | None], Field(min_length=1, max_length=20)]],
+                  Field(min_length=1, max_length=5)] | None
+    ) = Field(
+        default=None, alias="completeWhen",
+        description="Extension: only a callback whose JSON body has one of the listed values in each named "
+        "top-level field completes the token (e.g. Replicate's {\"status\": [\"succeeded\", \"failed\", "
+        "\"canceled\"]}); other deliveries are acknowledged and counted. The API's complete is not affected.",
+    )
+    webhook_signature: WebhookSignature | None = Field(
+        default=None, alias="webhookSignature",
+        description="Extension: verify each callback's signature with the sender's signing secret, beside the URL's "
+        "own HMAC. The secret is stored encrypted and never returned.",
     )
 
     @model_validator(mode="before")
@@ -111,6 +135,18 @@ class Waitpoint(BaseModel):
     output: str | None = None
     output_type: str | None = None
     output_is_error: bool = False
+    output_ref: str | None = None  # S3 key of an output too large for the item
+    output_size: int | None = None
+    complete_when: dict[str, list[Any]] | None = None
+    webhook_scheme: str | None = None
+    webhook_secret: bytes | None = Field(default=None, repr=False)  # sealed (signing.SigningKeys.seal)
+    deliveries: int = 0  # callbacks received that did not complete the token
+    last_delivery_at: int | None = None
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a callback needs this token's rule or signature check before it may complete it."""
+        return self.complete_when is not None or self.webhook_scheme is not None
 
     def exists_at(self, now_ms: int) -> bool:
         return self.expires_at * 1000 > now_ms

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from . import aws
+from .blobs import S3Blobs
 from .bridge import StepFunctionsBridge
 from .config import Settings
 from .keyring import KeyRing
@@ -23,7 +24,12 @@ def get_service() -> WaitpointService:
 
     store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)
     keys = KeyRing(load_keys, max_age=settings.signing_key_cache_seconds)
-    return WaitpointService(store, keys, settings, lambda: StepFunctionsBridge(aws.client("stepfunctions")))
+    bucket = settings.output_bucket
+    return WaitpointService(
+        store, keys, settings,
+        bridge=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
+        blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
+    )
 
 
 def reset() -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import ids
-from .bodies import TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
+from . import ids, webhooks
+from .bodies import JSON_TYPE, OFFLOAD_BYTES, TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
 from .bridge import OUTPUT_LIMIT, Delivery
 from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
-from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
+from .errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
 from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
 from .models import (
     MAX_TAGS,
@@ -39,7 +41,11 @@ class Store(Protocol):
 
     def insert_token(self, token: Waitpoint) -> str: ...
     def get_token(self, token_id: str) -> Waitpoint | None: ...
-    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion: ...
+    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int,
+                       expires_at: int) -> Completion: ...
+    def complete_if_unguarded(self, token_id: str, output: Output | None, now_ms: int,
+                              expires_at: int) -> tuple[Completion, Waitpoint | None]: ...
+    def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool: ...
     def get_api_key_env(self, key_hash: str) -> str | None: ...
     def attach_waiter(self, token_id: str, env: str | None, task_token: str, now_ms: int) -> tuple[Attachment, Waitpoint | None]: ...
     def waiters(self, token_id: str) -> list[Waiter]: ...
@@ -50,6 +56,14 @@ class Store(Protocol):
     def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
                     now_ms: int) -> list[Waitpoint]: ...
     def sync_tag_items(self, token: Waitpoint) -> int: ...
+
+
+class Blobs(Protocol):
+    """Where outputs too large for a DynamoDB item go (blobs.S3Blobs in production)."""
+
+    def put(self, key: str, text: str) -> None: ...
+    def get(self, key: str) -> str: ...
+    def delete(self, key: str) -> None: ...
 
 
 class Bridge(Protocol):
@@ -82,12 +96,15 @@ def mint_api_key(store: ApiKeyStore, env: str) -> str:
 
 
 class WaitpointService:
-    def __init__(self, store: Store, keys: KeyRing, settings: Settings, bridge: Callable[[], Bridge]) -> None:
+    def __init__(self, store: Store, keys: KeyRing, settings: Settings, bridge: Callable[[], Bridge],
+                 blobs: Callable[[], Blobs] | None = None) -> None:
         self._store = store
         self._keys = keys
         self._settings = settings
         self._bridge_factory = bridge
         self._bridge: Bridge | None = None
+        self._blobs_factory = blobs
+        self._blobs: Blobs | None = None
         self._retention_ms = settings.retention_days * DAY_MS
         self._key_cache: dict[str, tuple[str, float]] = {}
         self._environments: tuple[frozenset[str], float] = (frozenset(), 0.0)
@@ -139,8 +156,10 @@ class WaitpointService:
         ttl_ms = self._idempotency_ttl(request.idempotency_key_ttl)
         if request.idempotency_key is not None:
             key_expires_at = now + ttl_ms
+        token_id = ids.new_token_id()
+        signature = request.webhook_signature
         token = Waitpoint(
-            id=ids.new_token_id(),
+            id=token_id,
             env=env,
             status=TokenStatus.WAITING,
             created_at=now,
@@ -149,6 +168,9 @@ class WaitpointService:
             tags=tags,
             idempotency_key=request.idempotency_key,
             idempotency_key_expires_at=key_expires_at,
+            complete_when=request.complete_when,
+            webhook_scheme=signature.scheme if signature else None,
+            webhook_secret=self._keys.get().seal(signature.secret, token_id) if signature else None,
         )
         token_id = self._store.insert_token(token)
         keys = self._keys.get()
@@ -198,6 +220,8 @@ class WaitpointService:
         token = self._store.get_token(token_id) if token_id else None
         if token is None or token.env != env or not token.exists_at(now):
             raise NotFound()
+        if token.output_ref is not None:
+            token = token.model_copy(update={"output": self.blobs.get(token.output_ref)})
         return token.seen_at(now)
 
     def complete(self, principal: Principal, raw_id: str, data: Any = _MISSING) -> bool:
@@ -215,14 +239,70 @@ class WaitpointService:
         output = None if data is _MISSING else output_from_value(data)
         return self._finish(token_id, principal.env, output)
 
-    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, content_type: str | None) -> bool:
+    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """The callback URL: the hash is checked first (no table access on a mismatch), then the body.
-        Returns whether this call completed the token."""
+
+        One conditional write completes a plain token. A token with a rule or a signature check is returned
+        by that write's failure instead; its check then decides between completing (a second write) and
+        counting the delivery. Returns whether this call completed the token.
+        """
         token_id = ids.normalize_token_id(raw_id)
         if token_id is None or not self._hash_matches(token_id, url_hash):
             raise Unauthenticated("Invalid callback URL: the hash does not match")
         check_body_size(len(body), COMPLETION_BODY_LIMIT, "Callback body")
-        return self._finish(token_id, None, output_from_callback(body, content_type))
+        output = output_from_callback(body, headers.get("content-type"))
+        stored = self._store_output(token_id, output)
+        now = now_ms()
+        expires_at = (now + self._retention_ms) // 1000
+        outcome, token = self._store.complete_if_unguarded(token_id, stored, now, expires_at)
+        won = outcome is Completion.WON
+        try:
+            if outcome is Completion.GUARDED and token is not None:
+                won = self._guarded_delivery(token, output, stored, body, headers, now, expires_at)
+        finally:
+            if not won:
+                self._discard(stored)
+        if outcome is Completion.NOT_FOUND:
+            raise NotFound()
+        return won
+
+    def _guarded_delivery(self, token: Waitpoint, output: Output, stored: Output, body: bytes,
+                          headers: Mapping[str, str], now: int, expires_at: int) -> bool:
+        if token.webhook_scheme is not None and token.webhook_secret is not None:
+            try:
+                secret = self._keys.get().unseal(token.webhook_secret, token.id)
+            except ValueError as exc:
+                raise Unauthenticated("Webhook signature cannot be verified: the token's secret was sealed "
+                                      "with a signing key that has been retired") from exc
+            webhooks.verify(token.webhook_scheme, secret, headers, body, now // 1000)
+        value = json.loads(output.text) if output.type == JSON_TYPE else output.text
+        if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
+            self._store.record_delivery(token.id, webhooks.delivery_id(headers, value), now)
+            return False
+        return self._store.complete_token(token.id, None, stored, now, expires_at) is Completion.WON
+
+    def _store_output(self, token_id: str, output: Output) -> Output:
+        """Outputs over OFFLOAD_BYTES go to S3 first, each under a key of its own (so a losing writer never
+        overwrites the winner's); the table then holds the reference."""
+        output.check_returnable()
+        if output.byte_size <= OFFLOAD_BYTES:
+            return output
+        key = f"outputs/{token_id}/{uuid.uuid4().hex}"
+        self.blobs.put(key, output.text)
+        return Output("", output.type, ref=key, size=output.byte_size)
+
+    def _discard(self, stored: Output | None) -> None:
+        """Delete an uploaded output that did not become the token's (the bucket's expiry is the fallback)."""
+        if stored is not None and stored.ref is not None:
+            self.blobs.delete(stored.ref)
+
+    @property
+    def blobs(self) -> Blobs:
+        if self._blobs is None:
+            if self._blobs_factory is None:
+                raise PayloadTooLarge(f"Outputs over {OFFLOAD_BYTES} bytes need WAITPOINTS_OUTPUT_BUCKET")
+            self._blobs = self._blobs_factory()
+        return self._blobs
 
     def _hash_matches(self, token_id: str, url_hash: str) -> bool:
         if self._keys.get().verify_callback_hash(token_id, url_hash):
@@ -270,8 +350,11 @@ class WaitpointService:
         return decode_cursor(text, param, env, filters, verify)
 
     def _finish(self, token_id: str, env: str | None, output: Output | None) -> bool:
+        stored = self._store_output(token_id, output) if output is not None else None
         now = now_ms()
-        outcome = self._store.complete_token(token_id, env, output, now, (now + self._retention_ms) // 1000)
+        outcome = self._store.complete_token(token_id, env, stored, now, (now + self._retention_ms) // 1000)
+        if outcome is not Completion.WON:
+            self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
         return outcome is Completion.WON
@@ -346,8 +429,11 @@ class WaitpointService:
         if token.status is TokenStatus.TIMED_OUT:
             return self.bridge.fail(task_token, "Waitpoint.TimedOut",
                                     f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}")
-        output = step_functions_output(token)
-        size = len(output.encode())
+        if token.output_ref is not None:  # only outputs over OFFLOAD_BYTES (> OUTPUT_LIMIT) live in S3
+            output, size = "", token.output_size or OFFLOAD_BYTES + 1
+        else:
+            output = step_functions_output(token)
+            size = len(output.encode())
         if size > OUTPUT_LIMIT:
             return self.bridge.fail(
                 task_token, "Waitpoint.OutputTooLarge",

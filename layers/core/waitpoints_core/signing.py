@@ -38,6 +38,7 @@ class SigningKeys:
     masters: dict[str, bytes]
     _callback: dict[str, bytes] = field(init=False, repr=False)
     _jwt: dict[str, bytes] = field(init=False, repr=False)
+    _seal: dict[str, bytes] = field(init=False, repr=False)
     _cursor: dict[str, bytes] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +46,7 @@ class SigningKeys:
             raise ValueError("the current signing key id is not among the keys")
         object.__setattr__(self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_jwt", {k: _subkey(m, b"waitpoints/jwt/v1") for k, m in self.masters.items()})
+        object.__setattr__(self, "_seal", {k: _subkey(m, b"waitpoints/seal/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_cursor", {k: _subkey(m, b"waitpoints/cursor/v1") for k, m in self.masters.items()})
 
     @classmethod
@@ -76,6 +78,23 @@ class SigningKeys:
         for key in self._cursor.values():
             matched |= hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest()[:CURSOR_TAG_BYTES], tag)
         return matched
+
+    def seal(self, plaintext: str, context: str) -> bytes:
+        """AES-256-GCM under the current key, bound to `context` (e.g. the token id): `kid \0 nonce ct`."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415 - only tokens with a webhook secret
+
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(self._seal[self.current]).encrypt(nonce, plaintext.encode(), context.encode())
+        return self.current.encode() + b"\0" + nonce + sealed
+
+    def unseal(self, blob: bytes, context: str) -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
+        kid, _, rest = blob.partition(b"\0")
+        key = self._seal.get(kid.decode(errors="replace"))
+        if key is None:
+            raise ValueError("sealed with a key that has been retired")
+        return AESGCM(key).decrypt(rest[:12], rest[12:], context.encode()).decode()
 
     def mint_access_token(self, env: str, token_id: str, now_ms: int) -> str:
         """An HS256 JWT for 24 h, scoped to completing one token."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import math
 import random
 import time
@@ -94,6 +95,7 @@ class Completion(Enum):
     WON = "won"
     ALREADY_FINAL = "already_final"  # completed earlier, or past its timeout
     NOT_FOUND = "not_found"
+    GUARDED = "guarded"  # waiting, but a callback must pass the token's rule or signature check first
 
 
 def token_key(token_id: str) -> dict[str, Any]:
@@ -150,6 +152,11 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
     if token.output is not None:
         item["output"] = {"S": token.output}
         item["outputType"] = {"S": token.output_type or "application/json"}
+    if token.complete_when is not None:
+        item["completeWhen"] = {"S": json.dumps(token.complete_when, separators=(",", ":"))}
+    if token.webhook_scheme is not None and token.webhook_secret is not None:
+        item["webhookScheme"] = {"S": token.webhook_scheme}
+        item["webhookSecret"] = {"B": token.webhook_secret}
     return item
 
 
@@ -186,6 +193,13 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         output=text("output"),
         output_type=text("outputType"),
         output_is_error=item.get("outputIsError", {}).get("BOOL", False),
+        output_ref=text("outputRef"),
+        output_size=num("outputSize"),
+        complete_when=json.loads(item["completeWhen"]["S"]) if "completeWhen" in item else None,
+        webhook_scheme=text("webhookScheme"),
+        webhook_secret=bytes(item["webhookSecret"]["B"]) if "webhookSecret" in item else None,
+        deliveries=num("deliveries") or 0,
+        last_delivery_at=num("lastDeliveryAt"),
     )
 
 
@@ -271,8 +285,19 @@ class DynamoDBStore:
             item = self._ddb.get_item(TableName=self._table, Key=token_key(token_id), ConsistentRead=True).get("Item")
         return item_to_token(item) if item else None
 
-    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int) -> Completion:
+    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int,
+                       expires_at: int) -> Completion:
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
+        return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
+
+    def complete_if_unguarded(self, token_id: str, output: Output | None, now_ms: int,
+                              expires_at: int) -> tuple[Completion, Waitpoint | None]:
+        """The callback's first attempt: complete only a token with no rule and no signature check. For a
+        guarded token that still waits, returns (GUARDED, the token), read from the failed write itself."""
+        return self._complete(token_id, None, output, now_ms, expires_at, unguarded_only=True)
+
+    def _complete(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int,
+                  *, unguarded_only: bool) -> tuple[Completion, Waitpoint | None]:
         sets = ["#status = :completed", "completedAt = :now", "#ttl = :ttl", ENTER_COMPLETED]
         values: dict[str, Any] = {
             ":completed": {"S": TokenStatus.COMPLETED.value},
@@ -281,17 +306,24 @@ class DynamoDBStore:
             ":nowSec": {"N": str(now_ms // 1000)},
             ":ttl": {"N": str(expires_at)},
         }
+        names = {"#status": "status", "#ttl": "ttl"}
         if output is not None:
-            sets += ["#output = :output", "outputType = :outputType"]
-            values[":output"] = {"S": output.text}
+            sets.append("outputType = :outputType")
             values[":outputType"] = {"S": output.type}
+            if output.ref is None:
+                sets.append("#output = :output")
+                values[":output"] = {"S": output.text}
+                names["#output"] = "output"
+            else:
+                sets += ["outputRef = :outputRef", "outputSize = :outputSize"]
+                values[":outputRef"] = {"S": output.ref}
+                values[":outputSize"] = {"N": str(output.byte_size)}
         condition = _STILL_WAITING
         if env is not None:
             condition += " AND env = :env"
             values[":env"] = {"S": env}
-        names = {"#status": "status", "#ttl": "ttl"}
-        if output is not None:
-            names["#output"] = "output"
+        if unguarded_only:
+            condition += " AND attribute_not_exists(completeWhen) AND attribute_not_exists(webhookScheme)"
         try:
             with aws_errors():
                 self._ddb.update_item(
@@ -307,13 +339,39 @@ class DynamoDBStore:
             if exc.response["Error"]["Code"] != _CONDITION_FAILED:
                 raise
             item = exc.response.get("Item")
-            if not item:
-                return Completion.NOT_FOUND
-            old = item_to_token(item)
-            if (env is not None and old.env != env) or not old.exists_at(now_ms):
-                return Completion.NOT_FOUND
-            return Completion.ALREADY_FINAL
-        return Completion.WON
+            old = item_to_token(item) if item else None
+            if old is None or (env is not None and old.env != env) or not old.exists_at(now_ms):
+                return Completion.NOT_FOUND, None
+            if unguarded_only and old.guarded and old.seen_at(now_ms).status is TokenStatus.WAITING:
+                return Completion.GUARDED, old
+            return Completion.ALREADY_FINAL, old
+        return Completion.WON, None
+
+    def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool:
+        """Count a callback that did not complete the token. A delivery id already recorded (a sender's
+        retry) is not counted again; returns whether this one was counted."""
+        adds = ["deliveries :one"]
+        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(now_ms)},
+                                  ":waiting": {"S": TokenStatus.WAITING.value}}
+        condition = "attribute_exists(pk) AND #status = :waiting"
+        if delivery_id is not None:
+            adds.append("deliveryIds :ids")
+            values[":ids"] = {"SS": [delivery_id]}
+            values[":id"] = {"S": delivery_id}
+            condition += " AND NOT contains(deliveryIds, :id)"
+        try:
+            with aws_errors():
+                self._ddb.update_item(
+                    TableName=self._table, Key=token_key(token_id),
+                    UpdateExpression=f"ADD {', '.join(adds)} SET lastDeliveryAt = :now",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values,
+                )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
+            return False
+        return True
 
     def get_api_key_env(self, key_hash: str) -> str | None:
         with aws_errors():
