@@ -21,30 +21,6 @@ def jwt_headers(token: CreatedToken) -> dict[str, str]:
     }
 
 
-def token(item: Waitpoint, url: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": item.id,
-        "url": url,
-        "status": item.status.value,
-        "createdAt": format_iso(item.created_at),
-        "tags": item.tags,
-        "timeoutAt": format_iso(item.timeout_at),
-    }
-    if item.completed_at is not None:
-        body["completedAt"] = format_iso(item.completed_at)
-    if item.idempotency_key is not None:
-        body["idempotencyKey"] = item.idempotency_key
-        body["idempotencyKeyExpiresAt"] = format_iso(item.idempotency_key_expires_at or 0)
-    if item.output is not None:
-        body["output"] = item.output
-        body["outputType"] = item.output_type or "application/json"
-    body["outputIsError"] = item.output_is_error
-    if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
-        body["deliveriesReceived"] = item.deliveries
-        body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
-    return body
-
-
 def listed(item: Waitpoint, url: str) -> dict[str, Any]:
     """A list item: the token without its output (retrieve has it)."""
     body: dict[str, Any] = {
@@ -60,6 +36,19 @@ def listed(item: Waitpoint, url: str) -> dict[str, Any]:
     if item.idempotency_key is not None:
         body["idempotencyKey"] = item.idempotency_key
         body["idempotencyKeyExpiresAt"] = format_iso(item.idempotency_key_expires_at or 0)
+    return body
+
+
+def token(item: Waitpoint, url: str) -> dict[str, Any]:
+    """Retrieve's shape: the list item, with the output."""
+    body = listed(item, url)
+    if item.output is not None:
+        body["output"] = item.output
+        body["outputType"] = item.output_type or "application/json"
+    body["outputIsError"] = item.output_is_error
+    if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
+        body["deliveriesReceived"] = item.deliveries
+        body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
     return body
 
 
