@@ -41,9 +41,12 @@ def test_sam_validate_lint_reports_nothing() -> None:
 def test_every_built_handler_imports_from_the_build_output(build_dir: Path, function: str) -> None:
     """In an isolated interpreter (-I: no PYTHONPATH, no user site), with only the built function and the
     built CoreLayer on the path; boto3 and Powertools come from site-packages, standing in for the Lambda
-    runtime and the Powertools layer."""
+    runtime and the Powertools layer. The layer's native libraries are built for arm64 and cannot load on
+    this machine, so this machine's `cryptography` is imported first in their place (the next test checks
+    that the layer's own are arm64)."""
     layer, code = build_dir / "CoreLayer" / "python", build_dir / function
     check = (
+        "import cryptography.hazmat.primitives.asymmetric.ec, cryptography.hazmat.bindings._rust;"
         "import sys; sys.path[:0] = sys.argv[1:3]; import app, jwt, waitpoints_core;"
         "assert callable(app.lambda_handler);"
         "assert waitpoints_core.__file__.startswith(sys.argv[1]) and jwt.__file__.startswith(sys.argv[1])"
@@ -53,6 +56,12 @@ def test_every_built_handler_imports_from_the_build_output(build_dir: Path, func
 
 
 def test_the_layer_holds_arm64_lambda_wheels_only_for_what_the_runtime_lacks(build_dir: Path) -> None:
-    packages = {p.name for p in (build_dir / "CoreLayer" / "python").iterdir()}
-    assert {"waitpoints_core", "waitpoints_http", "jwt"} <= packages
+    layer = build_dir / "CoreLayer" / "python"
+    packages = {p.name for p in layer.iterdir()}
+    assert {"waitpoints_core", "waitpoints_http", "jwt", "cryptography"} <= packages
     assert not packages & {"boto3", "botocore", "pydantic", "aws_lambda_powertools"}
+    native = list(layer.rglob("*.so"))
+    assert native
+    for library in native:  # ELF e_machine 0xB7 is AArch64, what Lambda's arm64 runs
+        header = library.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0xB7, library.name
