@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
@@ -245,55 +246,62 @@ def test_for_token_of_a_completed_token_returns_its_output(client: Client) -> No
 # --- list (runs once the stack serves GET /api/v1/waitpoints/tokens) ---------------------------------
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Three tokens with one unique tag, the oldest completed; ids oldest first; the creation window."""
+
+    tag: str
+    ids: list[str]
+    first: datetime
+    last: datetime
+
+
 @pytest.fixture(scope="module")
-def listed(client: Client, list_route: bool) -> tuple[str, list[str]]:
-    """Three tokens with one unique tag, the oldest completed; their ids oldest first."""
+def listed(client: Client, list_route: bool) -> Listed:
     if not list_route:
         pytest.skip("the stack has no list route (GET /api/v1/waitpoints/tokens) yet")
     tag = unique("list")
     ids = [client.create_token(timeout="1h", tags=[tag, f"n:{i}"], idempotency_key=f"{tag}-{i}").id
            for i in range(3)]
     client.complete_token(ids[0], {"done": True})
-    return tag, ids
+    first, last = client.retrieve_token(ids[0]), client.retrieve_token(ids[2])
+    return Listed(tag, ids, first.created_at, last.created_at)
 
 
-def test_list_iterates_every_page_newest_first(client: Client, listed: tuple[str, list[str]]) -> None:
-    tag, ids = listed
-    found = list(client.list_tokens(tags=[tag], limit=2))
-    assert sorted(t.id for t in found) == sorted(ids)
+def test_list_iterates_every_page_newest_first(client: Client, listed: Listed) -> None:
+    found = list(client.list_tokens(tags=[listed.tag], limit=2))
+    assert sorted(t.id for t in found) == sorted(listed.ids)
     assert [t.created_at for t in found] == sorted((t.created_at for t in found), reverse=True)
-    assert all(t.output is None and tag in t.tags for t in found)
+    assert all(t.output is None and listed.tag in t.tags for t in found)
 
 
-def test_list_filters_by_status(client: Client, listed: tuple[str, list[str]]) -> None:
-    tag, ids = listed
-    assert {t.id for t in client.list_tokens(tags=tag, status="WAITING")} == set(ids[1:])
-    assert {t.id for t in client.list_tokens(tags=tag, status=[TokenStatus.COMPLETED])} == {ids[0]}
+def test_list_filters_by_status(client: Client, listed: Listed) -> None:
+    # By creation window rather than tag: a tag listing may show a status the stream has not synced yet.
+    window = {"from_": listed.first, "to": listed.last}
+    assert {t.id for t in client.list_tokens(status="WAITING", **window)} == set(listed.ids[1:])
+    assert {t.id for t in client.list_tokens(status=[TokenStatus.COMPLETED], **window)} == {listed.ids[0]}
+    assert {t.id for t in client.list_tokens(status=["COMPLETED", "TIMED_OUT"], **window)} == {listed.ids[0]}
 
 
-def test_list_filters_by_idempotency_key_and_creation_time(client: Client, listed: tuple[str, list[str]]) -> None:
-    tag, ids = listed
-    assert [t.id for t in client.list_tokens(idempotency_key=f"{tag}-1")] == [ids[1]]
-    assert {t.id for t in client.list_tokens(tags=tag, period="1h")} == set(ids)
-    now = datetime.now(UTC)
-    assert {t.id for t in client.list_tokens(tags=tag, from_=now - timedelta(minutes=10), to=now)} == set(ids)
-    assert list(client.list_tokens(tags=tag, from_=now + timedelta(minutes=10))) == []
+def test_list_filters_by_idempotency_key_and_creation_time(client: Client, listed: Listed) -> None:
+    assert [t.id for t in client.list_tokens(idempotency_key=f"{listed.tag}-1")] == [listed.ids[1]]
+    assert {t.id for t in client.list_tokens(tags=listed.tag, period="1h")} == set(listed.ids)
+    assert {t.id for t in client.list_tokens(from_=listed.first, to=listed.last)} == set(listed.ids)
+    assert list(client.list_tokens(tags=listed.tag, from_=listed.last + timedelta(minutes=10))) == []
 
 
-def test_list_pages_and_cursors(client: Client, listed: tuple[str, list[str]]) -> None:
-    tag, ids = listed
-    first = client.list_tokens_page(tags=[tag], limit=2)
+def test_list_pages_and_cursors(client: Client, listed: Listed) -> None:
+    first = client.list_tokens_page(tags=[listed.tag], limit=2)
     assert len(first.data) == 2 and first.next_cursor is not None
-    second = client.list_tokens_page(tags=[tag], limit=2, after=first.next_cursor)
+    second = client.list_tokens_page(tags=[listed.tag], limit=2, after=first.next_cursor)
     assert [t.id for t in second.data] and second.next_cursor is None
-    assert {t.id for t in first.data + second.data} == set(ids)
+    assert {t.id for t in first.data + second.data} == set(listed.ids)
     assert second.previous_cursor is not None
-    back = client.list_tokens_page(tags=[tag], limit=2, before=second.previous_cursor)
+    back = client.list_tokens_page(tags=[listed.tag], limit=2, before=second.previous_cursor)
     assert [t.id for t in back.data] == [t.id for t in first.data]
-    pages = list(client.list_tokens(tags=[tag], limit=2).pages())
+    pages = list(client.list_tokens(tags=[listed.tag], limit=2).pages())
     assert [len(p.data) for p in pages] == [2, 1]
 
 
-def test_list_is_lazy(client: Client, listed: tuple[str, list[str]]) -> None:
-    tag, _ = listed
-    assert len(list(islice(client.list_tokens(tags=[tag], limit=1), 2))) == 2
+def test_list_is_lazy(client: Client, listed: Listed) -> None:
+    assert len(list(islice(client.list_tokens(tags=[listed.tag], limit=1), 2))) == 2

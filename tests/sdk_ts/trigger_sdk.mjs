@@ -68,18 +68,22 @@ async function list() {
     out.ids.push(created.id);
   }
   await wait.completeToken(out.ids[0], { done: true });
+  // The creation window of the three, as the server stamped them. Status filters use it rather than the tag:
+  // a tag listing may show a status the table's stream has not synced yet.
+  const from = (await wait.retrieveToken(out.ids[0])).createdAt;
+  const to = (await wait.retrieveToken(out.ids[2])).createdAt;
   const collect = async (params) => {
     const found = [];
     for await (const token of wait.listTokens(params)) found.push(token);
     return found;
   };
   out.all = await attempt(() => collect({ tags: [tag], limit: 2 }));
-  out.waiting = await attempt(() => collect({ status: "WAITING", tags: [tag] }));
-  out.completedOrTimedOut = await attempt(() => collect({ status: ["COMPLETED", "TIMED_OUT"], tags: tag }));
+  out.waiting = await attempt(() => collect({ status: "WAITING", from, to }));
+  out.completedOrTimedOut = await attempt(() => collect({ status: ["COMPLETED", "TIMED_OUT"], from, to }));
   out.byKey = await attempt(() => collect({ idempotencyKey: `ts-list-${runId}-1` }));
   out.lastHour = await attempt(() => collect({ tags: [tag], period: "1h" }));
-  out.fromTo = await attempt(() => collect({ tags: [tag], from: new Date(Date.now() - 600_000), to: new Date(Date.now() + 60_000) }));
-  out.future = await attempt(() => collect({ tags: [tag], from: new Date(Date.now() + 600_000) }));
+  out.fromTo = await attempt(() => collect({ from, to }));
+  out.future = await attempt(() => collect({ tags: [tag], from: new Date(to.getTime() + 600_000) }));
   const page = await attempt(async () => {
     const first = await wait.listTokens({ tags: [tag], limit: 2 });
     const second = first.hasNextPage() ? await first.getNextPage() : null;
