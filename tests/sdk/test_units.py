@@ -258,3 +258,12 @@ def test_cli_without_click_explains_how_to_install_it() -> None:
                             env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""})
     assert result.returncode == 1
     assert "pip install 'waitpoints[cli]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_server_commands_explain_missing_server_dependencies() -> None:
+    code = ("import sys; sys.modules['boto3'] = None; from waitpoints.cli.app import run; "
+            "sys.exit(run(['keys', 'create', '--env', 'x']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                            env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "development dependencies (boto3 is missing)" in result.stderr

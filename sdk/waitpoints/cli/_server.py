@@ -6,10 +6,12 @@ clone's directory (or below it), or from an editable install of it (``pip instal
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
 
@@ -39,3 +41,14 @@ def use_server_code(command: str) -> None:
     sys.path[:0] = [p for p in paths if p not in sys.path]
     current = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([current] if current else []))
+
+
+def import_server_module(name: str, command: str) -> ModuleType:
+    """Import a module of the server's code, explaining a missing dependency instead of a traceback."""
+    use_server_code(command)
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise click.ClickException(
+            f"'waitpoints {command}' needs the repository's development dependencies ({error.name} is missing): "
+            "run 'make run' once, or pip install -r requirements-dev.txt -c constraints.txt") from None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
-from ._server import use_server_code
+from ._server import import_server_module
 
 
 @click.command()
@@ -23,8 +22,7 @@ def dev(port: int, host: str, state_dir: Path) -> None:
     Prints the API URL and a dev secret key, and writes both to <state-dir>/local.env, which the other
     commands read when --api-url and --secret-key are not given.
     """
-    use_server_code("dev")
-    local_stack = importlib.import_module("waitpoints_local.__main__")
+    local_stack = import_server_module("waitpoints_local.__main__", "dev")
 
     code: int = local_stack.main(["--port", str(port), "--host", host, "--state-dir", str(state_dir)])
     if code:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
-from ._server import use_server_code
+from ._server import import_server_module
 from .output import EXIT_AUTH
 
 
@@ -33,9 +32,8 @@ def keys() -> None:
               help="Where the local stack wrote local.env.")
 def create(env_name: str, stack: str | None, state_dir: Path) -> None:
     """Mint a secret key and print only the key, so that $(waitpoints keys create --env prod --stack s) captures it."""
-    use_server_code("keys create")
-    aws_errors = importlib.import_module("botocore.exceptions")
-    local_keys = importlib.import_module("waitpoints_local.keys")
+    local_keys = import_server_module("waitpoints_local.keys", "keys create")
+    aws_errors = import_server_module("botocore.exceptions", "keys create")
 
     argv = ["--env", env_name, "--state-dir", str(state_dir)] + (["--stack", stack] if stack else [])
     try:
