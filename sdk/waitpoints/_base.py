@@ -8,10 +8,9 @@ import json
 import math
 import platform
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +25,9 @@ from ._exceptions import (
 )
 from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, TokenStatus, WireError, format_iso, tuple_of
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 T = TypeVar("T")
 

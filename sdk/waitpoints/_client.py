@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -18,6 +16,8 @@ from ._pagination import AsyncTokenList, TokenList
 from ._polling import Fetch, poll
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import TracebackType
     from typing import Self
 
     from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, TokenStatus, WaitResult

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
-from ._types import Token, TokenPage
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from ._types import Token, TokenPage
 
 
 def _next_params(params: dict[str, str], page: TokenPage) -> dict[str, str] | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._exceptions import WaitpointTimeoutError, WaitTimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = [
     "CreatedToken",
@@ -44,7 +46,7 @@ TokenOrId = str | HasId
 """What every method that names a token accepts: the id (``waitpoint_…``) or an object with ``.id``."""
 
 TimeoutType = str | datetime | timedelta
-"""A token's timeout: a duration string (``"10m"``, ``"1h30m"``, ``"2w3d"``), an aware ``datetime``, or a ``timedelta``."""
+"""A token's timeout: a duration (``"10m"``, ``"1h30m"``, ``"2w3d"``), an aware ``datetime``, or a ``timedelta``."""
 
 
 class WireError(ValueError):
@@ -186,8 +188,8 @@ class Token:
         if data.get("outputIsError") is True:
             detail = parse_output(output_text, output_type) if output_text is not None else None
             message = detail.get("message") if isinstance(detail, dict) else None
-            timeout_error = WaitpointTimeoutError(message if isinstance(message, str) else f"Waitpoint {token_id} timed out",
-                                          token_id=token_id, timeout_at=timeout_at)
+            text = message if isinstance(message, str) else f"Waitpoint {token_id} timed out"
+            timeout_error = WaitpointTimeoutError(text, token_id=token_id, timeout_at=timeout_at)
         elif output_text is not None:
             output = parse_output(output_text, output_type)
         return cls(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
 from waitpoints import (
     AsyncClient,
     AuthenticationError,
@@ -22,7 +21,10 @@ from waitpoints import (
     WaitTimeoutError,
 )
 
-from .conftest import SdkStack
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from .conftest import SdkStack
 
 pytestmark = pytest.mark.anyio
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
 from waitpoints import (
     AuthenticationError,
     BadRequestError,
@@ -29,7 +28,10 @@ from waitpoints import (
     WaitTimeoutError,
 )
 
-from .conftest import SdkStack
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .conftest import SdkStack
 
 
 @pytest.fixture(scope="module")

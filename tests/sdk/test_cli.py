@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-
 from waitpoints import Client
 
 from .conftest import REPO, SdkStack, server_env

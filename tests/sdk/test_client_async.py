@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 import waitpoints
 from waitpoints import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    AsyncClient,
+    AsyncTokenList,
     AuthenticationError,
     BadRequestError,
-    AsyncClient,
     CreatedToken,
     InternalServerError,
     NotFoundError,
@@ -24,15 +24,14 @@ from waitpoints import (
     PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
+    Token,
     TokenStatus,
     UnprocessableEntityError,
     WaitpointTimeoutError,
     WaitTimeoutError,
 )
-from waitpoints import AsyncTokenList, Token
 
 from .wire import API, KEY, TOKEN_ID, URL, Recorder, completed, created, error, ok, page, timed_out, token
-
 
 pytestmark = pytest.mark.anyio
 

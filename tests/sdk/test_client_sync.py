@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-
 import waitpoints
 from waitpoints import (
     APIConnectionError,

@@ -13,12 +13,13 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from .conftest import SdkStack
+if TYPE_CHECKING:
+    from .conftest import SdkStack
 
 TS_DIR = Path(__file__).resolve().parents[1] / "sdk_ts"
 SCRIPT = TS_DIR / "trigger_sdk.mjs"

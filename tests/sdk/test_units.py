@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 import waitpoints
 from waitpoints import Token, TokenStatus, WaitResult, WaitTimeoutError, wait
 from waitpoints._base import format_instant, format_timeout

@@ -36,7 +36,7 @@ def timed_out() -> dict[str, Any]:
                  outputType="application/json")
 
 
-def page(items: Iterable[dict[str, Any]], next: str | None = None, previous: str | None = None) -> dict[str, Any]:  # noqa: A002
+def page(items: Iterable[dict[str, Any]], next: str | None = None, previous: str | None = None) -> dict[str, Any]:
     pagination = {k: v for k, v in (("next", next), ("previous", previous)) if v is not None}
     return {"data": list(items), "pagination": pagination}
 

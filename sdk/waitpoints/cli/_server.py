@@ -11,9 +11,12 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 def _is_repo(path: Path) -> bool:

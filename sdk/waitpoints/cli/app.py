@@ -59,7 +59,7 @@ def run(argv: list[str]) -> int:
     except WaitpointsError as error:
         output.error(describe_error(error))
         return exit_code(error)
-    except Exception as error:  # noqa: BLE001 - the last resort: a readable crash, exit 1
+    except Exception as error:  # the last resort: a readable crash, exit 1
         output.crash(error)
         return EXIT_FAILURE
     return result if isinstance(result, int) else EXIT_OK

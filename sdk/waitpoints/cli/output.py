@@ -9,10 +9,9 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -30,6 +29,9 @@ from .. import (
     WaitpointTimeoutError,
 )
 from .._types import format_seconds
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import time
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.text import Text
 
 from .. import NOT_GIVEN, Token, TokenStatus, WaitTimeoutError
 from .._types import format_iso, format_seconds
 from .options import Duration, Instant, api_options, human_delta, json_option, make_client, until
 from .output import EXIT_NOT_COMPLETED, Output, status_text, when_text
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 @click.group()
@@ -216,7 +218,8 @@ def show_token(out: Output, token: Token) -> None:
         rows.append(("completed", when_text(token.completed_at)))
     rows.append(("tags", ", ".join(token.tags) or "-"))
     if token.idempotency_key is not None:
-        expires = f"  (expires {when_text(token.idempotency_key_expires_at)})" if token.idempotency_key_expires_at else ""
+        expires_at = token.idempotency_key_expires_at
+        expires = f"  (expires {when_text(expires_at)})" if expires_at else ""
         rows.append(("idempotency key", token.idempotency_key + expires))
     rows.append(("url", token.url))
     if token.error is not None:
