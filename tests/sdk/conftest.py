@@ -56,6 +56,7 @@ def sdk_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdkStack]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "waitpoints_local", "--port", str(_free_port()), "--state-dir", str(state)],
         cwd=REPO, env={**server_env(), "WAITPOINTS_SCHEDULE_SECONDS": "1"}, stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C stops it even if we ignore SIGINT
     )
     env_file = state / "local.env"
     deadline = time.monotonic() + 60

@@ -25,6 +25,11 @@ def command() -> list[str]:
     return [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "waitpoints.cli"]
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C raises KeyboardInterrupt even if this test run was started with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAITPOINTS_")}
     # This checkout's package, whatever the venv's editable install points at.
@@ -205,7 +210,7 @@ def test_wait_returns_when_the_token_is_completed_meanwhile(sdk_stack: SdkStack,
 def test_ctrl_c_exits_130(sdk_stack: SdkStack, sdk: Client, tmp_path: Path) -> None:
     token = sdk.create_token(timeout="1h")
     proc = subprocess.Popen([*command(), "tokens", "wait", token.id], cwd=tmp_path, env=cli_env(sdk_stack.env()),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("Waiting for")
     proc.send_signal(signal.SIGINT)
@@ -290,7 +295,7 @@ def test_dev_runs_the_local_stack_until_ctrl_c(tmp_path: Path) -> None:
     state = tmp_path / "state"
     env = {**server_env(), **cli_env(), "WAITPOINTS_SCHEDULE_SECONDS": "1"}
     proc = subprocess.Popen([*command(), "dev", "--port", "0", "--state-dir", str(state)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     env_file = state / "local.env"
     try:
         deadline = time.monotonic() + 60
