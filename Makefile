@@ -4,7 +4,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 ENV ?= dev
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -14,10 +14,11 @@ export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
 .PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench-resume bench-list build deploy
 
-$(STAMP): requirements-dev.txt constraints.txt
+$(STAMP): requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[cli]" -c constraints.txt  # the SDK and the waitpoints command
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000)
@@ -63,8 +64,9 @@ retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-k
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
 	$(PY) bench/resume_latency.py
 
-lint: $(STAMP) ## Lint the template
+lint: $(STAMP) ## Lint the template; type-check the SDK (mypy --strict)
 	$(VENV)/bin/cfn-lint template.yaml
+	cd sdk && ../$(VENV)/bin/mypy --strict waitpoints
 
 lock: ## Re-lock constraints.txt after changing requirements-dev.txt
 	rm -rf /tmp/waitpoints-lock && $(PYTHON) -m venv /tmp/waitpoints-lock

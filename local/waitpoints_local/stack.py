@@ -100,6 +100,8 @@ class LocalStack:
     def stop(self) -> None:
         for thread in self._threads:
             thread.stop()
+        for thread in self._threads:  # let an in-flight sweep or stream delivery finish before its container goes
+            thread.join(timeout=10)
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()

@@ -1,4 +1,4 @@
-"""The official @trigger.dev/sdk (pinned in tests/sdk_js) lists tokens from the running stack: `for await` over
+"""The official @trigger.dev/sdk (pinned in tests/sdk_ts) lists tokens from the running stack: `for await` over
 `wait.listTokens({status, tags})` follows our cursors and sees every matching token exactly once."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .conftest import Stack
 from .helpers import complete
 from .test_list import create_many, mint
 
-SDK_DIR = Path(__file__).resolve().parents[1] / "sdk_js"
+SDK_DIR = Path(__file__).resolve().parents[1] / "sdk_ts"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,5 @@
+"""``python -m waitpoints.cli`` is the ``waitpoints`` command."""
+
+from . import main
+
+main()
