@@ -354,11 +354,18 @@ class Recorder:
         self.answers: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
         self.sticky: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
         self._bodies: dict[int, Any] = {}
+        self._hooks: list[tuple[Any, str, Callable[..., None]]] = []
         for service in services:
             client = aws.client(service)
             hyphen = client.meta.service_model.service_id.hyphenize()
-            client.meta.events.register(f"before-call.{hyphen}", self._before)
-            client.meta.events.register(f"after-call.{hyphen}", self._after(service))
+            self._hooks += [(client, f"before-call.{hyphen}", self._before),
+                            (client, f"after-call.{hyphen}", self._after(service))]
+        for client, event, hook in self._hooks:
+            client.meta.events.register(event, hook)
+
+    def close(self) -> None:
+        for client, event, hook in self._hooks:
+            client.meta.events.unregister(event, hook)
 
     def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self._bodies[id(model)] = params.get("body")
@@ -582,6 +589,7 @@ def phase_requests(world: World, ops: list[Op]) -> dict[str, dict[str, float]]:
             for service, answers in recorder.sticky.items():
                 op.responses.setdefault(service, {}).update(answers)
     meter.close()
+    recorder.close()
     # Step Functions in moto has no execution behind the bench's task token; the warm path is a delivered resume.
     ops[-1].responses["stepfunctions"] = {"SendTaskSuccess": (200, {"ResponseMetadata": {"HTTPStatusCode": 200}})}
     # The callback verifies the hash before any call; complete's floor and the callback floor share UpdateItem.

@@ -14,22 +14,14 @@ from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, TooManyTags, Unauthenticated
 from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
-from .models import (
-    MAX_TAGS,
-    CreatedToken,
-    CreateTokenRequest,
-    Principal,
-    TokenStatus,
-    WaitForTokenRequest,
-    Waitpoint,
-    WorkflowCreateTokenRequest,
-)
+from .models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint
 from .storage import Attachment, Completion, Waiter, token_from_image
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .keyring import KeyRing
+    from .request_models import CreateTokenRequest, WaitForTokenRequest, WorkflowCreateTokenRequest
 
 _MISSING = object()
 
