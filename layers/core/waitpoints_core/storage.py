@@ -166,12 +166,10 @@ def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
 
 
 def item_to_token(item: dict[str, Any]) -> Waitpoint:
-    def num(name: str) -> int | None:
-        return int(item[name]["N"]) if name in item else None
-
-    def text(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
-
+    get = item.get
+    completed_at, key, key_expires_at = get("completedAt"), get("idempotencyKey"), get("idempotencyKeyExpiresAt")
+    output, output_type, is_error = get("output"), get("outputType"), get("outputIsError")
+    tags = get("tags")
     return Waitpoint(
         id=item["id"]["S"] if "id" in item else item["pk"]["S"].removeprefix("TOKEN#"),
         env=item["env"]["S"],
@@ -179,13 +177,13 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         created_at=int(item["createdAt"]["N"]),
         timeout_at=int(item["timeoutAt"]["N"]),
         expires_at=int(item["ttl"]["N"]),
-        tags=[t["S"] for t in item.get("tags", {}).get("L", [])],
-        completed_at=num("completedAt"),
-        idempotency_key=text("idempotencyKey"),
-        idempotency_key_expires_at=num("idempotencyKeyExpiresAt"),
-        output=text("output"),
-        output_type=text("outputType"),
-        output_is_error=item.get("outputIsError", {}).get("BOOL", False),
+        tags=[t["S"] for t in tags["L"]] if tags else [],
+        completed_at=int(completed_at["N"]) if completed_at else None,
+        idempotency_key=key["S"] if key else None,
+        idempotency_key_expires_at=int(key_expires_at["N"]) if key_expires_at else None,
+        output=output["S"] if output else None,
+        output_type=output_type["S"] if output_type else None,
+        output_is_error=is_error.get("BOOL", False) if is_error else False,
     )
 
 
