@@ -802,13 +802,11 @@ def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float
                 t.join()
             return done[0] / (time.perf_counter() - started)
 
-        for kind in ("floor", "create", "callback"):  # warm every container first
-            if kind == "callback":
-                urls.clear()
-            drive(kind) if kind != "callback" else None
+        for kind in ("floor", "create", "callback"):  # warm-up: start every container the runs will use
+            drive(kind)
         for _ in range(runs):
             results["floor"].append(drive("floor"))
-            results["create"].append(drive("create"))
+            results["create"].append(drive("create"))  # also makes the tokens the callback run completes
             results["callback"].append(drive("callback"))
     return {"create_rps": statistics.median(results["create"]), "callback_rps": statistics.median(results["callback"]),
             "floor_rps": statistics.median(results["floor"]), "clients": clients, "seconds_per_run": seconds,
