@@ -688,31 +688,24 @@ def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str
             handler = world.handlers[FUNCTION_OF[op.name]]
             install(op.responses)
             event = op.event()
-            events = [copy.deepcopy(event) for _ in range(calls)]
-            floor_events = [copy.deepcopy(event) for _ in range(calls)]
-            _check(op, handler(copy.deepcopy(event), context))
-            _check(op, op.floor(copy.deepcopy(event)))
+            text = json.dumps(event)  # each call gets a fresh copy (json.loads, outside the clock)
+            _check(op, handler(json.loads(text), context))
+            _check(op, op.floor(json.loads(text)))
             p50s, p99s, floors = [], [], []
             for _ in range(runs):
-                for kind in ("handler", "floor"):
+                for kind, call in (("handler", lambda e: handler(e, context)), ("floor", op.floor)):
+                    batch = [json.loads(text) for _ in range(calls)]
                     samples = []
                     gc.collect()
-                    batch = [copy.deepcopy(event) for _ in range(calls)] if kind == "handler" else floor_events
+                    for e in batch:
+                        t0 = clock()
+                        call(e)
+                        samples.append(clock() - t0)
                     if kind == "handler":
-                        for e in batch:
-                            t0 = clock()
-                            handler(e, context)
-                            samples.append(clock() - t0)
                         p50s.append(_percentile(samples, 0.5))
                         p99s.append(_percentile(samples, 0.99))
                     else:
-                        batch = [copy.deepcopy(event) for _ in range(calls)]
-                        for e in batch:
-                            t0 = clock()
-                            op.floor(e)
-                            samples.append(clock() - t0)
                         floors.append(_percentile(samples, 0.5))
-            del events
             uninstall()
             figures[op.name] = {"handler_p50_us": statistics.median(p50s), "handler_p99_us": statistics.median(p99s),
                                 "floor_p50_us": statistics.median(floors)}
@@ -815,24 +808,42 @@ def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float
 
 # --- report -----------------------------------------------------------------------------------------------------
 
-def dollars_per_million(ops: dict[str, dict[str, float]]) -> dict[str, float]:
-    """What a million tokens cost on AWS at list prices, per lifecycle: each call is an API Gateway request (the
-    stream consumer's is not), a Lambda invocation at 256 MB billed per ms (handler time plus the DynamoDB round
-    trips, DDB_LATENCY_MS each), and its DynamoDB units."""
+MEMORY_GB = 0.25  # the template's MemorySize: 256
+WAIT_FOR_TOKEN_WCU = 4  # WaitForTokenFunction: one TransactWriteItems, a ConditionCheck and the waiter Put (2 + 2)
+EXAMPLE_TRANSITIONS = 5  # statemachine/example.asl.json: CreateToken, HandUrl…, WaitForToken, IsApproved, Approved
 
-    def call(name: str, api: bool = True) -> float:
-        o = ops[name]
-        billed_ms = math.ceil(o["handler_p50_us"] / 1000 + DDB_LATENCY_MS * max(o["ddb_requests"], 1))
-        return ((PRICE_APIGW if api else 0) + PRICE_LAMBDA_REQ + billed_ms / 1000 * 0.25 * PRICE_LAMBDA_GBS
-                + o["wcu"] * PRICE_WRU + o["rcu"] * PRICE_RRU) * 1e6
 
-    webhook = call("create") + call("callback") + call("retrieve")
-    workflow = call("create", api=False) - PRICE_APIGW * 0 + call("callback") + call("resume", api=False) \
-        + call("create", api=False) * 0
-    # A workflow step: CreateTokenFunction, WaitForTokenFunction (one transaction ≈ create's cost), the callback,
-    # the stream consumer's resume, and the example's Step Functions transitions (about 4 per wait).
-    workflow = call("create", api=False) * 2 + call("callback") + call("resume", api=False) + 4 * PRICE_SFN * 1e6
-    return {"create_callback_retrieve": round(webhook, 2), "workflow_wait": round(workflow, 2)}
+def call_cost(o: dict[str, float], *, api: bool) -> dict[str, float]:
+    """Dollars per million calls of one operation at list prices: API Gateway (when called through it), the Lambda
+    request, its duration at 256 MB (handler time plus DDB_LATENCY_MS per DynamoDB request, billed per ms), and
+    the DynamoDB request units."""
+    billed_ms = math.ceil(o["handler_p50_us"] / 1000 + DDB_LATENCY_MS * max(o["ddb_requests"], 1))
+    return {"api_gateway": PRICE_APIGW * 1e6 if api else 0.0, "lambda_requests": PRICE_LAMBDA_REQ * 1e6,
+            "lambda_duration": billed_ms / 1000 * MEMORY_GB * PRICE_LAMBDA_GBS * 1e6,
+            "dynamodb": (o["wcu"] * PRICE_WRU + o["rcu"] * PRICE_RRU) * 1e6}
+
+
+def dollars_per_million(ops: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What a million tokens cost on AWS at list prices (storage and data transfer left out; TTL deletes and
+    Lambda's reads of the stream are free). Two lifecycles:
+    - webhook: create and callback through the API, one retrieve, and the stream consumer's invocation for the
+      completion (its Query finds no waiter);
+    - workflow: CreateTokenFunction and WaitForTokenFunction (invoked by Step Functions, no API Gateway; the wait
+      is priced as a create with its transaction's units), the callback, the resume, and the example workflow's
+      state transitions."""
+    per_call = {name: call_cost(o, api=name not in ("resume",)) for name, o in ops.items()}
+    total = {name: round(sum(c.values()), 3) for name, c in per_call.items()}
+    no_waiter = {**ops["resume"], "ddb_requests": 1, "wcu": 0.0}
+    stream_only = sum(call_cost(no_waiter, api=False).values())
+    create_in_workflow = sum(call_cost(ops["create"], api=False).values())
+    wait = create_in_workflow - ops["create"]["wcu"] * PRICE_WRU * 1e6 + WAIT_FOR_TOKEN_WCU * PRICE_WRU * 1e6
+    webhook = total["create"] + total["callback"] + total["retrieve"] + stream_only
+    workflow = (create_in_workflow + wait + total["callback"] + total["resume"]
+                + EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6)
+    return {"per_million_calls": total, "per_call_breakdown": {n: {k: round(v, 3) for k, v in c.items()}
+                                                               for n, c in per_call.items()},
+            "webhook_lifecycle": round(webhook, 2), "workflow_lifecycle": round(workflow, 2),
+            "step_functions_share_of_workflow": round(EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6 / workflow, 3)}
 
 
 def main() -> int:
@@ -907,7 +918,10 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"local stack, {t['clients']} clients: create {t['create_rps']:.0f} req/s "
               f"({_ratio(t['create_rps'], t['floor_rps'])} of floor), callback {t['callback_rps']:.0f} req/s "
               f"({_ratio(t['callback_rps'], t['floor_rps'])}), floor (GET callback → 405) {t['floor_rps']:.0f} req/s")
-    print(f"$ per million tokens: {details['dollars_per_million_tokens']}")
+    cost = details["dollars_per_million_tokens"]
+    print("$ per million calls: " + ", ".join(f"{n} {v:.2f}" for n, v in cost["per_million_calls"].items()))
+    print(f"$ per million tokens: webhook lifecycle {cost['webhook_lifecycle']:.2f}, workflow lifecycle "
+          f"{cost['workflow_lifecycle']:.2f} (Step Functions {cost['step_functions_share_of_workflow']:.0%} of it)")
 
 
 if __name__ == "__main__":

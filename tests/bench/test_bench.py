@@ -36,7 +36,7 @@ def _env() -> dict[str, str]:
 def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run([sys.executable, str(REPO / "bench/perf_bench.py"), "--quick", "--no-throughput",
-                             "--out", str(out)], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
+                             "--out", str(out)], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(out.read_text())
     assert set(report["operations"]) == set(OPERATIONS)
@@ -71,7 +71,7 @@ def test_the_cold_path_imports_stay_off(function: str, absent: set[str]) -> None
     )
     env = _env() | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                     "WAITPOINTS_TABLE_NAME": "t", "WAITPOINTS_SIGNING_SECRET_ARN": "s"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = {name.partition(".")[0] for name in json.loads(result.stdout)}
     assert not loaded & absent
@@ -81,6 +81,6 @@ def test_minted_access_tokens_are_what_pyjwt_writes() -> None:
     keys = SigningKeys.from_secret_string(json.dumps({"current": "k2", "k1": "a" * 64, "k2": "b" * 64}))
     token = keys.mint_access_token("prod", "waitpoint_" + "c" * 25, int(time.time() * 1000))
     claims = jwt.decode(token, options={"verify_signature": False})
-    expected = jwt.encode(claims, keys._jwt["k2"], algorithm="HS256", headers={"kid": "k2"})  # noqa: SLF001
+    expected = jwt.encode(claims, keys._jwt["k2"], algorithm="HS256", headers={"kid": "k2"})
     assert token == expected
     assert keys.verify_access_token(token) == ("prod", ("write:waitpoints:waitpoint_" + "c" * 25,))
