@@ -4,7 +4,7 @@ The pydantic request models are imported on first use (`__getattr__` below): the
 never validate a request body, and pydantic is a large part of a cold start.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bodies import Output, check_body_size
 from .config import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, Settings
@@ -61,6 +61,15 @@ __all__ = [
     "parse_list_query",
     "parse_request",
 ]
+
+if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
+    from .request_models import (
+        CompleteTokenRequest,
+        CreateTokenRequest,
+        WaitForTokenRequest,
+        WorkflowCreateTokenRequest,
+        parse_request,
+    )
 
 _REQUEST_MODELS = frozenset({"CompleteTokenRequest", "CreateTokenRequest", "WaitForTokenRequest",
                              "WorkflowCreateTokenRequest", "parse_request"})
