@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench-resume bench-list build deploy
+.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench bench-resume bench-list build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -42,6 +42,9 @@ build: $(SAM_STAMP) ## sam build (no Docker needed)
 
 deploy: build ## sam deploy --guided
 	$(SAM) deploy --guided
+
+bench: $(STAMP) ## Each operation beside its floor: DynamoDB requests and units, handler time, cold start, RSS, local req/s
+	$(PY) bench/perf_bench.py
 
 bench-list: $(STAMP) ## What listing costs: DynamoDB requests and items read per page, 10,000 and 100,000 tokens
 	$(PY) bench/list_bench.py

@@ -55,19 +55,24 @@ def start(template: Template) -> Emulator:
     endpoint = f"http://{host}:{port}"
     os.environ.update(fake_aws_environment(endpoint))
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions integrations call back to this port
+    refs = create_resources(template)
+    return Emulator(endpoint, refs, server)
+
+
+def create_resources(template: Template, session: Any = boto3) -> dict[str, Any]:
+    """Create the template's tables, secrets, buckets and queues in the emulated AWS (moto's server, or an
+    in-process mock_aws). Returns what `!Ref` gives locally, by logical id and parameter name."""
     refs: dict[str, Any] = dict(template.parameter_defaults())
     for lid, props in template.resources_of_type("AWS::DynamoDB::Table").items():
-        refs[lid] = create_table(boto3.client("dynamodb"), f"waitpoints-{lid}", props)
+        refs[lid] = create_table(session.client("dynamodb"), f"waitpoints-{lid}", props)
     for lid, props in template.resources_of_type("AWS::SecretsManager::Secret").items():
-        refs[lid] = create_secret(boto3.client("secretsmanager"), f"waitpoints-{lid}", props)
-    s3 = boto3.client("s3")
+        refs[lid] = create_secret(session.client("secretsmanager"), f"waitpoints-{lid}", props)
     for lid in template.resources_of_type("AWS::S3::Bucket"):
         refs[lid] = f"waitpoints-{lid.lower()}"
-        s3.create_bucket(Bucket=refs[lid])
-    sqs = boto3.client("sqs")
+        session.client("s3").create_bucket(Bucket=refs[lid])
     for lid in template.resources_of_type("AWS::SQS::Queue"):
-        refs[lid] = sqs.create_queue(QueueName=f"waitpoints-{lid}")["QueueUrl"]
-    return Emulator(endpoint, refs, server)
+        refs[lid] = session.client("sqs").create_queue(QueueName=f"waitpoints-{lid}")["QueueUrl"]
+    return refs
 
 
 def create_table(client: Any, name: str, props: dict[str, Any]) -> str:

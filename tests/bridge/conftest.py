@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from waitpoints_core import DynamoDBStore, WaitpointService, aws, get_service, mint_api_key, runtime
 from waitpoints_local import moto_fixes
-from waitpoints_local.emulator import create_secret, create_table, fake_aws_environment
+from waitpoints_local.emulator import create_resources, fake_aws_environment
 from waitpoints_local.lambdas import LocalFunction
 from waitpoints_local.streams import lambda_record, matches
 from waitpoints_local.template import Template
@@ -88,12 +88,11 @@ def bridge(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bridge]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         moto_fixes.install()
-        (table_props,) = TEMPLATE.resources_of_type("AWS::DynamoDB::Table").values()
-        (secret_props,) = TEMPLATE.resources_of_type("AWS::SecretsManager::Secret").values()
-        table = create_table(boto3.client("dynamodb"), "waitpoints-bridge-test", table_props)
+        refs = create_resources(TEMPLATE)
+        table = refs["TokensTable"]
         monkeypatch.setenv("WAITPOINTS_TABLE_NAME", table)
-        monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN",
-                           create_secret(boto3.client("secretsmanager"), "waitpoints-bridge-test", secret_props))
+        monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN", refs["SigningSecret"])
+        monkeypatch.setenv("WAITPOINTS_OUTPUT_BUCKET", refs["OutputsBucket"])
         monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
         runtime.reset()
         mint_api_key(DynamoDBStore(boto3.client("dynamodb"), table), "dev")  # environments exist once keyed

@@ -17,7 +17,7 @@ from botocore.loaders import Loader, create_loader
 from moto import mock_aws
 from waitpoints_core import DynamoDBStore, mint_api_key, runtime
 from waitpoints_core.signing import SigningKeys
-from waitpoints_local.emulator import create_secret, create_table
+from waitpoints_local.emulator import create_resources
 from waitpoints_local.lambdas import LocalFunction
 from waitpoints_local.template import Template, resolve
 
@@ -105,14 +105,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, boto_session: boto3.session.Session) ->
     with mock_aws():
         ddb = boto_session.client("dynamodb")
         secrets = boto_session.client("secretsmanager")
-        refs: dict[str, Any] = dict(TEMPLATE.parameter_defaults())
-        [(table_id, table_props)] = TEMPLATE.resources_of_type("AWS::DynamoDB::Table").items()
-        [(secret_id, secret_props)] = TEMPLATE.resources_of_type("AWS::SecretsManager::Secret").items()
-        refs[table_id] = create_table(ddb, f"waitpoints-{table_id}", table_props)
-        refs[secret_id] = create_secret(secrets, f"waitpoints-{secret_id}", secret_props)
-        for bucket_id in TEMPLATE.resources_of_type("AWS::S3::Bucket"):
-            refs[bucket_id] = f"waitpoints-{bucket_id.lower()}"
-            boto_session.client("s3").create_bucket(Bucket=refs[bucket_id])
+        refs = create_resources(TEMPLATE, boto_session)
+        (table_id,) = TEMPLATE.resources_of_type("AWS::DynamoDB::Table")
+        (secret_id,) = TEMPLATE.resources_of_type("AWS::SecretsManager::Secret")
         env: dict[str, str] = {}
         for function in TEMPLATE.functions():
             if function.logical_id in FUNCTIONS:

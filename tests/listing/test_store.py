@@ -3,6 +3,7 @@ window, and sync_tag_items. (Every filter walked against a model: test_walks.py.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,7 +175,7 @@ def test_sync_tag_items_brings_tag_items_up_to_date_idempotently(
 def test_sync_tag_items_ignores_waiting_tokens_and_missing_tag_items(store: DynamoDBStore, meter: Meter) -> None:
     token = make(tags=("never-written",))
     assert store.sync_tag_items(token) == 0 and meter.calls == {}
-    final = token.model_copy(update={"status": C, "completed_at": NOW})
+    final = dataclasses.replace(token, status=C, completed_at=NOW)
     assert store.sync_tag_items(final) == 0  # conditional: no tag item is created
     assert meter.calls == {"UpdateItem": 1}
 

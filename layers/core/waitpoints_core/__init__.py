@@ -1,4 +1,10 @@
-"""waitpoints_core: the domain of waitpoint tokens. Knows nothing of API Gateway or HTTP status codes."""
+"""waitpoints_core: the domain of waitpoint tokens. Knows nothing of API Gateway or HTTP status codes.
+
+The pydantic request models are imported on first use (`__getattr__` below): the callback and stream functions
+never validate a request body, and pydantic is a large part of a cold start.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from .bodies import Output, check_body_size
 from .config import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, Settings
@@ -15,18 +21,7 @@ from .errors import (
     WaitpointError,
 )
 from .listing import ListQuery, parse_list_query
-from .models import (
-    CompleteTokenRequest,
-    CreatedToken,
-    CreateTokenRequest,
-    Principal,
-    TokenStatus,
-    WaitForTokenRequest,
-    Waitpoint,
-    WorkflowCreateTokenRequest,
-    describe_validation_error,
-    parse_request,
-)
+from .models import CreatedToken, Principal, TokenStatus, Waitpoint, describe_validation_error
 from .runtime import get_service
 from .service import TokenPage, WaitpointService, mint_api_key
 from .storage import DynamoDBStore
@@ -66,3 +61,23 @@ __all__ = [
     "parse_list_query",
     "parse_request",
 ]
+
+if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
+    from .request_models import (
+        CompleteTokenRequest,
+        CreateTokenRequest,
+        WaitForTokenRequest,
+        WorkflowCreateTokenRequest,
+        parse_request,
+    )
+
+_REQUEST_MODELS = frozenset({"CompleteTokenRequest", "CreateTokenRequest", "WaitForTokenRequest",
+                             "WorkflowCreateTokenRequest", "parse_request"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REQUEST_MODELS:
+        from . import request_models  # noqa: PLC0415
+
+        return getattr(request_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,5 +46,7 @@ def parse_instant(text: str) -> int | None:
 
 
 def format_iso(ms: int) -> str:
-    """Epoch ms → `2025-05-07T18:55:29.123Z`."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    """Epoch ms → `2025-05-07T18:55:29.123Z`. (time.gmtime and %-formatting: half the time of datetime.strftime, and
+    a list page formats two or three dates per token.)"""
+    t = time.gmtime(ms // 1000)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (t[0], t[1], t[2], t[3], t[4], t[5], ms % 1000)  # noqa: UP031

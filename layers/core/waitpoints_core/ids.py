@@ -18,9 +18,19 @@ ENV_NAME = re.compile(r"[a-z0-9-]{1,32}")
 _API_KEY = re.compile(r"wp_([a-z0-9-]{1,32})_[A-Za-z0-9_-]{32,}")
 
 
+_ID_LENGTH = 25
+_ID_SPACE = len(_ALPHABET) ** _ID_LENGTH
+
+
 def new_token_id() -> str:
-    """`waitpoint_` + 25 lowercase alphanumerics (about 129 bits)."""
-    return TOKEN_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(25))
+    """`waitpoint_` + 25 lowercase alphanumerics (about 129 bits): one uniform draw from the 36^25 ids, written in
+    base 36 (one call to the CSPRNG instead of 25)."""
+    n = secrets.randbelow(_ID_SPACE)
+    chars = []
+    for _ in range(_ID_LENGTH):
+        n, digit = divmod(n, 36)
+        chars.append(_ALPHABET[digit])
+    return TOKEN_PREFIX + "".join(chars)
 
 
 def normalize_token_id(raw: str) -> str | None:

@@ -1,21 +1,32 @@
-"""Domain models: the create request, the stored token, and who is calling."""
+"""Domain models: the stored token and who is calling. Plain dataclasses: no pydantic here.
+
+The request models (pydantic) are in `request_models.py`; only the functions that validate requests import them, so
+pydantic stays off the cold path of the callback and stream functions, and a token read from the table is not
+validated again on every read. `from waitpoints_core.models import CreateTokenRequest` still works.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+from typing import Any
 
 from .durations import format_iso
-from .errors import InvalidInput
 from .signing import scope_allows_completion
 
 MAX_TAGS = 10
-M = TypeVar("M", bound=BaseModel)
-Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+_REQUEST_MODELS = frozenset({"CreateTokenRequest", "WorkflowCreateTokenRequest", "WaitForTokenRequest",
+                             "CompleteTokenRequest", "WebhookSignature", "parse_request", "Tag", "EnvName"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REQUEST_MODELS:
+        from . import request_models  # noqa: PLC0415 - pydantic only where requests are validated
+
+        return getattr(request_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TokenStatus(str, Enum):
@@ -24,103 +35,9 @@ class TokenStatus(str, Enum):
     TIMED_OUT = "TIMED_OUT"
 
 
-class WebhookSignature(BaseModel):
-    """How callbacks to a token must be signed: the sender's scheme and its signing secret."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    scheme: Literal["stripe", "standard-webhooks"]
-    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(repr=False)
-
-
-class CreateTokenRequest(BaseModel):
-    """The options of `POST /api/v1/waitpoints/tokens` (and of the workflow create function)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    timeout: StrictStr | StrictInt | None = Field(
-        default=None,
-        description="A duration (`10m`, `1h30m`, units w d hr h m s), a future ISO 8601 date-time, "
-        "or epoch milliseconds. At most 365 days away. Defaults to the deployment's default (10m).",
-        examples=["10m", "2030-01-01T00:00:00.000Z"],
-    )
-    idempotency_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
-        default=None, alias="idempotencyKey",
-        description="While this key is live in the environment, creating again returns the same token.",
-    )
-    idempotency_key_ttl: StrictStr | None = Field(
-        default=None, alias="idempotencyKeyTTL",
-        description="How long the idempotency key lives, as a duration. Defaults to 1h.",
-    )
-    tags: Tag | list[Tag] | None = Field(
-        default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
-    )
-    complete_when: (
-        Annotated[dict[Annotated[str, Field(min_length=1, max_length=128)],
-                       Annotated[list[StrictStr | StrictInt | StrictBool | None], Field(min_length=1, max_length=20)]],
-                  Field(min_length=1, max_length=5)] | None
-    ) = Field(
-        default=None, alias="completeWhen",
-        description="Extension: only a callback whose JSON body has one of the listed values in each named "
-        "top-level field completes the token (e.g. Replicate's {\"status\": [\"succeeded\", \"failed\", "
-        "\"canceled\"]}); other deliveries are acknowledged and counted. The API's complete is not affected.",
-    )
-    webhook_signature: WebhookSignature | None = Field(
-        default=None, alias="webhookSignature",
-        description="Extension: verify each callback's signature with the sender's signing secret, beside the URL's "
-        "own HMAC. The secret is stored encrypted and never returned.",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None:
-                    raise ValueError(f"{name} must not be null; leave it out instead")
-        return data
-
-    def tag_list(self) -> list[str]:
-        if self.tags is None:
-            return []
-        return [self.tags] if isinstance(self.tags, str) else list(self.tags)
-
-
-EnvName = Annotated[StrictStr, Field(pattern=r"^[a-z0-9-]{1,32}$", description="An environment name.")]
-
-
-class WorkflowCreateTokenRequest(CreateTokenRequest):
-    """What a workflow sends to CreateTokenFunction: the create options plus the token's environment."""
-
-    environment: EnvName
-
-
-class WaitForTokenRequest(BaseModel):
-    """What a workflow sends to WaitForTokenFunction (with `lambda:invoke.waitForTaskToken`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] = Field(alias="taskToken")
-    waitpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(alias="waitpointId")
-    environment: EnvName | None = None
-
-
-class CompleteTokenRequest(BaseModel):
-    """The body of `POST /api/v1/waitpoints/tokens/{id}/complete`. Leaving `data` out completes with no output."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: Any = Field(default=None, description="Any JSON value: the token's output.")
-
-    @property
-    def has_data(self) -> bool:
-        return "data" in self.model_fields_set
-
-
-class Waitpoint(BaseModel):
+@dataclass(frozen=True)
+class Waitpoint:
     """A token as stored. Read it through `seen_at(now)`, which applies a timeout that has passed."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     env: str
@@ -128,7 +45,7 @@ class Waitpoint(BaseModel):
     created_at: int
     timeout_at: int
     expires_at: int  # the DynamoDB TTL, epoch seconds: at or after it the token no longer exists
-    tags: list[str] = []
+    tags: list[str] = field(default_factory=list)
     completed_at: int | None = None
     idempotency_key: str | None = None
     idempotency_key_expires_at: int | None = None
@@ -139,7 +56,7 @@ class Waitpoint(BaseModel):
     output_size: int | None = None
     complete_when: dict[str, list[Any]] | None = None
     webhook_scheme: str | None = None
-    webhook_secret: bytes | None = Field(default=None, repr=False)  # sealed (signing.SigningKeys.seal)
+    webhook_secret: bytes | None = field(default=None, repr=False)  # sealed (signing.SigningKeys.seal)
     deliveries: int = 0  # callbacks received that did not complete the token
     last_delivery_at: int | None = None
 
@@ -154,7 +71,7 @@ class Waitpoint(BaseModel):
     def seen_at(self, now_ms: int) -> Waitpoint:
         """A WAITING token whose timeout has passed reads as TIMED_OUT, whatever the table says yet."""
         if self.status is TokenStatus.WAITING and self.timeout_at <= now_ms:
-            return self.model_copy(update=timed_out_fields(self.timeout_at))
+            return dataclasses.replace(self, **timed_out_fields(self.timeout_at))
         return self
 
 
@@ -217,11 +134,3 @@ def describe_validation_error(errors: Any, skip: int = 0) -> str:
         return f"{path}: required"
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     return f"{path}: {message}" if path else message
-
-
-def parse_request(model: type[M], data: Any) -> M:
-    """Validate a Lambda payload against `model`; InvalidInput names the field, never the value."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(describe_validation_error(exc.errors())) from exc

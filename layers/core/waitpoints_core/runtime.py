@@ -36,3 +36,4 @@ def reset() -> None:
     """Forget the cached service and clients (tests and the local stack, after changing the environment)."""
     get_service.cache_clear()
     aws.client.cache_clear()
+    aws._session.cache_clear()  # noqa: SLF001 - the session reads the environment (region, endpoint) once

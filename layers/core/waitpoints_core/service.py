@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -16,22 +17,14 @@ from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
 from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
-from .models import (
-    MAX_TAGS,
-    CreatedToken,
-    CreateTokenRequest,
-    Principal,
-    TokenStatus,
-    WaitForTokenRequest,
-    Waitpoint,
-    WorkflowCreateTokenRequest,
-)
+from .models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint
 from .storage import Attachment, Completion, Waiter, token_from_image
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .keyring import KeyRing
+    from .request_models import CreateTokenRequest, WaitForTokenRequest, WorkflowCreateTokenRequest
 
 _MISSING = object()
 
@@ -221,7 +214,7 @@ class WaitpointService:
         if token is None or token.env != env or not token.exists_at(now):
             raise NotFound()
         if token.output_ref is not None:
-            token = token.model_copy(update={"output": self.blobs.get(token.output_ref)})
+            token = dataclasses.replace(token, output=self.blobs.get(token.output_ref))
         return token.seen_at(now)
 
     def complete(self, principal: Principal, raw_id: str, data: Any = _MISSING) -> bool:

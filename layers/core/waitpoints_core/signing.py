@@ -8,14 +8,13 @@ the key with a label), so a signature made for one purpose can never be replayed
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import secrets
 import string
 from dataclasses import dataclass, field
-
-import jwt
 
 from .errors import Unauthenticated
 
@@ -24,6 +23,14 @@ CURSOR_TAG_BYTES = 16
 _ISSUER = "waitpoints"
 _AUDIENCE = "waitpoints"
 _SCOPE_ALL = "write:waitpoints"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _compact_json(value: object, *, sort_keys: bool = False) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode()
 
 
 def _subkey(master: bytes, purpose: bytes) -> bytes:
@@ -108,10 +115,17 @@ class SigningKeys:
             "iat": iat,
             "exp": iat + ACCESS_TOKEN_LIFETIME_MS // 1000,
         }
-        return jwt.encode(claims, self._jwt[self.current], algorithm="HS256", headers={"kid": self.current})
+        # Byte for byte what PyJWT's jwt.encode(claims, key, "HS256", headers={"kid": ...}) writes (sorted header,
+        # compact JSON), without importing PyJWT on every container's cold path: minting is a plain HMAC.
+        header = _compact_json({"alg": "HS256", "kid": self.current, "typ": "JWT"}, sort_keys=True)
+        signing_input = f"{_b64url(header)}.{_b64url(_compact_json(claims))}"
+        signature = hmac.new(self._jwt[self.current], signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64url(signature)}"
 
     def verify_access_token(self, token: str) -> tuple[str, tuple[str, ...]]:
         """(environment, scopes) of a valid token; raises Unauthenticated otherwise."""
+        import jwt  # noqa: PLC0415 - verification only: PyJWT stays off the cold path of every other function
+
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._jwt.get(kid) if isinstance(kid, str) else None

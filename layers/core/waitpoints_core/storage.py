@@ -173,12 +173,10 @@ def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
 
 
 def item_to_token(item: dict[str, Any]) -> Waitpoint:
-    def num(name: str) -> int | None:
-        return int(item[name]["N"]) if name in item else None
-
-    def text(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
-
+    get = item.get
+    completed_at, key, key_expires_at = get("completedAt"), get("idempotencyKey"), get("idempotencyKeyExpiresAt")
+    output, output_type, is_error = get("output"), get("outputType"), get("outputIsError")
+    tags = get("tags")
     return Waitpoint(
         id=item["id"]["S"] if "id" in item else item["pk"]["S"].removeprefix("TOKEN#"),
         env=item["env"]["S"],
@@ -186,21 +184,32 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         created_at=int(item["createdAt"]["N"]),
         timeout_at=int(item["timeoutAt"]["N"]),
         expires_at=int(item["ttl"]["N"]),
-        tags=[t["S"] for t in item.get("tags", {}).get("L", [])],
-        completed_at=num("completedAt"),
-        idempotency_key=text("idempotencyKey"),
-        idempotency_key_expires_at=num("idempotencyKeyExpiresAt"),
-        output=text("output"),
-        output_type=text("outputType"),
-        output_is_error=item.get("outputIsError", {}).get("BOOL", False),
-        output_ref=text("outputRef"),
-        output_size=num("outputSize"),
-        complete_when=json.loads(item["completeWhen"]["S"]) if "completeWhen" in item else None,
-        webhook_scheme=text("webhookScheme"),
-        webhook_secret=bytes(item["webhookSecret"]["B"]) if "webhookSecret" in item else None,
-        deliveries=num("deliveries") or 0,
-        last_delivery_at=num("lastDeliveryAt"),
+        tags=[t["S"] for t in tags["L"]] if tags else [],
+        completed_at=int(completed_at["N"]) if completed_at else None,
+        idempotency_key=key["S"] if key else None,
+        idempotency_key_expires_at=int(key_expires_at["N"]) if key_expires_at else None,
+        output=output["S"] if output else None,
+        output_type=output_type["S"] if output_type else None,
+        output_is_error=is_error.get("BOOL", False) if is_error else False,
+        **_extensions(item),
     )
+
+
+def _extensions(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
+    get = item.get
+    ref, size, rule, scheme, secret = (get(n) for n in ("outputRef", "outputSize", "completeWhen", "webhookScheme",
+                                                        "webhookSecret"))
+    deliveries, last = get("deliveries"), get("lastDeliveryAt")
+    return {
+        "output_ref": ref["S"] if ref else None,
+        "output_size": int(size["N"]) if size else None,
+        "complete_when": json.loads(rule["S"]) if rule else None,
+        "webhook_scheme": scheme["S"] if scheme else None,
+        "webhook_secret": bytes(secret["B"]) if secret else None,
+        "deliveries": int(deliveries["N"]) if deliveries else 0,
+        "last_delivery_at": int(last["N"]) if last else None,
+    }
 
 
 _STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
