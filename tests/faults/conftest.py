@@ -53,7 +53,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
         runtime.reset()
         key = mint_api_key(DynamoDBStore(boto3.client("dynamodb"), table), "dev")
-        names = ("ApiFunction", "CallbackFunction", "CreateTokenFunction", "WaitForTokenFunction", "StreamFunction")
+        names = ("ApiFunction", "CallbackFunction", "CreateTokenFunction", "WaitForTokenFunction", "StreamFunction",
+                 "SweepFunction")
         functions = {f.logical_id: LocalFunction(f) for f in TEMPLATE.functions() if f.logical_id in names}
         bridge = Bridge(get_service(), StepFunctions(), functions["StreamFunction"], table)
         yield Stack(injector, functions, bridge, table, key)

@@ -60,6 +60,8 @@ class FaultInjector:
         self.sfn_accepted: dict[str, list[dict[str, Any]]] = defaultdict(list)  # task token → accepted calls
         self.sfn_refused: Counter[str] = Counter()
         self._applied_transactions: set[str] = set()
+        self.label: str | None = None  # while set, every call is recorded in `calls` under this label
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []  # (label, service, operation, request body)
 
     @contextmanager
     def faults(self) -> Iterator[None]:
@@ -86,6 +88,9 @@ class FaultInjector:
                 self.attempts[f"{service}.{operation}"] += 1
                 self.attempts_by_call[headers.get("amz-sdk-invocation-id", "")] += 1
                 self.max_attempts_header.add(headers.get("amz-sdk-request", "").split("max=")[-1])
+            if self.label is not None:
+                body = request.body.decode() if isinstance(request.body, bytes) else request.body
+                self.calls.append((self.label, service, operation, json.loads(body or "{}")))
             kind = self._draw(service)
         url = request.url
         if kind == "throttle":
