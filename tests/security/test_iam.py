@@ -7,6 +7,7 @@ it makes is recorded, then turned into the IAM actions and resources that reques
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ TEMPLATE = Template()
 TABLE = "table"  # the table's ARN
 SECRET = "secret"
 STATE_MACHINES = "stateMachine:*"
+TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
 
 # The reviewed table: what each function may do, and on what. The test below checks the template grants
 # exactly this; the one after checks the code needs all of it (every entry is used) and nothing more.
@@ -168,16 +170,16 @@ def _exercise(stack: Stack) -> None:  # noqa: PLR0915 - one walk through every p
     call("ApiFunction", events.list_tokens(key, **{"page[size]": "1", "page[after]": page["pagination"]["next"]}))
     made = call("CreateTokenFunction", {"environment": "dev", "tags": ["wf"], "idempotencyKey": "e1"}, None)
     call("CreateTokenFunction", {"environment": "dev"}, None)
-    call("WaitForTokenFunction", {"taskToken": "t-tagged", "waitpointId": tagged["id"]}, None)
-    call("WaitForTokenFunction", {"taskToken": "t-made", "waitpointId": made["id"]}, None)
-    call("WaitForTokenFunction", {"taskToken": "t-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-tagged", "waitpointId": tagged["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
     call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
     keys = runtime.get_service()._keys.get()  # noqa: SLF001 - to build a callback URL
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
-    call("WaitForTokenFunction", {"taskToken": "t-final", "waitpointId": made["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
     late = body(call("ApiFunction", events.create(key, {"timeout": "1s", "tags": ["late"]})))
-    call("WaitForTokenFunction", {"taskToken": "t-late", "waitpointId": late["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)
     time.sleep(1.1)  # `late` times out
     call("SweepFunction", {}, None)
     assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
