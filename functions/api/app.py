@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import (
     COMPLETION_BODY_LIMIT,
@@ -17,7 +17,7 @@ from waitpoints_core import (
     parse_list_query,
 )
 from waitpoints_core.observability import count, instrument
-from waitpoints_http import cors, wire
+from waitpoints_http import cors, openapi, wire
 from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 TOKENS = "/api/v1/waitpoints/tokens"
+OPENAPI = "/api/v1/openapi.json"
 COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
 
 logger = Logger()
@@ -36,20 +37,39 @@ POLICIES = {
     f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
     f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
+    f"GET {OPENAPI}": RoutePolicy(body_limit=0, authenticate=False),
 }
 
-TokenId = Annotated[str, Path(description="The token id, `waitpoint_…`")]
+TokenId = Annotated[str, Path(description="The token id, `waitpoint_…` (or its 25 characters alone)")]
 
 
-@app.post(TOKENS, summary="Create a waitpoint token")
+def _param(name: str, description: str) -> Any:
+    """A documented list parameter. The values are read and checked by parse_list_query (its 400s name the
+    parameter); here they are declared for the OpenAPI document only."""
+    return Annotated[str | None, Query(alias=name, description=description)]
+
+
+@app.post(TOKENS, summary="Create a waitpoint token",
+          responses=openapi.responses(openapi.CreatedToken, 400, 401, 413, 422, 503))
 def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenRequest()) -> Response[dict[str, Any]]:
     created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
     return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
 
 
-@app.get(TOKENS, summary="List waitpoint tokens, newest first")
-def list_tokens() -> dict[str, Any]:
+@app.get(TOKENS, summary="List waitpoint tokens, newest first",
+         responses=openapi.responses(openapi.TokenPage, 400, 401, 413, 503))
+def list_tokens(  # noqa: PLR0917 - the parameters only document the query string
+    page_size: _param("page[size]", "1 to 100, default 25") = None,
+    page_after: _param("page[after]", "The cursor from pagination.next") = None,
+    page_before: _param("page[before]", "The cursor from pagination.previous; wins over page[after]") = None,
+    status: _param("filter[status]", "Comma list of WAITING, COMPLETED, TIMED_OUT") = None,
+    idempotency_key: _param("filter[idempotencyKey]", "Tokens created with this idempotency key") = None,
+    tags: _param("filter[tags]", "Comma list of at most 10 tags: tokens with any of them") = None,
+    period: _param("filter[createdAt][period]", "A duration such as 1h or 7d: created within it") = None,
+    created_from: _param("filter[createdAt][from]", "Epoch milliseconds or ISO 8601, inclusive") = None,
+    created_to: _param("filter[createdAt][to]", "Epoch milliseconds or ISO 8601, inclusive") = None,
+) -> dict[str, Any]:
     event = app.current_event.raw_event
     service = get_service()
     result = service.list_tokens(app.context["principal"].env, parse_list_query(query_params(event)))
@@ -57,14 +77,16 @@ def list_tokens() -> dict[str, Any]:
     return wire.page(result, lambda token_id: service.callback_url(base, token_id))
 
 
-@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")
+@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token",
+         responses=openapi.responses(openapi.Token, 401, 404, 413, 503))
 def retrieve_token(id: TokenId) -> dict[str, Any]:
     service = get_service()
     token = service.retrieve(app.context["principal"].env, id)
     return wire.token(token, service.callback_url(base_url(app.current_event.raw_event), token.id))
 
 
-@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
+@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token",
+          responses=openapi.responses(openapi.Success, 400, 401, 403, 404, 413, 503))
 def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:
     principal = app.context["principal"]
     won = (get_service().complete(principal, id, request.data) if request.has_data
@@ -77,6 +99,11 @@ def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()]
 def complete_preflight(id: str) -> Response[str]:
     preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
     return Response(preflight["statusCode"], None, "", preflight["headers"])
+
+
+@app.get(OPENAPI, include_in_schema=False)
+def openapi_document() -> dict[str, Any]:
+    return openapi.document(app)
 
 
 @instrument
