@@ -93,6 +93,19 @@ _ERRORS = {
 }
 
 
+LIST_PARAMETERS = {
+    "page[size]": "1 to 100, default 25",
+    "page[after]": "The cursor from pagination.next",
+    "page[before]": "The cursor from pagination.previous; wins over page[after]",
+    "filter[status]": "Comma list of WAITING, COMPLETED, TIMED_OUT",
+    "filter[idempotencyKey]": "Tokens created with this idempotency key, live or expired",
+    "filter[tags]": "Comma list of at most 10 tags: tokens with any of them",
+    "filter[createdAt][period]": "A duration such as 1h or 7d: created within it",
+    "filter[createdAt][from]": "Epoch milliseconds or ISO 8601, inclusive",
+    "filter[createdAt][to]": "Epoch milliseconds or ISO 8601, inclusive",
+}
+
+
 def responses(success: type | None, *errors: int) -> dict[int, OpenAPIResponse]:
     """A route's responses: 200 with `success`'s shape, and each error status with the error shape."""
     out: dict[int, OpenAPIResponse] = {}
@@ -119,9 +132,11 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         for operation in operations.values():
             if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
                 del operation["responses"]["422"]  # Powertools' own; validation errors here are 400
-            for parameter in operation.get("parameters", []):
-                if parameter["in"] == "query":  # optional strings: absent, never null
-                    parameter["schema"] = {"type": "string", "description": parameter.get("description", "")}
+    # The list route reads its query string itself (a repeated parameter keeps its last value, which
+    # Powertools' parameter validation would refuse), so its parameters are described here.
+    doc["paths"]["/api/v1/waitpoints/tokens"]["get"]["parameters"] = [
+        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in LIST_PARAMETERS.items()]
     error_ref = {"$ref": "#/components/schemas/Error"}
     doc["paths"]["/api/v1/waitpoints/tokens/{id}/callback/{hash}"] = {"post": {
         "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
