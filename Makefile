@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
-.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench bench-resume bench-list build deploy
+.PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench bench-resume bench-list load build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
@@ -63,6 +63,9 @@ rotate-signing-key: $(STAMP) ## A new callback/JWT signing key; outstanding URLs
 
 retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-key KID=k1 [STACK=<stack>]
 	@$(PY) -m waitpoints_local.signing_keys --retire $(KID) $(if $(STACK),--stack $(STACK))
+
+load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): throughput, p50/p99, final states [ARGS=...]
+	$(PY) bench/load.py $(ARGS)
 
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
 	$(PY) bench/resume_latency.py

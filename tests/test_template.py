@@ -86,6 +86,8 @@ def test_the_api_may_query_the_table_and_its_indexes() -> None:
     api = Template().resources["ApiFunction"]["Properties"]
     statements = [s for p in api["Policies"] if "Statement" in p for s in p["Statement"]]
     (query,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
-    assert query["Resource"] == [{"Fn::GetAtt": ["TokensTable", "Arn"]}, {"Fn::Sub": "${TokensTable.Arn}/index/*"}]
+    indexes = ("AllIndex", "WaitingIndex", "CompletedIndex", "TimedOutIndex", "IdempotencyKeyIndex", "DueIndex")
+    assert query["Resource"] == [{"Fn::GetAtt": ["TokensTable", "Arn"]},
+                                 *({"Fn::Sub": f"${{TokensTable.Arn}}/index/{name}"} for name in indexes)]
     assert api["Events"]["ListTokens"]["Properties"] == {"ApiId": {"Ref": "HttpApi"}, "Path": "/api/v1/waitpoints/tokens",
                                                          "Method": "GET"}

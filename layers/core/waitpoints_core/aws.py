@@ -1,8 +1,12 @@
 """AWS clients, created once per container with one deliberate retry and timeout policy.
 
-`standard` retry mode, 3 attempts: throttling and 5xx are retried with jittered backoff; connect 2 s and
-read 5 s timeouts keep the worst case well inside API Gateway's 30 s limit. AWS_ENDPOINT_URL (which botocore
-reads itself) points every client at the local emulation.
+`standard` retry mode, 3 attempts in all (`total_max_attempts`; botocore's `max_attempts` counts retries
+only, so `max_attempts: 3` meant 4): throttling, 5xx, connection resets and timeouts are retried with
+jittered exponential backoff (at most 1 s, then 2 s, for throttling). Connect 2 s, read 3 s: DynamoDB, Secrets
+Manager and Step Functions answer in milliseconds, so a read that takes 3 s is better retried. The worst case
+for one AWS call is 3 x (2 + 3) + 1 + 2 = 18 s, inside the functions' 29 s Lambda timeout and API Gateway's
+30 s; past it the call raises and the caller answers 503 with Retry-After. tests/faults proves the bound.
+AWS_ENDPOINT_URL (which botocore reads itself) points every client at the local emulation.
 
 The clients are botocore's, made from one botocore session: exactly the clients boto3 would make (boto3 adds
 nothing to the DynamoDB, Secrets Manager or Step Functions clients), without importing boto3, which pulls in
@@ -21,9 +25,9 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=2,
-    read_timeout=5,
+    read_timeout=3,
     tcp_keepalive=True,
 )
 

@@ -11,7 +11,7 @@ from .config import Settings
 from .keyring import KeyRing
 from .service import WaitpointService
 from .signing import SigningKeys
-from .storage import DynamoDBStore
+from .storage import DynamoDBStore, aws_errors
 
 
 @cache
@@ -19,7 +19,8 @@ def get_service() -> WaitpointService:
     settings = Settings.from_env()
 
     def load_keys() -> SigningKeys:
-        secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_id)
+        with aws_errors():  # throttled or failing past the retries: 503 with Retry-After, like DynamoDB
+            secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_id)
         return SigningKeys.from_secret_string(secret["SecretString"])
 
     store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)

@@ -246,8 +246,15 @@ class DynamoDBStore:
         put_token = {"TableName": self._table, "Item": token_to_item(token), "ConditionExpression": "attribute_not_exists(pk)"}
         put_tags = [{"Put": {"TableName": self._table, "Item": item}} for item in tag_items(token)]
         if token.idempotency_key is None and not put_tags:
-            with aws_errors():
-                self._ddb.put_item(**put_token)
+            try:
+                with aws_errors():
+                    self._ddb.put_item(**put_token, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            except ClientError as exc:
+                # The id is new and random, so an item already there is this very write: botocore retried a
+                # PutItem whose answer was lost (a timeout or a reset after DynamoDB applied it).
+                old = exc.response.get("Item") or {}
+                if exc.response["Error"]["Code"] != _CONDITION_FAILED or old.get("createdAt") != put_token["Item"]["createdAt"]:
+                    raise
             return token.id
         if token.idempotency_key is None:
             self._transact([{"Put": put_token}, *put_tags])

@@ -1,0 +1,86 @@
+"""schemathesis against the running stack, from the OpenAPI document it serves: generated requests, valid
+(positive) and invalid (negative), on every operation; zero 5xx, and every answer's status, content type and
+body as documented.
+
+(schemathesis' pytest plugin does not run on pytest 9 yet: each operation's hypothesis strategy is driven
+directly, which generates and checks exactly the same requests.)"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .conftest import Stack
+from .helpers import create
+
+EXAMPLES = {GenerationMode.POSITIVE: 150, GenerationMode.NEGATIVE: 100}  # per operation: 250 requests
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CALLBACK = "/api/v1/waitpoints/tokens/{id}/callback/{hash}"
+
+
+@pytest.fixture(scope="module")
+def openapi_schema(stack: Stack) -> Any:
+    document = httpx.get(f"{stack.url}/api/v1/openapi.json", timeout=30)
+    assert document.status_code == 200 and document.headers["content-type"].startswith("application/json")
+    schema = schemathesis.openapi.from_dict(document.json())
+    schema.config.update(base_url=stack.url)
+    return schema
+
+
+def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> None:
+    paths = openapi_schema.raw_schema["paths"]
+    assert {(p, m) for p, ops in paths.items() for m in ops} == {
+        ("/api/v1/waitpoints/tokens", "post"), ("/api/v1/waitpoints/tokens", "get"),
+        ("/api/v1/waitpoints/tokens/{id}", "get"), ("/api/v1/waitpoints/tokens/{id}/complete", "post"), (CALLBACK, "post")}
+    assert {p["name"] for p in paths["/api/v1/waitpoints/tokens"]["get"]["parameters"]} == {
+        "page[size]", "page[after]", "page[before]", "filter[status]", "filter[idempotencyKey]", "filter[tags]",
+        "filter[createdAt][period]", "filter[createdAt][from]", "filter[createdAt][to]"}
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            assert "200" in op["responses"] and "503" in op["responses"], (path, method)
+            assert "422" not in op["responses"] or path == "/api/v1/waitpoints/tokens", (path, method)
+    assert openapi_schema.raw_schema["components"]["securitySchemes"]["secretKey"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize("mode", list(EXAMPLES))
+@pytest.mark.parametrize("label", ["POST /api/v1/waitpoints/tokens", "GET /api/v1/waitpoints/tokens",
+                                   "GET /api/v1/waitpoints/tokens/{id}", "POST /api/v1/waitpoints/tokens/{id}/complete",
+                                   f"POST {CALLBACK}"])
+def test_generated_requests(openapi_schema: Any, stack: Stack, api: httpx.Client, label: str,
+                            mode: GenerationMode) -> None:
+    (operation,) = [r.ok() for r in openapi_schema.get_all_operations() if r.ok().label == label]
+    tokens = [create(api, timeout="1h", tags=["fuzz"]) for _ in range(4)]
+    statuses: Counter[int] = Counter()
+
+    @settings(max_examples=EXAMPLES[mode], deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        params = case.path_parameters or {}
+        pick = zlib.crc32(repr(sorted(params.items())).encode())
+        if "id" in params and pick % 2:  # half the time, a real token: valid ids are explored too
+            token = tokens[pick % len(tokens)]
+            params["id"] = token["id"]
+            if "hash" in params and pick % 4 == 1:
+                params["hash"] = token["url"].rsplit("/", 1)[1]
+        headers = {} if label.endswith(CALLBACK) else {"Authorization": f"Bearer {stack.key}"}
+        response = case.call_and_validate(headers=headers, checks=CHECKS)
+        statuses[response.status_code] += 1
+
+    run()
+    print(f"\nschemathesis {label} {mode.value}: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}")
+    assert sum(statuses.values()) >= EXAMPLES[mode] // 2
+    assert not [s for s in statuses if s >= 500]

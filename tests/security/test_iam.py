@@ -1,0 +1,214 @@
+"""Least privilege, read from template.yaml: no `*` action; a wildcard resource only where AWS offers nothing
+narrower, with a comment saying so on its line; and each function's permissions are exactly what its code
+uses. What the code uses is observed: every function runs every path it has on moto while each AWS request
+it makes is recorded, then turned into the IAM actions and resources that request needs.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from waitpoints_core import runtime
+from waitpoints_local.template import TEMPLATE_PATH, Template
+
+from . import events
+
+if TYPE_CHECKING:
+    from tests.faults.conftest import Stack
+
+TEMPLATE = Template()
+TABLE = "table"  # the table's ARN
+SECRET = "secret"
+STATE_MACHINES = "stateMachine:*"
+OUTPUTS = "outputs/*"  # objects under the outputs bucket's outputs/ prefix
+TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
+
+# The reviewed table: what each function may do, and on what. The test below checks the template grants
+# exactly this; the one after checks the code needs all of it (every entry is used) and nothing more.
+REVIEWED: dict[str, set[tuple[str, str]]] = {
+    "ApiFunction": {
+        ("dynamodb:GetItem", TABLE), ("dynamodb:PutItem", TABLE), ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:Query", TABLE),  # tag partitions live in the table itself
+        *{("dynamodb:Query", f"index/{name}") for name in (
+            "AllIndex", "WaitingIndex", "CompletedIndex", "TimedOutIndex", "IdempotencyKeyIndex", "DueIndex")},
+        ("secretsmanager:GetSecretValue", SECRET),
+        # outputs over 256 KiB: written on complete, read on retrieve, deleted when the write lost
+        ("s3:PutObject", OUTPUTS), ("s3:GetObject", OUTPUTS), ("s3:DeleteObject", OUTPUTS),
+    },
+    "CallbackFunction": {
+        ("dynamodb:UpdateItem", TABLE), ("secretsmanager:GetSecretValue", SECRET),
+        ("s3:PutObject", OUTPUTS), ("s3:DeleteObject", OUTPUTS),
+    },
+    "CreateTokenFunction": {
+        ("dynamodb:GetItem", TABLE),  # the set of environments
+        ("dynamodb:PutItem", TABLE), ("secretsmanager:GetSecretValue", SECRET),
+    },
+    "WaitForTokenFunction": {
+        ("dynamodb:ConditionCheckItem", TABLE), ("dynamodb:PutItem", TABLE),
+        ("states:SendTaskSuccess", STATE_MACHINES), ("states:SendTaskFailure", STATE_MACHINES),
+    },
+    "StreamFunction": {
+        ("dynamodb:Query", TABLE), ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),  # tag items follow their token's status
+        ("states:SendTaskSuccess", STATE_MACHINES), ("states:SendTaskFailure", STATE_MACHINES),
+        ("sqs:SendMessage", "queue"),  # the event source mapping's on-failure destination
+    },
+    "SweepFunction": {("dynamodb:GetItem", TABLE), ("dynamodb:UpdateItem", TABLE), ("dynamodb:Query", "index/DueIndex")},
+}
+# Resources that stay wildcards: SendTaskSuccess/SendTaskFailure name a task token, not a resource, so the
+# narrowest form is "this account's state machines"; output objects get a fresh key per write
+# (outputs/<token>/<random>), so the narrowest form is the outputs/ prefix of the one bucket.
+ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS}
+
+
+def _resource(value: Any) -> str:
+    """A statement's resource as the short names above."""
+    text = json.dumps(value)
+    if value == {"Fn::GetAtt": ["TokensTable", "Arn"]}:
+        return TABLE
+    if "TokensTable.Arn}/index/" in text:
+        return "index/" + text.split("/index/")[1].rstrip('"}')
+    if "stateMachine:*" in text:
+        return STATE_MACHINES
+    if value == {"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}:
+        return OUTPUTS
+    return text
+
+
+def granted(function: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the template grants a function, SAM policy templates expanded."""
+    pairs: set[tuple[str, str]] = set()
+    for policy in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+        for statement in policy.get("Statement", []):
+            assert statement["Effect"] == "Allow", statement
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            pairs |= {(a, _resource(r)) for a in actions for r in resources}
+        if "AWSSecretsManagerGetSecretValuePolicy" in policy:
+            assert policy["AWSSecretsManagerGetSecretValuePolicy"] == {"SecretArn": {"Ref": "SigningSecret"}}
+            pairs.add(("secretsmanager:GetSecretValue", SECRET))
+        if "SQSSendMessagePolicy" in policy:
+            assert policy["SQSSendMessagePolicy"] == {"QueueName": {"Fn::GetAtt": ["ResumeFailuresQueue", "QueueName"]}}
+            pairs.add(("sqs:SendMessage", "queue"))
+        unknown = set(policy) - {"Statement", "AWSSecretsManagerGetSecretValuePolicy", "SQSSendMessagePolicy"}
+        assert not unknown, f"{function}: review the policy template {unknown} and teach this test about it"
+    return pairs
+
+
+def test_no_wildcard_actions_anywhere() -> None:
+    for name, resource in TEMPLATE.resources.items():
+        for policy in resource.get("Properties", {}).get("Policies", []) or []:
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not any("*" in a for a in actions), (name, actions)
+
+
+def test_wildcard_resources_only_where_nothing_narrower_exists_and_say_so() -> None:
+    lines = TEMPLATE_PATH.read_text().splitlines()
+    for function in REVIEWED:
+        for action, resource in granted(function):
+            assert resource != "*" and not resource.endswith('"*"'), (function, action)
+            if "*" in resource:
+                assert resource in ALLOWED_WILDCARDS, (function, action, resource)
+    for number, line in enumerate(lines, 1):
+        if "Resource" in line and "*" in line.split("#")[0]:
+            assert "#" in line and "narrower" in line.split("#", 1)[1], f"template.yaml:{number}: say why a wildcard"
+
+
+@pytest.mark.parametrize("function", sorted(REVIEWED))
+def test_each_function_is_granted_exactly_the_reviewed_permissions(function: str) -> None:
+    assert granted(function) == REVIEWED[function]
+
+
+def test_every_function_is_reviewed() -> None:
+    assert {f.logical_id for f in TEMPLATE.functions()} == set(REVIEWED)
+
+
+# --- what the code really uses ---------------------------------------------------------------------------
+
+_TRANSACT = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
+             "ConditionCheck": "dynamodb:ConditionCheckItem"}
+
+
+def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str, str]]:
+    """The IAM (action, resource) pairs one AWS request needs."""
+    if service == "dynamodb" and operation == "TransactWriteItems":
+        return {(_TRANSACT[kind], TABLE) for item in body["TransactItems"] for kind in item}
+    if service == "dynamodb":
+        return {(f"dynamodb:{operation}", f"index/{body['IndexName']}" if "IndexName" in body else TABLE)}
+    if service == "secrets-manager":
+        return {(f"secretsmanager:{operation}", SECRET)}
+    if service == "sfn":
+        return {(f"states:{operation}", STATE_MACHINES)}
+    if service == "s3":
+        assert body.get("Key", "").startswith("outputs/"), body
+        return {(f"s3:{operation}", OUTPUTS)}
+    raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
+
+
+def _exercise(stack: Stack) -> None:  # noqa: PLR0915 - one walk through every path of every function
+    faults, key = stack.faults, stack.key
+
+    def call(function: str, event: dict[str, Any], status: int | None = 200) -> Any:
+        runtime.reset()  # a cold container each time: the key and secret reads are part of what is used
+        faults.label = function
+        try:
+            result = stack.invoke(function, event)
+        finally:
+            faults.label = None
+        if status is not None:
+            assert result["statusCode"] == status, result
+        return result
+
+    def body(result: dict[str, Any]) -> Any:
+        return json.loads(result["body"])
+
+    plain = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    tagged = body(call("ApiFunction", events.create(key, {"tags": ["a", "b"], "idempotencyKey": "k1"})))
+    call("ApiFunction", events.create(key, {"idempotencyKey": "k1"}))
+    call("ApiFunction", events.retrieve(key, plain["id"]))
+    call("ApiFunction", events.preflight(plain["id"]), 204)
+    for params in ({}, {"filter[status]": "WAITING"}, {"filter[status]": "COMPLETED"},
+                   {"filter[status]": "TIMED_OUT"}, {"filter[status]": "WAITING,TIMED_OUT"},
+                   {"filter[tags]": "a"}, {"filter[idempotencyKey]": "k1"}, {"page[size]": "1"}):
+        page = body(call("ApiFunction", events.list_tokens(key, **params)))
+    assert page["pagination"].get("next")
+    call("ApiFunction", events.list_tokens(key, **{"page[size]": "1", "page[after]": page["pagination"]["next"]}))
+    made = call("CreateTokenFunction", {"environment": "dev", "tags": ["wf"], "idempotencyKey": "e1"}, None)
+    call("CreateTokenFunction", {"environment": "dev"}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-tagged", "waitpointId": tagged["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
+    call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
+    keys = runtime.get_service()._keys.get()  # noqa: SLF001 - to build a callback URL
+    call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
+    call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
+    late = body(call("ApiFunction", events.create(key, {"timeout": "1s", "tags": ["late"]})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)
+    time.sleep(1.1)  # `late` times out
+    call("SweepFunction", {}, None)
+    assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
+    large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))  # outputs over 256 KiB live in S3
+    call("ApiFunction", events.complete(key, large["id"], {"data": "L" * 300_000}))
+    call("ApiFunction", events.retrieve(key, large["id"]))
+    call("ApiFunction", events.complete(key, large["id"], {"data": "losing" * 60_000}))  # deletes its upload
+    call("CallbackFunction", events.callback(large["id"], keys.callback_hash(large["id"]), {"late": "C" * 300_000}))
+    call("StreamFunction", {"Records": stack.bridge.deliver_stream()}, None)
+
+
+def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack) -> None:
+    _exercise(stack)
+    used: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for function, service, operation, body in stack.faults.calls:
+        used[function] |= needed(service, operation, body)
+    for function, allowed in REVIEWED.items():
+        granted_but_unused = allowed - used[function] - {("sqs:SendMessage", "queue")}  # sent by Lambda itself
+        assert used[function] <= allowed, f"{function} needs {used[function] - allowed}, not granted"
+        assert not granted_but_unused, f"{function} is granted {granted_but_unused} but never uses it"
