@@ -129,9 +129,9 @@ class _Container:
         return result
 
     def stop(self) -> None:
+        """Ask the worker process to end (join it afterwards: stopping many at once is then one wait)."""
         self._conn.close()
         self.process.terminate()
-        self.process.join(timeout=5)
 
 
 class ContainerPool:
@@ -181,4 +181,6 @@ class ContainerPool:
         with self._lock:
             for container in self._all:
                 container.stop()
+            for container in self._all:
+                container.process.join(timeout=5)
             self._all.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -100,8 +101,9 @@ class LocalStack:
     def stop(self) -> None:
         for thread in self._threads:
             thread.stop()
-        for thread in self._threads:  # let an in-flight sweep or stream delivery finish before its container goes
-            thread.join(timeout=10)
+        deadline = time.monotonic() + 5  # let an in-flight sweep or stream delivery finish, within one deadline
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()
