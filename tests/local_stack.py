@@ -48,6 +48,7 @@ def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "waitpoints_local", "--port", str(free_port()), "--state-dir", str(state_dir)],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=python_env(**env),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C stops it even if we ignore SIGINT
     )
     try:
         try:

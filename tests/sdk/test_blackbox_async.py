@@ -113,7 +113,6 @@ async def test_for_token_gives_up_at_its_own_timeout(client: AsyncClient) -> Non
     assert isinstance(result.error, WaitTimeoutError) and result.token.status is TokenStatus.WAITING
 
 
-@pytest.mark.usefixtures("needs_list")
 async def test_list_iterates_pages_lazily(client: AsyncClient) -> None:
     tag = unique("alist")
     ids = {(await client.create_token(tags=[tag])).id for _ in range(3)}

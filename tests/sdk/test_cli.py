@@ -317,7 +317,6 @@ def test_dev_runs_the_local_stack_until_ctrl_c(tmp_path: Path) -> None:
 # --- tokens list (runs once the stack serves GET /api/v1/waitpoints/tokens) -------------------------
 
 
-@pytest.mark.usefixtures("needs_list")
 def test_list_json_table_and_all(run: Run, sdk: Client, sdk_stack: SdkStack) -> None:
     tag = f"cli-list-{time.time_ns()}"
     ids = [sdk.create_token(tags=[tag]).id for _ in range(3)]

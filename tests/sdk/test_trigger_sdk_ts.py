@@ -145,7 +145,6 @@ def test_a_timed_out_token_has_the_sdks_timeout_error(results: dict[str, Any], s
     same_fields(token, stored(sdk_stack, token["id"]))
 
 
-@pytest.mark.usefixtures("needs_list")
 def test_list_tokens_with_filters_and_pages(node: str, sdk_stack: SdkStack) -> None:
     results = run_scenario(node, sdk_stack, "list")
     ids = results["ids"]
