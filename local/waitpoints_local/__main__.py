@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C (make passes one on) must not cut this short
         stack.stop()
         print("waitpoints local stack stopped.", file=sys.stderr)
     return 0

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any], Any], Any]
 MAX_CONTAINERS = 16
+_START_TIMEOUT_SECONDS = 30
 _serial = itertools.count()
 
 
@@ -117,6 +118,9 @@ class _Container:
                                        name=f"lambda-{function.logical_id}")
         self.process.start()
         child.close()
+        if not self._conn.poll(_START_TIMEOUT_SECONDS):  # e.g. the forkserver died (Ctrl-C) mid-start
+            self.stop()
+            raise InvocationError("ContainerStartTimeout", f"no container within {_START_TIMEOUT_SECONDS} s")
         kind, detail = self._conn.recv()
         if kind != "ready":
             raise InvocationError(*detail)
@@ -145,7 +149,9 @@ class ContainerPool:
         self._environment = environment
         self._idle: queue.LifoQueue[_Container] = queue.LifoQueue()
         self._all: list[_Container] = []
-        self._lock = threading.Lock()
+        self._starting = 0
+        self._stopped = False
+        self._lock = threading.Lock()  # guards the counts only: a container starts outside it
 
     @classmethod
     def _mp(cls) -> Any:
@@ -156,11 +162,20 @@ class ContainerPool:
 
     def _start_container(self) -> _Container | None:
         with self._lock:
-            if len(self._all) >= MAX_CONTAINERS:
+            if self._stopped or len(self._all) + self._starting >= MAX_CONTAINERS:
                 return None
+            self._starting += 1
+        try:
             container = _Container(self._mp(), self.function, self._environment)
+        finally:
+            with self._lock:
+                self._starting -= 1
+        with self._lock:
             self._all.append(container)
-            return container
+            stopped = self._stopped
+        if stopped:
+            container.stop()
+        return container
 
     def invoke(self, event: dict[str, Any]) -> Any:
         try:
@@ -179,8 +194,9 @@ class ContainerPool:
 
     def stop(self) -> None:
         with self._lock:
-            for container in self._all:
-                container.stop()
-            for container in self._all:
-                container.process.join(timeout=5)
-            self._all.clear()
+            self._stopped = True
+            containers, self._all = self._all, []
+        for container in containers:
+            container.stop()
+        for container in containers:
+            container.process.join(timeout=5)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import boto3
@@ -36,8 +37,12 @@ def test_make_key_against_the_running_local_stack(tmp_path: Path) -> None:
         created = httpx.post(f"{url}/api/v1/waitpoints/tokens", json={}, headers={"Authorization": f"Bearer {key}"})
         assert created.status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches make and the stack alike
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches make and the stack alike (make passes on another)
         proc.wait(timeout=20)
+    deadline = time.monotonic() + 20
+    while (state / "local.env").exists():  # removed last thing in the stack's shutdown
+        assert time.monotonic() < deadline, "the stack did not shut down"
+        time.sleep(0.1)
 
 
 def test_make_key_without_a_local_stack_says_how_to_start_one(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""DynamoDB storage: the only module that knows the table's keys, attribute names and conditions.
+"""DynamoDB storage: with storage_listing.py (its listing queries), the only code that knows the table's keys,
+attribute names and conditions.
 
 Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
 
@@ -19,9 +20,7 @@ the timeout sweep reads.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
-import math
 import random
 import time
 from contextlib import contextmanager
@@ -32,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import Unavailable
-from .listing import KeyRange, ListFilters, list_sort_key
+from .listing import list_sort_key
 from .models import TokenStatus, Waitpoint, timed_out_fields
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from botocore.client import BaseClient
 
@@ -235,7 +234,10 @@ def aws_errors() -> Iterator[None]:
         raise Unavailable() from exc
 
 
-class DynamoDBStore:
+from .storage_listing import ListingQueries  # noqa: E402 - it uses the item codecs above
+
+
+class DynamoDBStore(ListingQueries):
     def __init__(self, client: BaseClient, table_name: str) -> None:
         self._ddb = client
         self._table = table_name
@@ -558,195 +560,3 @@ class DynamoDBStore:
                 return False
             raise
         return True
-
-    # --- listing ----------------------------------------------------------------------------------------
-
-    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
-                    now_ms: int) -> list[Waitpoint]:
-        """Up to `limit` tokens of `env` matching `filters` inside `keys`, newest first when `forward` (else
-        oldest first). Only Query on keys: one source per index or tag partition, merged in list order."""
-        if keys.empty:
-            return []
-        sources, backlog = self._plan(env, filters, keys, forward, now_ms)
-        found: dict[str, Waitpoint] = {}
-
-        def remaining() -> int:
-            return limit - len(found)
-
-        # Several sources share the page: each first reads its share, then what the page still needs.
-        first_limit = max(1, math.ceil(limit / max(len(sources), 1)))
-        streams = [self._read(source, keys, forward, first_limit, remaining) for source in sources]
-        wanted = _predicate(filters, now_ms)
-        for _, token in heapq.merge(*streams, iter(backlog), key=lambda pair: pair[0], reverse=forward):
-            if token.id not in found and wanted(token):
-                found[token.id] = token
-                if len(found) >= limit:
-                    break
-        return list(found.values())
-
-    def _plan(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool,
-              now_ms: int) -> tuple[list[_Source], list[tuple[str, Waitpoint]]]:
-        """The sources for the most selective filter: idempotency key > tags > status > time range (the time
-        range and the cursor are a key condition on every source). The rest is checked by `_predicate`."""
-        statuses = filters.status_subset
-        status_filter = _status_filter(statuses, now_ms)
-        list_pk = ("listPk", f"LIST#{env}")
-        if filters.idempotency_key is not None:
-            idem_pk = ("idemPk", f"IDEMK#{env}#{_digest(filters.idempotency_key)}")
-            return [_Source(IDEMPOTENCY_KEY_INDEX, idem_pk, "listSk", *status_filter)], []
-        if filters.tags:
-            return [_Source(None, ("pk", tag_key(env, tag, "")["pk"]["S"]), "sk", *status_filter)
-                    for tag in filters.tags], []
-        if not statuses:
-            return [_Source(ALL_INDEX, list_pk, "listSk")], []
-        waiting, timed_out = TokenStatus.WAITING in statuses, TokenStatus.TIMED_OUT in statuses
-        sources = []
-        if waiting:
-            # With TIMED_OUT also wanted, WaitingIndex's overdue tokens are wanted too: no filter, no backlog.
-            due_filter = () if timed_out else ("timeoutAt > :now", {":now": {"N": str(now_ms)}}, {})
-            sources.append(_Source(WAITING_INDEX, list_pk, "waitingSk", *due_filter))
-        if TokenStatus.COMPLETED in statuses:
-            sources.append(_Source(COMPLETED_INDEX, list_pk, "completedSk"))
-        backlog: list[tuple[str, Waitpoint]] = []
-        if timed_out:
-            sources.append(_Source(TIMED_OUT_INDEX, list_pk, "timedOutSk"))
-            if not waiting:
-                backlog = self._overdue(env, keys, forward, now_ms)
-        return sources, backlog
-
-    def _read(self, source: _Source, keys: KeyRange, forward: bool, first_limit: int,
-              remaining: Callable[[], int]) -> Iterator[tuple[str, Waitpoint]]:
-        """One source, lazily: each Query reads about what the page still needs, scaled by the share of
-        items the source's filter let through so far."""
-        names = {"#pk": source.key[0], **source.names}
-        values = {":pk": {"S": source.key[1]}, **source.values}
-        condition = "#pk = :pk"
-        if keys.low is not None and keys.high is not None:
-            condition += " AND #sk BETWEEN :low AND :high"
-        elif keys.low is not None or keys.high is not None:
-            condition += " AND #sk >= :low" if keys.low is not None else " AND #sk <= :high"
-        if "#sk" in condition:
-            names["#sk"] = source.sort
-        values.update({k: {"S": v} for k, v in ((":low", keys.low), (":high", keys.high)) if v is not None})
-        request: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": condition, "ScanIndexForward": not forward,
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }
-        if source.index:
-            request["IndexName"] = source.index
-        if source.filter:
-            request["FilterExpression"] = source.filter
-        limit, scanned, kept = first_limit, 0, 0
-        while True:
-            with aws_errors():
-                page = self._ddb.query(**request, Limit=limit)
-            scanned, kept = scanned + page["ScannedCount"], kept + page["Count"]
-            for item in page["Items"]:
-                token = item_to_token(item)
-                yield list_sort_key(token.created_at, token.id), token
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            need = max(remaining(), 1)
-            limit = min(_MAX_FETCH, max(need, math.ceil(need * scanned / max(kept, 1))))
-
-    def _overdue(self, env: str, keys: KeyRange, forward: bool, now_ms: int) -> list[tuple[str, Waitpoint]]:
-        """WAITING tokens past their timeout (TIMED_OUT as seen now) that the sweep has not rewritten yet.
-
-        Read whole from DueIndex and sorted here: the backlog is bounded by the sweep's lag, not by the table.
-        """
-        request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "duePk = :due AND timeoutAt BETWEEN :earliest AND :now",
-            "ExpressionAttributeValues": {":due": {"S": f"DUE#{env}"}, ":earliest": {"N": str(keys.earliest_ms)},
-                                          ":now": {"N": str(now_ms)}},
-        }
-        found = []
-        while True:
-            with aws_errors():
-                page = self._ddb.query(**request)
-            for item in page["Items"]:
-                token = item_to_token(item)
-                sort_key = list_sort_key(token.created_at, token.id)
-                if keys.contains(sort_key):
-                    found.append((sort_key, token))
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return sorted(found, key=lambda pair: pair[0], reverse=forward)
-
-    def sync_tag_items(self, token: Waitpoint) -> int:
-        """Copy a final token's status into its tag items; returns how many changed.
-
-        Idempotent: each write is conditional on the tag item existing and still WAITING, so a replayed stream
-        record, or a tag item that was never written, changes nothing.
-        """
-        if token.status is TokenStatus.WAITING:
-            return 0
-        list_sk = list_sort_key(token.created_at, token.id)
-        values = {
-            ":status": {"S": token.status.value},
-            ":completedAt": {"N": str(token.completed_at if token.completed_at is not None else token.timeout_at)},
-            ":isError": {"BOOL": token.output_is_error},
-            ":ttl": {"N": str(token.expires_at)},
-            ":waiting": {"S": TokenStatus.WAITING.value},
-        }
-        changed = 0
-        for tag in dict.fromkeys(token.tags):
-            try:
-                with aws_errors():
-                    self._ddb.update_item(
-                        TableName=self._table,
-                        Key=tag_key(token.env, tag, list_sk),
-                        UpdateExpression="SET #status = :status, completedAt = :completedAt, "
-                                         "outputIsError = :isError, #ttl = :ttl",
-                        ConditionExpression="attribute_exists(pk) AND #status = :waiting",
-                        ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
-                        ExpressionAttributeValues=values,
-                    )
-                changed += 1
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != _CONDITION_FAILED:
-                    raise
-        return changed
-
-
-class _Source:
-    """One Query target: an index (or the table, for tag partitions), its partition, its sort-key attribute,
-    and an optional filter that saves transfer (the in-memory predicate stays the authority)."""
-
-    def __init__(self, index: str | None, key: tuple[str, str], sort: str, filter_expression: str | None = None,
-                 values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> None:
-        self.index, self.key, self.sort = index, key, sort
-        self.filter, self.values, self.names = filter_expression, values or {}, names or {}
-
-
-def _status_filter(statuses: frozenset[TokenStatus], now_ms: int) -> tuple[str, dict[str, Any], dict[str, str]] | tuple[()]:
-    """A FilterExpression for statuses as seen now (a WAITING token past its timeout is TIMED_OUT)."""
-    if not statuses:
-        return ()
-    clauses = {
-        TokenStatus.WAITING: "(#status = :waiting AND timeoutAt > :now)",
-        TokenStatus.COMPLETED: "#status = :completed",
-        TokenStatus.TIMED_OUT: "(#status = :timedOut OR (#status = :waiting AND timeoutAt <= :now))",
-    }
-    expression = " OR ".join(clauses[s] for s in TokenStatus if s in statuses)
-    candidates = {":waiting": TokenStatus.WAITING, ":completed": TokenStatus.COMPLETED,
-                  ":timedOut": TokenStatus.TIMED_OUT}
-    values: dict[str, Any] = {k: {"S": v.value} for k, v in candidates.items() if k in expression}
-    if ":now" in expression:
-        values[":now"] = {"N": str(now_ms)}
-    return expression, values, {"#status": "status"}
-
-
-def _predicate(filters: ListFilters, now_ms: int) -> Callable[[Waitpoint], bool]:
-    statuses, tags = filters.status_subset, set(filters.tags)
-
-    def wanted(token: Waitpoint) -> bool:
-        if not token.exists_at(now_ms):
-            return False
-        if statuses and token.seen_at(now_ms).status not in statuses:
-            return False
-        return not tags or not tags.isdisjoint(token.tags)
-
-    return wanted
