@@ -602,19 +602,6 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
     return ops, floors, lambda op: {}
 
 
-class Context:
-    function_name = "bench"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    memory_limit_in_mb = 256
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    log_group_name = log_stream_name = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
-
-
 @contextmanager
 def quiet() -> Iterator[None]:
     """The handlers print an EMF metric line per call (and the stream consumer a log line); send file descriptor 1
@@ -645,7 +632,7 @@ def phase_requests(world: World, ops: list[Op]) -> dict[str, dict[str, float]]:
     recorder = Recorder(("dynamodb", "secretsmanager", "stepfunctions"))
     meter = Meter(aws.client("dynamodb"), boto3.session.Session().client("dynamodb"), world.table, world.indexes)
     figures: dict[str, dict[str, float]] = {}
-    context = Context()
+    context = lambda_context()
     with quiet():
         for op in ops:
             handler = world.handlers[FUNCTION_OF[op.name]]
@@ -676,12 +663,19 @@ def _percentile(samples: list[int], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000  # ns → µs
 
 
+def lambda_context() -> Any:
+    """The local stack's Lambda context (imported late, like the rest of the code under test)."""
+    from waitpoints_local.lambdas import LambdaContext  # noqa: PLC0415
+
+    return LambdaContext("bench", "00000000-0000-0000-0000-000000000000")
+
+
 def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str, dict[str, float]]:
     import gc  # noqa: PLC0415
 
     from canned import install, uninstall  # noqa: PLC0415
 
-    context = Context()
+    context = lambda_context()
     figures: dict[str, dict[str, float]] = {}
     clock = time.perf_counter_ns
     with quiet():
@@ -750,6 +744,7 @@ def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[st
 
 def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float]:
     import httpx  # noqa: PLC0415
+
     from tests.local_stack import running_stack  # noqa: PLC0415
 
     state = REPO / ".waitpoints" / "bench-stack"

@@ -11,14 +11,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
-
-from waitpoints_core import DynamoDBStore, WaitpointService, aws, get_service, mint_api_key, runtime
-from waitpoints_local import moto_fixes
-from waitpoints_local.emulator import create_resources, fake_aws_environment
+from waitpoints_core import WaitpointService, aws, get_service
 from waitpoints_local.lambdas import LocalFunction
 from waitpoints_local.streams import lambda_record, matches
 from waitpoints_local.template import Template
+
+from tests.in_process import deployment
 
 TEMPLATE = Template()
 
@@ -82,23 +80,10 @@ class Bridge:
 
 @pytest.fixture
 def bridge(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bridge]:
-    for name, value in fake_aws_environment("").items():
-        if name != "AWS_ENDPOINT_URL":
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        moto_fixes.install()
-        refs = create_resources(TEMPLATE)
+    with deployment(monkeypatch, TEMPLATE) as (refs, _):
         table = refs["TokensTable"]
-        monkeypatch.setenv("WAITPOINTS_TABLE_NAME", table)
-        monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN", refs["SigningSecret"])
-        monkeypatch.setenv("WAITPOINTS_OUTPUT_BUCKET", refs["OutputsBucket"])
-        monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
-        runtime.reset()
-        mint_api_key(DynamoDBStore(boto3.client("dynamodb"), table), "dev")  # environments exist once keyed
         sfn = StepFunctions()
         for operation in ("SendTaskSuccess", "SendTaskFailure"):
             aws.client("stepfunctions").meta.events.register(f"before-call.sfn.{operation}", sfn)
         stream = LocalFunction(next(f for f in TEMPLATE.functions() if f.logical_id == "StreamFunction"))
         yield Bridge(get_service(), sfn, stream, table)
-    runtime.reset()

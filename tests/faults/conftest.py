@@ -6,15 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from waitpoints_core import get_service
+from waitpoints_local.lambdas import LocalFunction
 
 from tests.bridge.conftest import TEMPLATE, Bridge, StepFunctions
-from waitpoints_core import DynamoDBStore, get_service, mint_api_key, runtime
-from waitpoints_local import moto_fixes
-from waitpoints_local.emulator import create_resources, fake_aws_environment
-from waitpoints_local.lambdas import LocalFunction
+from tests.in_process import deployment
 
 from .harness import FaultInjector, install
 
@@ -36,25 +33,12 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in fake_aws_environment("").items():
-        if name != "AWS_ENDPOINT_URL":
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     injector = FaultInjector(RATE, SEED)
     install(monkeypatch, injector)
-    with mock_aws():
-        moto_fixes.install()
-        refs = create_resources(TEMPLATE)
+    with deployment(monkeypatch, TEMPLATE) as (refs, key):
         table = refs["TokensTable"]
-        monkeypatch.setenv("WAITPOINTS_TABLE_NAME", table)
-        monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN", refs["SigningSecret"])
-        monkeypatch.setenv("WAITPOINTS_OUTPUT_BUCKET", refs["OutputsBucket"])
-        monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
-        runtime.reset()
-        key = mint_api_key(DynamoDBStore(boto3.client("dynamodb"), table), "dev")
         names = ("ApiFunction", "CallbackFunction", "CreateTokenFunction", "WaitForTokenFunction", "StreamFunction",
                  "SweepFunction")
         functions = {f.logical_id: LocalFunction(f) for f in TEMPLATE.functions() if f.logical_id in names}
         bridge = Bridge(get_service(), StepFunctions(), functions["StreamFunction"], table)
         yield Stack(injector, functions, bridge, table, key)
-    runtime.reset()

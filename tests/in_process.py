@@ -1,0 +1,37 @@
+"""The deployment in an in-process moto: the template's resources, the functions' environment, a dev key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from waitpoints_core import DynamoDBStore, mint_api_key, runtime
+from waitpoints_local import moto_fixes
+from waitpoints_local.emulator import create_resources, fake_aws_environment
+from waitpoints_local.template import Template
+
+
+@contextmanager
+def deployment(monkeypatch: pytest.MonkeyPatch, template: Template) -> Iterator[tuple[dict[str, Any], str]]:
+    """Yields (what `!Ref` gives, by logical id; a secret key of the `dev` environment)."""
+    for name, value in fake_aws_environment("").items():
+        if name != "AWS_ENDPOINT_URL":
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        moto_fixes.install()
+        refs = create_resources(template)
+        monkeypatch.setenv("WAITPOINTS_TABLE_NAME", refs["TokensTable"])
+        monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN", refs["SigningSecret"])
+        monkeypatch.setenv("WAITPOINTS_OUTPUT_BUCKET", refs["OutputsBucket"])
+        monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
+        runtime.reset()
+        key = mint_api_key(DynamoDBStore(boto3.client("dynamodb"), refs["TokensTable"]), "dev")  # envs exist once keyed
+        try:
+            yield refs, key
+        finally:
+            runtime.reset()
