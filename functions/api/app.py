@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
-from waitpoints_core import (
-    COMPLETION_BODY_LIMIT,
-    CREATE_BODY_LIMIT,
-    CompleteTokenRequest,
-    CreateTokenRequest,
-    get_service,
-    parse_list_query,
-)
+from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, get_service, parse_list_query
 from waitpoints_core.observability import count, instrument
-from waitpoints_http import cors, openapi, wire
+from waitpoints_http import cors, wire
 from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
 
@@ -29,7 +21,10 @@ OPENAPI = "/api/v1/openapi.json"
 COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
 
 logger = Logger()
-app = APIGatewayHttpResolver(enable_validation=True)
+# The routes validate their bodies themselves (see waitpoints_http.resolver) and the OpenAPI document is built
+# on request from waitpoints_http.openapi, so neither Powertools' validation nor pydantic loads at cold start:
+# pydantic loads with the first create or complete.
+app = APIGatewayHttpResolver()
 install(app)
 POLICIES = {
     f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
@@ -40,24 +35,18 @@ POLICIES = {
     f"GET {OPENAPI}": RoutePolicy(body_limit=0, authenticate=False),
 }
 
-TokenId = Annotated[str, Path(description="The token id, `waitpoint_…` (or its 25 characters alone)")]
 
+@app.post(TOKENS, summary="Create a waitpoint token")
+def create_token() -> Response[dict[str, Any]]:
+    from waitpoints_core.request_models import CreateTokenRequest, parse_request  # noqa: PLC0415
 
-
-@app.post(TOKENS, summary="Create a waitpoint token",
-          responses=openapi.responses(openapi.CreatedToken, 400, 401, 413, 422, 503))
-def create_token(request: Annotated[CreateTokenRequest, Body()] = CreateTokenRequest()) -> Response[dict[str, Any]]:
+    request = parse_request(CreateTokenRequest, app.context["body"])
     created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
     return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
 
 
-# Routes without a body to validate skip Powertools' validation middlewares (`enable_validation=False`): they have
-# no parameter pydantic could reject (the query is parsed by parse_list_query, the id by the service), and the
-# response "validation" against `dict[str, Any]` walked the whole body through jsonable_encoder on every call,
-# about half of a list page's handler time (`make bench`). The JSON they answer is byte for byte the same.
-@app.get(TOKENS, summary="List waitpoint tokens, newest first", enable_validation=False,
-         responses=openapi.responses(openapi.TokenPage, 400, 401, 413, 503))
+@app.get(TOKENS, summary="List waitpoint tokens, newest first")
 def list_tokens() -> dict[str, Any]:  # the query string is read raw (a repeat keeps its last value)
     event = app.current_event.raw_event
     service = get_service()
@@ -66,17 +55,18 @@ def list_tokens() -> dict[str, Any]:  # the query string is read raw (a repeat k
     return wire.page(result, lambda token_id: service.callback_url(base, token_id))
 
 
-@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token", enable_validation=False,
-         responses=openapi.responses(openapi.Token, 401, 404, 413, 503))
-def retrieve_token(id: TokenId) -> dict[str, Any]:
+@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")
+def retrieve_token(id: str) -> dict[str, Any]:
     service = get_service()
     token = service.retrieve(app.context["principal"].env, id)
     return wire.token(token, service.callback_url(base_url(app.current_event.raw_event), token.id))
 
 
-@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token",
-          responses=openapi.responses(openapi.Success, 400, 401, 403, 404, 413, 503))
-def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()] = CompleteTokenRequest()) -> dict[str, bool]:
+@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
+def complete_token(id: str) -> dict[str, bool]:
+    from waitpoints_core.request_models import CompleteTokenRequest, parse_request  # noqa: PLC0415
+
+    request = parse_request(CompleteTokenRequest, app.context["body"])
     principal = app.context["principal"]
     won = (get_service().complete(principal, id, request.data) if request.has_data
            else get_service().complete(principal, id))
@@ -84,7 +74,7 @@ def complete_token(id: TokenId, request: Annotated[CompleteTokenRequest, Body()]
     return {"success": True}
 
 
-@app.route(f"{TOKENS}/<id>/complete", method="OPTIONS", include_in_schema=False, enable_validation=False)
+@app.route(f"{TOKENS}/<id>/complete", method="OPTIONS", include_in_schema=False)
 def complete_preflight(id: str) -> Response[str]:
     preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
     return Response(preflight["statusCode"], None, "", preflight["headers"])
@@ -92,6 +82,8 @@ def complete_preflight(id: str) -> Response[str]:
 
 @app.get(OPENAPI, include_in_schema=False)
 def openapi_document() -> dict[str, Any]:
+    from waitpoints_http import openapi  # noqa: PLC0415 - pydantic and Powertools' OpenAPI models, on request
+
     return openapi.document(app)
 
 

@@ -50,11 +50,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(text, **kw) builds one a call
+
+
 def parse_json(text: str) -> Any:
     """Strict JSON: NaN/Infinity literals, nesting Python cannot follow and over-long integers all fail
     with ValueError."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _STRICT_JSON.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
 

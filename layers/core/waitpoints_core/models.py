@@ -109,10 +109,10 @@ class Principal:
 _UNION_BRANCHES = ("str", "int", "list[", "constrained-str", "function-")
 
 
-def describe_validation_error(errors: Any, skip: int = 0) -> str:
+def describe_validation_error(errors: Any) -> str:
     """pydantic's errors → one sentence naming the field, never echoing the input (it may hold a secret).
 
-    Picks the most specific error. `skip` drops leading location parts (Powertools prefixes "body").
+    Picks the most specific error.
     """
     if not errors:
         return "Invalid request"
@@ -123,7 +123,7 @@ def describe_validation_error(errors: Any, skip: int = 0) -> str:
     if kind in ("model_attributes_type", "model_type", "dict_type"):
         return "Request body must be a JSON object"
     path = ""
-    for part in tuple(error.get("loc", ()))[skip:]:
+    for part in error.get("loc", ()):
         if isinstance(part, int):
             path += f"[{part}]"
         elif not str(part).startswith(_UNION_BRANCHES):

@@ -1,20 +1,25 @@
-"""The OpenAPI document: the response shapes (as TypedDicts, so optional fields are absent, never null), the
-error responses of each route, and the bearer security scheme. Powertools generates the document from the
-routes; `document()` adds what lives outside the API function (the callback URL) and drops Powertools' own
-422 validation shape, which this API never sends (validation errors are 400 `{"error": ...}`)."""
+"""The OpenAPI document (`GET /api/v1/openapi.json`), built on request: this module loads pydantic and Powertools'
+OpenAPI models, which the API function keeps off its cold start.
+
+Powertools generates the skeleton from the routes (paths, summaries, path parameters, security). `document()` adds
+each operation's request body (the pydantic request models), its responses (the shapes below, as TypedDicts, so
+optional fields are absent, never null, and `{"error": ...}` for every error status), the list route's query
+parameters, and the callback URL, which lives in another function.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import Annotated, NotRequired, TypedDict
+from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 _CLOSED = ConfigDict(extra="forbid")  # additionalProperties: false
 TokenIdText = Annotated[str, Field(pattern=r"^waitpoint_[a-z0-9]{25}$")]
@@ -106,16 +111,26 @@ LIST_PARAMETERS = {
 }
 
 
-def responses(success: type | None, *errors: int) -> dict[int, OpenAPIResponse]:
-    """A route's responses: 200 with `success`'s shape, and each error status with the error shape."""
-    out: dict[int, OpenAPIResponse] = {}
-    if success is not None:
-        out[200] = {"description": "Success", "content": {"application/json": {"model": success}}}
-    for status in errors:
-        out[status] = {"description": _ERRORS[status], "content": {"application/json": {"model": Error}}}
-        if status == 503:
-            out[status]["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
-    return out
+TOKENS = "/api/v1/waitpoints/tokens"
+TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "The token id, `waitpoint_…` (or its 25 characters alone)"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What `document()` adds to an operation Powertools generated from a route."""
+
+    success: type
+    errors: tuple[int, ...]
+    body: type | None = None
+
+
+OPERATIONS = {
+    (TOKENS, "post"): Operation(CreatedToken, (400, 401, 413, 422, 503), body=CreateTokenRequest),
+    (TOKENS, "get"): Operation(TokenPage, (400, 401, 413, 503)),
+    (f"{TOKENS}/{{id}}", "get"): Operation(Token, (401, 404, 413, 503)),
+    (f"{TOKENS}/{{id}}/complete", "post"): Operation(Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
+}
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
@@ -125,20 +140,25 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         security_schemes={"secretKey": HTTPBearer(description="A secret key wp_<env>_…, or on complete a token's publicAccessToken")},
         security=[{"secretKey": []}],
     ))
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
-        schemas.pop(name, None)
-    for operations in doc["paths"].values():
-        for operation in operations.values():
-            if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
-                del operation["responses"]["422"]  # Powertools' own; validation errors here are 400
-    # The list route reads its query string itself (a repeated parameter keeps its last value, which
-    # Powertools' parameter validation would refuse), so its parameters are described here.
-    doc["paths"]["/api/v1/waitpoints/tokens"]["get"]["parameters"] = [
+        schemas.pop(name)  # Powertools adds its validation shapes to every document; this API never sends them
+    for (path, method), spec in OPERATIONS.items():
+        operation = doc["paths"][path][method]
+        if "{id}" in path:
+            operation["parameters"] = [TOKEN_ID]
+        if spec.body is not None:
+            operation["requestBody"] = {"required": False, "content": {"application/json": {
+                "schema": _component(schemas, spec.body, "validation")}}}
+        operation["responses"] = {"200": {"description": "Success", "content": {"application/json": {
+            "schema": _component(schemas, spec.success, "serialization")}}}}
+        for status in spec.errors:
+            operation["responses"][str(status)] = _error_response(schemas, status)
+    # The list route reads its query string itself (a repeated parameter keeps its last value).
+    doc["paths"][TOKENS]["get"]["parameters"] = [
         {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
         for name, text in LIST_PARAMETERS.items()]
-    error_ref = {"$ref": "#/components/schemas/Error"}
-    doc["paths"]["/api/v1/waitpoints/tokens/{id}/callback/{hash}"] = {"post": {
+    doc["paths"][f"{TOKENS}/{{id}}/callback/{{hash}}"] = {"post": {
         "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
         "operationId": "callback", "security": [],
         "parameters": [
@@ -149,10 +169,26 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             "application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}}},
         "responses": {
             "200": {"description": "Completed (or already final: the first completion stays)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Success"}}}},
-            **{str(s): {"description": _ERRORS[s], "content": {"application/json": {"schema": error_ref}}}
-               for s in (401, 404, 413, 415, 503)},
-            "405": {"description": "Only POST", "content": {"application/json": {"schema": error_ref}}},
+                    "content": {"application/json": {"schema": _component(schemas, Success, "serialization")}}},
+            **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
+            "405": {"description": "Only POST", "content": {"application/json": {
+                "schema": _component(schemas, Error, "serialization")}}},
         },
     }}
     return doc
+
+
+def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation", "serialization"]) -> dict[str, str]:
+    """`shape`'s JSON schema, and those of the shapes it nests, into components; a `$ref` to it."""
+    schema = TypeAdapter(shape).json_schema(mode=mode, ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[shape.__name__] = schema
+    return {"$ref": f"#/components/schemas/{shape.__name__}"}
+
+
+def _error_response(schemas: dict[str, Any], status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _ERRORS[status], "content": {"application/json": {
+        "schema": _component(schemas, Error, "serialization")}}}
+    if status == 503:
+        response["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
+    return response

@@ -26,12 +26,6 @@ def base_url(event: dict[str, Any]) -> str:
     return f"{scheme}://{context.get('domainName', 'localhost')}{prefix}"
 
 
-def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
-    """The token API speaks JSON only: read every body as JSON, whatever Content-Type the client sent
-    (`curl -d` sends form encoding by default)."""
-    return {**event, "headers": {**(event.get("headers") or {}), "content-type": "application/json"}}
-
-
 def query_params(event: dict[str, Any]) -> dict[str, str]:
     """The query string as Trigger.dev reads it: a repeated parameter keeps its last value. (API Gateway's
     `queryStringParameters` joins repeats with commas, so the raw query string is read instead.)"""
