@@ -190,8 +190,12 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         output=output["S"] if output else None,
         output_type=output_type["S"] if output_type else None,
         output_is_error=is_error.get("BOOL", False) if is_error else False,
-        **_extensions(item),
+        **({} if _EXTENSIONS.isdisjoint(item) else _extensions(item)),  # most items have none (a list page: all)
     )
+
+
+_EXTENSIONS = frozenset({"outputRef", "outputSize", "completeWhen", "webhookScheme", "webhookSecret", "deliveries",
+                         "lastDeliveryAt"})
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:

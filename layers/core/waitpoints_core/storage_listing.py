@@ -55,7 +55,9 @@ class ListingQueries:
         first_limit = max(1, math.ceil(limit / max(len(sources), 1)))
         streams = [self._read(source, keys, forward, first_limit, remaining) for source in sources]
         wanted = _predicate(filters, now_ms)
-        for _, token in heapq.merge(*streams, iter(backlog), key=lambda pair: pair[0], reverse=forward):
+        merged = (streams[0] if len(streams) == 1 and not backlog
+                  else heapq.merge(*streams, iter(backlog), key=_list_position, reverse=forward))
+        for token in merged:
             if token.id not in found and wanted(token):
                 found[token.id] = token
                 if len(found) >= limit:
@@ -63,7 +65,7 @@ class ListingQueries:
         return list(found.values())
 
     def _plan(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool,
-              now_ms: int) -> tuple[list[_Source], list[tuple[str, Waitpoint]]]:
+              now_ms: int) -> tuple[list[_Source], list[Waitpoint]]:
         """The sources for the most selective filter: idempotency key > tags > status > time range (the time
         range and the cursor are a key condition on every source). The rest is checked by `_predicate`."""
         statuses = filters.status_subset
@@ -85,7 +87,7 @@ class ListingQueries:
             sources.append(_Source(WAITING_INDEX, list_pk, "waitingSk", *due_filter))
         if TokenStatus.COMPLETED in statuses:
             sources.append(_Source(COMPLETED_INDEX, list_pk, "completedSk"))
-        backlog: list[tuple[str, Waitpoint]] = []
+        backlog: list[Waitpoint] = []
         if timed_out:
             sources.append(_Source(TIMED_OUT_INDEX, list_pk, "timedOutSk"))
             if not waiting:
@@ -93,7 +95,7 @@ class ListingQueries:
         return sources, backlog
 
     def _read(self, source: _Source, keys: KeyRange, forward: bool, first_limit: int,
-              remaining: Callable[[], int]) -> Iterator[tuple[str, Waitpoint]]:
+              remaining: Callable[[], int]) -> Iterator[Waitpoint]:
         """One source, lazily: each Query reads about what the page still needs, scaled by the share of
         items the source's filter let through so far."""
         names = {"#pk": source.key[0], **source.names}
@@ -120,15 +122,14 @@ class ListingQueries:
                 page = self._ddb.query(**request, Limit=limit)
             scanned, kept = scanned + page["ScannedCount"], kept + page["Count"]
             for item in page["Items"]:
-                token = item_to_token(item)
-                yield list_sort_key(token.created_at, token.id), token
+                yield item_to_token(item)
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             need = max(remaining(), 1)
             limit = min(_MAX_FETCH, max(need, math.ceil(need * scanned / max(kept, 1))))
 
-    def _overdue(self, env: str, keys: KeyRange, forward: bool, now_ms: int) -> list[tuple[str, Waitpoint]]:
+    def _overdue(self, env: str, keys: KeyRange, forward: bool, now_ms: int) -> list[Waitpoint]:
         """WAITING tokens past their timeout (TIMED_OUT as seen now) that the sweep has not rewritten yet.
 
         Read whole from DueIndex and sorted here: the backlog is bounded by the sweep's lag, not by the table.
@@ -143,15 +144,11 @@ class ListingQueries:
         while True:
             with aws_errors():
                 page = self._ddb.query(**request)
-            for item in page["Items"]:
-                token = item_to_token(item)
-                sort_key = list_sort_key(token.created_at, token.id)
-                if keys.contains(sort_key):
-                    found.append((sort_key, token))
+            found += [token for token in map(item_to_token, page["Items"]) if keys.contains(_list_position(token))]
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return sorted(found, key=lambda pair: pair[0], reverse=forward)
+        return sorted(found, key=_list_position, reverse=forward)
 
     def sync_tag_items(self, token: Waitpoint) -> int:
         """Copy a final token's status into its tag items; returns how many changed.
@@ -228,3 +225,8 @@ def _predicate(filters: ListFilters, now_ms: int) -> Callable[[Waitpoint], bool]
         return not tags or not tags.isdisjoint(token.tags)
 
     return wanted
+
+
+def _list_position(token: Waitpoint) -> str:
+    """Where a token sits in list order (its listSk), to merge sources and sort the overdue backlog by."""
+    return list_sort_key(token.created_at, token.id)
