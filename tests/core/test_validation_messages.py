@@ -19,7 +19,8 @@ def test_no_errors_is_a_generic_message() -> None:
 
 
 def test_invalid_json() -> None:
-    assert describe_validation_error([error("json_invalid", (1,), "JSON decode error")]) == "Request body is not valid JSON"
+    errors = [error("json_invalid", (1,), "JSON decode error")]
+    assert describe_validation_error(errors) == "Request body is not valid JSON"
 
 
 @pytest.mark.parametrize("kind", ["model_attributes_type", "model_type", "dict_type"])

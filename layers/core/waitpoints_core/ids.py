@@ -19,7 +19,7 @@ _API_KEY = re.compile(r"wp_([a-z0-9-]{1,32})_[A-Za-z0-9_-]{32,}")
 
 
 _ID_LENGTH = 25
-# Bytes below 252 (7 × 36) map uniformly onto the alphabet; the 4 above are dropped.
+# Bytes below 252 (7 * 36) map uniformly onto the alphabet; the 4 above are dropped.
 _TO_ALPHABET = bytes(_ALPHABET.encode()[b % 36] for b in range(256))
 _UNEVEN = bytes(range(252, 256))
 

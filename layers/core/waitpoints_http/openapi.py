@@ -129,7 +129,8 @@ OPERATIONS = {
     (TOKENS, "post"): Operation(CreatedToken, (400, 401, 413, 422, 503), body=CreateTokenRequest),
     (TOKENS, "get"): Operation(TokenPage, (400, 401, 413, 503)),
     (f"{TOKENS}/{{id}}", "get"): Operation(Token, (401, 404, 413, 503)),
-    (f"{TOKENS}/{{id}}/complete", "post"): Operation(Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
+    (f"{TOKENS}/{{id}}/complete", "post"): Operation(Success, (400, 401, 403, 404, 413, 503),
+                                                      body=CompleteTokenRequest),
 }
 
 
@@ -137,7 +138,8 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
         title="waitpoints", version="1",
         description="Trigger.dev-compatible waitpoint tokens. Authenticate with `Authorization: Bearer <secret key>`.",
-        security_schemes={"secretKey": HTTPBearer(description="A secret key wp_<env>_…, or on complete a token's publicAccessToken")},
+        security_schemes={"secretKey": HTTPBearer(
+            description="A secret key wp_<env>_…, or on complete a token's publicAccessToken")},
         security=[{"secretKey": []}],
     ))
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
