@@ -674,6 +674,8 @@ BLOCK = 100
 
 
 def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str, dict[str, float]]:
+    import gc  # noqa: PLC0415
+
     from canned import install, uninstall  # noqa: PLC0415
 
     context = lambda_context()
@@ -693,6 +695,7 @@ def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str
                 # speed moves over seconds) weighs on both alike, while each block still runs warm.
                 samples: list[int] = []
                 floor_samples: list[int] = []
+                gc.collect()  # each run starts without the last one's garbage
                 for start in range(0, calls, BLOCK):
                     for call, args, out in ((handler, (context,), samples), (op.floor, (), floor_samples)):
                         batch = [json.loads(text) for _ in range(min(BLOCK, calls - start))]
@@ -857,6 +860,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.runs, args.calls, args.requests, args.seconds = 1, 20, 5, 0.5
+    if args.requests < 1:
+        parser.error("--requests must be at least 1 (the first request is timed, RSS is read after the last)")
     with moto_world() as world:
         ops, _, _ = build_ops(world)
         requests = phase_requests(world, ops)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -22,8 +23,11 @@ COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
 
 logger = Logger()
 # The routes validate their bodies themselves (see waitpoints_http.resolver) and the OpenAPI document is built
-# on request from waitpoints_http.openapi, so neither Powertools' validation nor pydantic loads at cold start:
-# pydantic loads with the first create or complete.
+# on request from waitpoints_http.openapi, so neither Powertools' validation nor pydantic loads at an on-demand
+# cold start: pydantic loads with the first create or complete. When init runs ahead of traffic (provisioned
+# concurrency, SnapStart), it loads here instead.
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != "on-demand":
+    import waitpoints_core.request_models  # noqa: F401
 app = APIGatewayHttpResolver()
 install(app)
 POLICIES = {

@@ -56,6 +56,24 @@ def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     assert "operation" in result.stdout  # the table
 
 
+def loaded_after_init(function: str, **environment: str) -> set[str]:
+    """The modules (and their top-level packages) a fresh process holds after the function's init."""
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('app', {str(REPO / 'functions' / function / 'app.py')!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "from waitpoints_core import get_service; get_service()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = _env() | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                    "WAITPOINTS_TABLE_NAME": "t", "WAITPOINTS_SIGNING_SECRET_ARN": "s"} | environment
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    modules = set(json.loads(result.stdout))
+    return modules | {name.partition(".")[0] for name in modules}
+
+
 @pytest.mark.parametrize(("function", "absent"), [
     ("api", {"boto3", "jwt", "pydantic", "aws_lambda_powertools.event_handler.openapi.models"}),
     ("callback", {"boto3", "jwt", "pydantic"}),
@@ -65,20 +83,15 @@ def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     ("wait_for_token", {"boto3", "jwt"}),
 ])
 def test_the_cold_path_imports_stay_off(function: str, absent: set[str]) -> None:
-    code = (
-        "import importlib.util, json, sys\n"
-        f"spec = importlib.util.spec_from_file_location('app', {str(REPO / 'functions' / function / 'app.py')!r})\n"
-        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
-        "from waitpoints_core import get_service; get_service()\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
-    env = _env() | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                    "WAITPOINTS_TABLE_NAME": "t", "WAITPOINTS_SIGNING_SECRET_ARN": "s"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    modules = set(json.loads(result.stdout))
-    loaded = modules | {name.partition(".")[0] for name in modules}
-    assert not loaded & absent
+    assert not loaded_after_init(function) & absent
+
+
+@pytest.mark.parametrize("initialization", ["provisioned-concurrency", "snap-start"])
+def test_an_init_ahead_of_traffic_loads_the_request_models(initialization: str) -> None:
+    """With provisioned concurrency or SnapStart, init runs before any request, so the API function loads what
+    its first create would otherwise pay for then."""
+    assert "waitpoints_core.request_models" in loaded_after_init("api", AWS_LAMBDA_INITIALIZATION_TYPE=initialization)
+    assert "pydantic" not in loaded_after_init("api", AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
 
 
 def test_minted_access_tokens_are_what_pyjwt_writes() -> None:

@@ -18,11 +18,6 @@ def test_no_errors_is_a_generic_message() -> None:
     assert describe_validation_error([]) == "Invalid request"
 
 
-def test_invalid_json() -> None:
-    errors = [error("json_invalid", (1,), "JSON decode error")]
-    assert describe_validation_error(errors) == "Request body is not valid JSON"
-
-
 @pytest.mark.parametrize("kind", ["model_attributes_type", "model_type", "dict_type"])
 def test_body_that_is_not_an_object(kind: str) -> None:
     assert (

@@ -21,7 +21,7 @@ from .errors import (
     WaitpointError,
 )
 from .listing import ListQuery, parse_list_query
-from .models import CreatedToken, Principal, TokenStatus, Waitpoint, describe_validation_error
+from .models import CreatedToken, Principal, TokenStatus, Waitpoint
 from .runtime import get_service
 from .service import TokenPage, WaitpointService, mint_api_key
 from .storage import DynamoDBStore
@@ -68,11 +68,12 @@ if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
         CreateTokenRequest,
         WaitForTokenRequest,
         WorkflowCreateTokenRequest,
+        describe_validation_error,
         parse_request,
     )
 
 _REQUEST_MODELS = frozenset({"CompleteTokenRequest", "CreateTokenRequest", "WaitForTokenRequest",
-                             "WorkflowCreateTokenRequest", "parse_request"})
+                             "WorkflowCreateTokenRequest", "describe_validation_error", "parse_request"})
 
 
 def __getattr__(name: str) -> Any:

@@ -110,32 +110,3 @@ class Principal:
     def can_complete(self, token_id: str) -> bool:
         return self.scopes is None or scope_allows_completion(self.scopes, token_id)
 
-
-_UNION_BRANCHES = ("str", "int", "list[", "constrained-str", "function-")
-
-
-def describe_validation_error(errors: Any) -> str:
-    """pydantic's errors → one sentence naming the field, never echoing the input (it may hold a secret).
-
-    Picks the most specific error.
-    """
-    if not errors:
-        return "Invalid request"
-    error = max(errors, key=lambda e: len(e.get("loc", ())))
-    kind = error.get("type", "")
-    if kind == "json_invalid":
-        return "Request body is not valid JSON"
-    if kind in ("model_attributes_type", "model_type", "dict_type"):
-        return "Request body must be a JSON object"
-    path = ""
-    for part in error.get("loc", ()):
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not str(part).startswith(_UNION_BRANCHES):
-            path += ("." if path else "") + str(part)
-    if kind == "extra_forbidden":
-        return f"{path}: unknown field"
-    if kind == "missing":
-        return f"{path}: required"
-    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    return f"{path}: {message}" if path else message

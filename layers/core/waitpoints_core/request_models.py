@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from .errors import InvalidInput
-from .models import describe_validation_error
 
 M = TypeVar("M", bound=BaseModel)
 Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
@@ -112,3 +111,31 @@ def parse_request(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc.errors())) from exc
+
+
+_UNION_BRANCHES = ("str", "int", "list[", "constrained-str", "function-")  # pydantic's names for a union's arms
+
+
+def describe_validation_error(errors: Any) -> str:
+    """pydantic's errors → one sentence naming the field, never echoing the input (it may hold a secret).
+
+    Picks the most specific error.
+    """
+    if not errors:
+        return "Invalid request"
+    error = max(errors, key=lambda e: len(e.get("loc", ())))
+    kind = error.get("type", "")
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        return "Request body must be a JSON object"
+    path = ""
+    for part in error.get("loc", ()):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not str(part).startswith(_UNION_BRANCHES):
+            path += ("." if path else "") + str(part)
+    if kind == "extra_forbidden":
+        return f"{path}: unknown field"
+    if kind == "missing":
+        return f"{path}: required"
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    return f"{path}: {message}" if path else message

@@ -194,16 +194,14 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
     )
 
 
-_EXTENSIONS = frozenset({"outputRef", "outputSize", "completeWhen", "webhookScheme", "webhookSecret", "deliveries",
-                         "lastDeliveryAt"})
+_EXTENSION_FIELDS = ("outputRef", "outputSize", "completeWhen", "webhookScheme", "webhookSecret", "deliveries",
+                     "lastDeliveryAt")
+_EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:
     """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
-    get = item.get
-    ref, size, rule, scheme, secret = (get(n) for n in ("outputRef", "outputSize", "completeWhen", "webhookScheme",
-                                                        "webhookSecret"))
-    deliveries, last = get("deliveries"), get("lastDeliveryAt")
+    ref, size, rule, scheme, secret, deliveries, last = map(item.get, _EXTENSION_FIELDS)
     return {
         "output_ref": ref["S"] if ref else None,
         "output_size": int(size["N"]) if size else None,

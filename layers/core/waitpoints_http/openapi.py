@@ -144,11 +144,11 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     ))
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
-        schemas.pop(name)  # Powertools adds its validation shapes to every document; this API never sends them
+        schemas.pop(name, None)  # Powertools adds its validation shapes to every document; this API never sends them
     for (path, method), spec in OPERATIONS.items():
         operation = doc["paths"][path][method]
         if "{id}" in path:
-            operation["parameters"] = [TOKEN_ID]
+            operation["parameters"] = [dict(TOKEN_ID)]
         if spec.body is not None:
             operation["requestBody"] = {"required": False, "content": {"application/json": {
                 "schema": _component(schemas, spec.body, "validation")}}}
@@ -183,6 +183,10 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
 def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation", "serialization"]) -> dict[str, str]:
     """`shape`'s JSON schema, and those of the shapes it nests, into components; a `$ref` to it."""
     schema = TypeAdapter(shape).json_schema(mode=mode, ref_template="#/components/schemas/{model}")
+    for component in (schema, *schema.get("$defs", {}).values()):
+        for field in component.get("properties", {}).values():
+            if "default" in field and field["default"] is None:
+                del field["default"]  # an absent field; an explicit null is refused ("leave it out instead")
     schemas.update(schema.pop("$defs", {}))
     schemas[shape.__name__] = schema
     return {"$ref": f"#/components/schemas/{shape.__name__}"}

@@ -33,7 +33,8 @@ class RoutePolicy:
 
 
 def json_error(status: int, message: str) -> Response[str]:
-    return Response(status, "application/json", json.dumps({"error": message}, separators=(",", ":")), extra_headers_for(status))
+    body = json.dumps({"error": message}, separators=(",", ":"))
+    return Response(status, "application/json", body, extra_headers_for(status))
 
 
 _DEFAULT_POLICY = RoutePolicy(body_limit=0)
@@ -41,7 +42,7 @@ _DEFAULT_POLICY = RoutePolicy(body_limit=0)
 
 def resolve(app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy], event: dict[str, Any],
             context: LambdaContext) -> dict[str, Any]:
-    """Authenticate and size-check by route key, then let the resolver validate and route.
+    """Authenticate, size-check and parse the body by route key, then let the resolver route.
 
     Routes find the caller in `app.context["principal"]` and the body, parsed as a JSON object (`{}` when there
     is none), in `app.context["body"]`. Bodies are always read as JSON, whatever the Content-Type.
