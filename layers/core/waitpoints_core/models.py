@@ -2,7 +2,7 @@
 
 The request models (pydantic) are in `request_models.py`; only the functions that validate requests import them, so
 pydantic stays off the cold path of the callback and stream functions, and a token read from the table is not
-validated again on every read. `from waitpoints_core.models import CreateTokenRequest` still works.
+validated again on every read. `waitpoints_core.CreateTokenRequest` loads them on first use.
 """
 
 from __future__ import annotations
@@ -17,16 +17,6 @@ from .durations import format_iso
 from .signing import scope_allows_completion
 
 MAX_TAGS = 10
-_REQUEST_MODELS = frozenset({"CreateTokenRequest", "WorkflowCreateTokenRequest", "WaitForTokenRequest",
-                             "CompleteTokenRequest", "WebhookSignature", "parse_request", "Tag", "EnvName"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _REQUEST_MODELS:
-        from . import request_models  # noqa: PLC0415 - pydantic only where requests are validated
-
-        return getattr(request_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TokenStatus(str, Enum):
