@@ -22,7 +22,11 @@ class _Raw:
 
 
 def canned_key(operation: str, body: Any) -> str:
-    if operation == "GetItem" and isinstance(body, (bytes, str)) and ("APIKEY#" in (body if isinstance(body, str) else body.decode())):
+    if (
+        operation == "GetItem"
+        and isinstance(body, (bytes, str))
+        and ("APIKEY#" in (body if isinstance(body, str) else body.decode()))
+    ):
         return "GetItem#APIKEY"
     return operation
 
@@ -34,8 +38,10 @@ def install(responses: Canned) -> None:
     uninstall()
     for service, answers in responses.items():
         client = aws.client(service)
-        ready = {name: (AWSResponse("https://canned", status, {}, _Raw()), parsed)
-                 for name, (status, parsed) in answers.items()}
+        ready = {
+            name: (AWSResponse("https://canned", status, {}, _Raw()), parsed)
+            for name, (status, parsed) in answers.items()
+        }
 
         def answer(model: Any, params: dict[str, Any], ready: dict[str, Any] = ready, **_: Any) -> Any:
             found = ready.get(canned_key(model.name, params.get("body")))

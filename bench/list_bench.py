@@ -22,8 +22,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "layers/core"), str(REPO / "local")]
-os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                   "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"})
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }
+)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
@@ -32,7 +38,6 @@ from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
-
 from waitpoints_core import DynamoDBStore, Settings, TokenStatus, Waitpoint, WaitpointService  # noqa: E402
 from waitpoints_core.durations import DAY_MS  # noqa: E402
 from waitpoints_core.ids import new_token_id  # noqa: E402
@@ -98,11 +103,23 @@ def make_token(rng: random.Random, env: str, now: int, serial: int, status: str)
         fields = {"completed_at": timeout, "output_is_error": True}
     else:
         timeout = created + rng.randint(60_000, 30 * DAY_MS)
-        fields = {"completed_at": rng.randint(created, min(now, timeout) - 1), "output": '{"ok":true}',
-                  "output_type": "application/json"}
-    return Waitpoint(id=new_token_id(), env=env, status=TokenStatus(status), created_at=created, timeout_at=timeout,
-                     expires_at=(max(timeout, now) + 30 * DAY_MS) // 1000, tags=tags, idempotency_key=key,
-                     idempotency_key_expires_at=created + 3_600_000 if key else None, **fields)
+        fields = {
+            "completed_at": rng.randint(created, min(now, timeout) - 1),
+            "output": '{"ok":true}',
+            "output_type": "application/json",
+        }
+    return Waitpoint(
+        id=new_token_id(),
+        env=env,
+        status=TokenStatus(status),
+        created_at=created,
+        timeout_at=timeout,
+        expires_at=(max(timeout, now) + 30 * DAY_MS) // 1000,
+        tags=tags,
+        idempotency_key=key,
+        idempotency_key_expires_at=created + 3_600_000 if key else None,
+        **fields,
+    )
 
 
 _moto_sorted_items = Table.sorted_items
@@ -146,10 +163,14 @@ class _Subset:
 def check_same_order(sample: int = 2000) -> None:
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(TABLE)
     items = random.Random(sample).sample(table.all_items(), sample)
-    assert [id(i) for i in moto_fixes.all_items(_Subset(table, items))] == \
-        [id(i) for i in _moto_all_items(_Subset(table, items))]  # type: ignore[arg-type]
-    for hash_attrs, range_attrs in ((["listPk", "pk"], ["listSk", "sk"]), (["duePk", "pk"], ["timeoutAt", "sk"]),
-                                    (["pk"], ["sk"])):
+    assert [id(i) for i in moto_fixes.all_items(_Subset(table, items))] == [
+        id(i) for i in _moto_all_items(_Subset(table, items))
+    ]  # type: ignore[arg-type]
+    for hash_attrs, range_attrs in (
+        (["listPk", "pk"], ["listSk", "sk"]),
+        (["duePk", "pk"], ["timeoutAt", "sk"]),
+        (["pk"], ["sk"]),
+    ):
         having = [i for i in items if all(a in i.attrs for a in hash_attrs + range_attrs)]
         ours = [id(i) for i in moto_fixes.sorted_items(table, hash_attrs, range_attrs, list(having))]
         assert ours == [id(i) for i in _moto_sorted_items(table, hash_attrs, range_attrs, list(having))], hash_attrs
@@ -182,7 +203,10 @@ def scenarios(loaded: Loaded) -> list[tuple[str, str, dict[str, str]]]:
     env = ENVS[0]
     common = [t for t, _ in loaded.tags[env].most_common() if t.startswith("tenant:")]
     day = DAY_MS
-    time_range = {"filter[createdAt][from]": str(loaded.now - 3 * day), "filter[createdAt][to]": str(loaded.now - 2 * day)}
+    time_range = {
+        "filter[createdAt][from]": str(loaded.now - 3 * day),
+        "filter[createdAt][to]": str(loaded.now - 2 * day),
+    }
     return [
         ("none", env, {}),
         ("status WAITING", env, {"filter[status]": "WAITING"}),
@@ -203,8 +227,9 @@ def scenarios(loaded: Loaded) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
-def walk(service: WaitpointService, meter: Meter, env: str, params: dict[str, str], pages: int,
-         size: int) -> tuple[int, list[int], int, int]:
+def walk(
+    service: WaitpointService, meter: Meter, env: str, params: dict[str, str], pages: int, size: int
+) -> tuple[int, list[int], int, int]:
     """(pages walked, requests of each page, items read, items returned)."""
     requests, scanned, returned, after, walked = [], 0, 0, None, 0
     for _ in range(pages):
@@ -234,8 +259,10 @@ def run(total: int, pages: int, size: int, seed: int) -> list[str]:
         loaded = load(total, random.Random(seed))
         items = client.describe_table(TableName=TABLE)["Table"].get("ItemCount", 0)
         check_same_order()
-        print(f"loaded {total:,} tokens ({items:,} items with tag items) in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr)
+        print(
+            f"loaded {total:,} tokens ({items:,} items with tag items) in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
         keys = KeyRing(lambda: SigningKeys("k1", {"k1": b"bench-signing-key-0123456789abcdef"}))
         service = WaitpointService(DynamoDBStore(client, TABLE), keys, Settings(TABLE, "bench"))
         meter = Meter(client)
@@ -259,8 +286,10 @@ def main() -> int:
     rows = []
     for total in (int(n) for n in args.sizes.split(",")):
         rows += run(total, args.pages, args.page_size, args.seed)
-    print(f"\nPage size {args.page_size}; up to {args.pages} pages walked per filter; environment "
-          f"'{ENVS[0]}' ({ENV_WEIGHTS[0]:.0%} of the tokens) unless named.")
+    print(
+        f"\nPage size {args.page_size}; up to {args.pages} pages walked per filter; environment "
+        f"'{ENVS[0]}' ({ENV_WEIGHTS[0]:.0%} of the tokens) unless named."
+    )
     print("| tokens | filter | pages | returned | requests/page | read/returned | Scan |")
     print("|---:|---|---:|---:|---|---:|---|")
     print("\n".join(rows))

@@ -111,7 +111,9 @@ def run(url: str, key: str, clients: int, budget: int, seconds: float, seed: int
                         call(client, "complete", "POST", f"{TOKENS}/{token['id']}/complete", json={"data": data})
                 call(client, "retrieve", "GET", f"{TOKENS}/{token['id']}")
                 if n % 10 == 0:
-                    call(client, "list", "GET", TOKENS, params={"filter[tags]": f"load-{number % 8}", "page[size]": "20"})
+                    call(
+                        client, "list", "GET", TOKENS, params={"filter[tags]": f"load-{number % 8}", "page[size]": "20"}
+                    )
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
@@ -135,11 +137,15 @@ def run(url: str, key: str, clients: int, budget: int, seconds: float, seed: int
     for operation, values in sorted(rec.latency.items()):
         values.sort()
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        print(f"{operation:10} {len(values):7} {statistics.median(values) * 1000:8.1f} {p99 * 1000:8.1f}  "
-              f"{dict(sorted(rec.statuses[operation].items()))}")
-    print(f"{len(set(ids))} tokens: {len(set(ids)) - len(wrong)} hold exactly one of their completions; "
-          f"{len(wrong)} do not; {len(idempotent)} idempotency keys, {len(split)} split")
-    for problem in (rec.problems[:10] + [str(w) for w in wrong[:10]] + [str(s) for s in list(split.items())[:10]]):
+        print(
+            f"{operation:10} {len(values):7} {statistics.median(values) * 1000:8.1f} {p99 * 1000:8.1f}  "
+            f"{dict(sorted(rec.statuses[operation].items()))}"
+        )
+    print(
+        f"{len(set(ids))} tokens: {len(set(ids)) - len(wrong)} hold exactly one of their completions; "
+        f"{len(wrong)} do not; {len(idempotent)} idempotency keys, {len(split)} split"
+    )
+    for problem in rec.problems[:10] + [str(w) for w in wrong[:10]] + [str(s) for s in list(split.items())[:10]]:
         print("  PROBLEM", problem)
     return 1 if rec.problems or wrong or split else 0
 
@@ -155,10 +161,19 @@ def main() -> int:
     if url and not _loopback(url):
         print(f"refusing {url}: the load test runs against a loopback stack only", file=sys.stderr)
         return 2
-    with (nullcontext({"WAITPOINTS_API_URL": url, "WAITPOINTS_SECRET_KEY": key}) if url and key
-          else running_stack(Path(tempfile.mkdtemp(prefix="waitpoints-load-")))) as values:
-        return run(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], args.clients, args.requests,
-                   args.seconds, args.seed)
+    with (
+        nullcontext({"WAITPOINTS_API_URL": url, "WAITPOINTS_SECRET_KEY": key})
+        if url and key
+        else running_stack(Path(tempfile.mkdtemp(prefix="waitpoints-load-")))
+    ) as values:
+        return run(
+            values["WAITPOINTS_API_URL"],
+            values["WAITPOINTS_SECRET_KEY"],
+            args.clients,
+            args.requests,
+            args.seconds,
+            args.seed,
+        )
 
 
 if __name__ == "__main__":

@@ -55,15 +55,34 @@ for _p in ("layers/core", "local", ".", "bench"):
         sys.path.insert(0, str(REPO / _p))
 
 FAKE_AWS = {
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 OPERATIONS = ("create", "create_cached", "retrieve", "complete", "callback", "list", "resume")
-KEYS = ("ddb_requests", "rcu", "wcu", "handler_p50_us", "handler_p99_us", "floor_p50_us", "cold_ms",
-        "cold_floor_ms", "rss_mb")
-FUNCTION_OF = {"create": "ApiFunction", "create_cached": "ApiFunction", "retrieve": "ApiFunction",
-               "complete": "ApiFunction", "list": "ApiFunction", "callback": "CallbackFunction",
-               "resume": "StreamFunction"}
+KEYS = (
+    "ddb_requests",
+    "rcu",
+    "wcu",
+    "handler_p50_us",
+    "handler_p99_us",
+    "floor_p50_us",
+    "cold_ms",
+    "cold_floor_ms",
+    "rss_mb",
+)
+FUNCTION_OF = {
+    "create": "ApiFunction",
+    "create_cached": "ApiFunction",
+    "retrieve": "ApiFunction",
+    "complete": "ApiFunction",
+    "list": "ApiFunction",
+    "callback": "CallbackFunction",
+    "resume": "StreamFunction",
+}
 TOKENS = "/api/v1/waitpoints/tokens"
 # AWS list prices (us-east-1, 2024)
 PRICE_APIGW = 1.00 / 1e6  # HTTP API, per request
@@ -81,8 +100,9 @@ def _read_event(name: str) -> dict[str, Any]:
 
 # --- DynamoDB capacity, by DynamoDB's rules ---------------------------------------------------------------------
 
+
 def _value_size(value: dict[str, Any]) -> int:
-    (kind, v), = value.items()
+    ((kind, v),) = value.items()
     if kind == "S":
         return len(v.encode())
     if kind == "N":
@@ -133,8 +153,9 @@ def indexes_of(table_props: dict[str, Any]) -> list[Index]:
     return found
 
 
-def write_units(before: dict[str, Any] | None, after: dict[str, Any] | None, indexes: list[Index],
-                transactional: bool, failed: bool) -> float:
+def write_units(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, indexes: list[Index], transactional: bool, failed: bool
+) -> float:
     """Write units of one item write: the table (1 per KB of the larger image; twice in a transaction) plus one
     write per KB for each index entry put or deleted (two when its key changes). A failed condition still costs
     the table write, and nothing on the indexes."""
@@ -193,7 +214,9 @@ class Meter:
         params["ReturnConsumedCapacity"] = "TOTAL"
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self.inspect.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self.inspect.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
         return item
 
     def _remember(self, params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -206,7 +229,7 @@ class Meter:
             writes.append((params["Key"], "write", self._get(params["Key"])))
         elif name == "TransactWriteItems":
             for entry in params["TransactItems"]:
-                (kind, body), = entry.items()
+                ((kind, body),) = entry.items()
                 key = body.get("Key") or {"pk": body["Item"]["pk"], "sk": body["Item"]["sk"]}
                 writes.append((key, kind, self._get(key)))
         self._pending.append((name, dict(params), writes))
@@ -223,8 +246,13 @@ class Meter:
         transactional = name == "TransactWriteItems"
         for key, kind, before in writes:
             after = self._get(key)
-            self.wcu += write_units(before, after, self.indexes if kind != "ConditionCheck" else [],
-                                    transactional, failed or kind == "ConditionCheck")
+            self.wcu += write_units(
+                before,
+                after,
+                self.indexes if kind != "ConditionCheck" else [],
+                transactional,
+                failed or kind == "ConditionCheck",
+            )
         if name == "GetItem":
             self.rcu += read_units(item_size(parsed.get("Item")), bool(params.get("ConsistentRead")))
         elif name == "Query":
@@ -235,6 +263,7 @@ class Meter:
 
 
 # --- the operations -----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Op:
@@ -249,8 +278,12 @@ class Op:
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
-            "body": json.dumps(body, separators=(",", ":")), "isBase64Encoded": False}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
 
 
 def _iso(ms: int) -> str:
@@ -274,9 +307,9 @@ class Floors:
         self.sfn = aws.client("stepfunctions")
         self.table, self.api_env = table, api_env
         self.kid = keys.current
-        self.callback_key = keys._callback[keys.current]  # noqa: SLF001 - the floor's own HMACs
-        self.jwt_key = keys._jwt[keys.current]  # noqa: SLF001
-        self.cursor_key = keys._cursor[keys.current]  # noqa: SLF001
+        self.callback_key = keys._callback[keys.current]
+        self.jwt_key = keys._jwt[keys.current]
+        self.cursor_key = keys._cursor[keys.current]
 
     def _auth(self, event: dict[str, Any]) -> str:
         key = event["headers"]["authorization"].partition(" ")[2]
@@ -288,24 +321,47 @@ class Floors:
 
     def _jwt(self, env: str, token_id: str, now: int) -> str:
         header = _b64(json.dumps({"alg": "HS256", "kid": self.kid, "typ": "JWT"}, separators=(",", ":")).encode())
-        claims = _b64(json.dumps({"sub": env, "pub": True, "scopes": [f"write:waitpoints:{token_id}"], "iss": "waitpoints",
-                                  "aud": "waitpoints", "iat": now // 1000, "exp": now // 1000 + 86_400},
-                                 separators=(",", ":")).encode())
+        claims = _b64(
+            json.dumps(
+                {
+                    "sub": env,
+                    "pub": True,
+                    "scopes": [f"write:waitpoints:{token_id}"],
+                    "iss": "waitpoints",
+                    "aud": "waitpoints",
+                    "iat": now // 1000,
+                    "exp": now // 1000 + 86_400,
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
         signature = hmac.new(self.jwt_key, f"{header}.{claims}".encode(), hashlib.sha256).digest()
         return f"{header}.{claims}.{_b64(signature)}"
 
     def _token_item(self, env: str, token_id: str, now: int, timeout_at: int) -> dict[str, Any]:
         list_sk = {"S": f"{now:013d}#{token_id}"}
-        return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}, "env": {"S": env}, "status": {"S": "WAITING"},
-                "createdAt": {"N": str(now)}, "timeoutAt": {"N": str(timeout_at)},
-                "ttl": {"N": str(timeout_at // 1000 + 30 * 86_400)}, "tags": {"L": []},
-                "listPk": {"S": f"LIST#{env}"}, "listSk": list_sk, "waitingSk": list_sk, "duePk": {"S": f"DUE#{env}"}}
+        return {
+            "pk": {"S": f"TOKEN#{token_id}"},
+            "sk": {"S": "TOKEN"},
+            "env": {"S": env},
+            "status": {"S": "WAITING"},
+            "createdAt": {"N": str(now)},
+            "timeoutAt": {"N": str(timeout_at)},
+            "ttl": {"N": str(timeout_at // 1000 + 30 * 86_400)},
+            "tags": {"L": []},
+            "listPk": {"S": f"LIST#{env}"},
+            "listSk": list_sk,
+            "waitingSk": list_sk,
+            "duePk": {"S": f"DUE#{env}"},
+        }
 
     def _created(self, env: str, token_id: str, now: int, cached: bool) -> dict[str, Any]:
         jwt = self._jwt(env, token_id, now)
-        return _json_response(200, {"id": token_id, "url": self._url(token_id), "isCached": cached,
-                                    "publicAccessToken": jwt},
-                              {"x-trigger-jwt": jwt, "x-trigger-jwt-claims": json.dumps({"sub": env, "pub": True})})
+        return _json_response(
+            200,
+            {"id": token_id, "url": self._url(token_id), "isCached": cached, "publicAccessToken": jwt},
+            {"x-trigger-jwt": jwt, "x-trigger-jwt-claims": json.dumps({"sub": env, "pub": True})},
+        )
 
     def create(self, event: dict[str, Any]) -> dict[str, Any]:
         env = self._auth(event)
@@ -313,8 +369,11 @@ class Floors:
         token_id = "waitpoint_" + secrets.token_hex(13)[:25]
         now = int(time.time() * 1000)
         timeout_at = now + (3_600_000 if body.get("timeout") == "1h" else 600_000)
-        self.ddb.put_item(TableName=self.table, ConditionExpression="attribute_not_exists(pk)",
-                          Item=self._token_item(env, token_id, now, timeout_at))
+        self.ddb.put_item(
+            TableName=self.table,
+            ConditionExpression="attribute_not_exists(pk)",
+            Item=self._token_item(env, token_id, now, timeout_at),
+        )
         return self._created(env, token_id, now, False)
 
     def create_cached(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -325,15 +384,35 @@ class Floors:
         token_id = "waitpoint_" + secrets.token_hex(13)[:25]
         now = int(time.time() * 1000)
         key_hash = hashlib.sha256(body["idempotencyKey"].encode()).hexdigest()
-        claim = {"pk": {"S": f"IDEM#{env}#{key_hash}"}, "sk": {"S": "IDEM"}, "tokenId": {"S": token_id},
-                 "expiresAtMs": {"N": str(now + 3_600_000)}, "ttl": {"N": str(now // 1000 + 3600)}}
+        claim = {
+            "pk": {"S": f"IDEM#{env}#{key_hash}"},
+            "sk": {"S": "IDEM"},
+            "tokenId": {"S": token_id},
+            "expiresAtMs": {"N": str(now + 3_600_000)},
+            "ttl": {"N": str(now // 1000 + 3600)},
+        }
         token = self._token_item(env, token_id, now, now + 3_600_000)
         token.update(idempotencyKey={"S": body["idempotencyKey"]}, idemPk={"S": f"IDEMK#{env}#{key_hash}"})
         try:
-            self.ddb.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)",
-                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
-                {"Put": {"TableName": self.table, "Item": token, "ConditionExpression": "attribute_not_exists(pk)"}}])
+            self.ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": claim,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": token,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
         except ClientError as exc:
             token_id = exc.response["CancellationReasons"][0]["Item"]["tokenId"]["S"]
         return self._created(env, token_id, now, True)
@@ -341,11 +420,17 @@ class Floors:
     def retrieve(self, event: dict[str, Any]) -> dict[str, Any]:
         self._auth(event)
         token_id = event["pathParameters"]["id"]
-        item = self.ddb.get_item(TableName=self.table, Key={"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}},
-                                 ConsistentRead=True)["Item"]
-        body = {"id": token_id, "url": self._url(token_id), "status": item["status"]["S"],
-                "createdAt": _iso(int(item["createdAt"]["N"])), "tags": [t["S"] for t in item["tags"]["L"]],
-                "timeoutAt": _iso(int(item["timeoutAt"]["N"]))}
+        item = self.ddb.get_item(
+            TableName=self.table, Key={"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}}, ConsistentRead=True
+        )["Item"]
+        body = {
+            "id": token_id,
+            "url": self._url(token_id),
+            "status": item["status"]["S"],
+            "createdAt": _iso(int(item["createdAt"]["N"])),
+            "tags": [t["S"] for t in item["tags"]["L"]],
+            "timeoutAt": _iso(int(item["timeoutAt"]["N"])),
+        }
         if "completedAt" in item:
             body["completedAt"] = _iso(int(item["completedAt"]["N"]))
         if "output" in item:
@@ -361,19 +446,29 @@ class Floors:
 
     def _finish(self, token_id: str, output: str, env: str | None) -> None:
         now = int(time.time() * 1000)
-        values = {":c": {"S": "COMPLETED"}, ":w": {"S": "WAITING"}, ":now": {"N": str(now)},
-                  ":nowSec": {"N": str(now // 1000)}, ":ttl": {"N": str(now // 1000 + 30 * 86_400)},
-                  ":o": {"S": output}, ":t": {"S": "application/json"}}
+        values = {
+            ":c": {"S": "COMPLETED"},
+            ":w": {"S": "WAITING"},
+            ":now": {"N": str(now)},
+            ":nowSec": {"N": str(now // 1000)},
+            ":ttl": {"N": str(now // 1000 + 30 * 86_400)},
+            ":o": {"S": output},
+            ":t": {"S": "application/json"},
+        }
         condition = "attribute_exists(pk) AND #s = :w AND timeoutAt > :now AND #ttl > :nowSec"
         if env is not None:
             condition += " AND env = :env"
             values[":env"] = {"S": env}
         self.ddb.update_item(
-            TableName=self.table, Key={"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}},
+            TableName=self.table,
+            Key={"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}},
             UpdateExpression="SET #s = :c, completedAt = :now, #ttl = :ttl, completedSk = listSk, #o = :o, "
-                             "outputType = :t REMOVE waitingSk, duePk",
-            ConditionExpression=condition, ExpressionAttributeNames={"#s": "status", "#o": "output", "#ttl": "ttl"},
-            ExpressionAttributeValues=values, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            "outputType = :t REMOVE waitingSk, duePk",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status", "#o": "output", "#ttl": "ttl"},
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
 
     def callback(self, event: dict[str, Any]) -> dict[str, Any]:
         params = event["pathParameters"]
@@ -386,32 +481,51 @@ class Floors:
 
     def list(self, event: dict[str, Any]) -> dict[str, Any]:
         env = self._auth(event)
-        page = self.ddb.query(TableName=self.table, IndexName="AllIndex", Limit=26, ScanIndexForward=False,
-                              KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": "listPk"},
-                              ExpressionAttributeValues={":pk": {"S": f"LIST#{env}"}})
+        page = self.ddb.query(
+            TableName=self.table,
+            IndexName="AllIndex",
+            Limit=26,
+            ScanIndexForward=False,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": "listPk"},
+            ExpressionAttributeValues={":pk": {"S": f"LIST#{env}"}},
+        )
         data = []
         for item in page["Items"][:25]:
             token_id = item["pk"]["S"][6:]
-            entry = {"id": token_id, "url": self._url(token_id), "status": item["status"]["S"],
-                     "tags": [t["S"] for t in item["tags"]["L"]], "createdAt": _iso(int(item["createdAt"]["N"])),
-                     "timeoutAt": _iso(int(item["timeoutAt"]["N"]))}
+            entry = {
+                "id": token_id,
+                "url": self._url(token_id),
+                "status": item["status"]["S"],
+                "tags": [t["S"] for t in item["tags"]["L"]],
+                "createdAt": _iso(int(item["createdAt"]["N"])),
+                "timeoutAt": _iso(int(item["timeoutAt"]["N"])),
+            }
             if "completedAt" in item:
                 entry["completedAt"] = _iso(int(item["completedAt"]["N"]))
             data.append(entry)
         pagination = {}
         if len(page["Items"]) > 25:
             last = page["Items"][24]
-            payload = json.dumps({"b": f"{int(last['createdAt']['N']):013d}#{last['pk']['S'][6:]}", "d": "n",
-                                  "f": env}, separators=(",", ":")).encode()
-            pagination["next"] = f"{_b64(payload)}.{_b64(hmac.new(self.cursor_key, payload, hashlib.sha256).digest()[:16])}"
+            payload = json.dumps(
+                {"b": f"{int(last['createdAt']['N']):013d}#{last['pk']['S'][6:]}", "d": "n", "f": env},
+                separators=(",", ":"),
+            ).encode()
+            pagination["next"] = (
+                f"{_b64(payload)}.{_b64(hmac.new(self.cursor_key, payload, hashlib.sha256).digest()[:16])}"
+            )
         return _json_response(200, {"data": data, "pagination": pagination})
 
     def resume(self, event: dict[str, Any]) -> dict[str, Any]:
         for record in event["Records"]:
             pk = record["dynamodb"]["Keys"]["pk"]
             output = record["dynamodb"]["NewImage"].get("output", {}).get("S", "null")
-            waiters = self.ddb.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
-                                     ExpressionAttributeValues={":pk": pk, ":w": {"S": "WAITER#"}}, ConsistentRead=True)
+            waiters = self.ddb.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
+                ExpressionAttributeValues={":pk": pk, ":w": {"S": "WAITER#"}},
+                ConsistentRead=True,
+            )
             for waiter in waiters["Items"]:
                 self.sfn.send_task_success(taskToken=waiter["taskToken"]["S"], output=output)
                 self.ddb.delete_item(TableName=self.table, Key={"pk": pk, "sk": waiter["sk"]})
@@ -419,6 +533,7 @@ class Floors:
 
 
 # --- phase 1: requests and capacity on moto, and the answers to replay ----------------------------------------
+
 
 class Recorder:
     """Records the last answer to each operation, per service, from the handlers' clients."""
@@ -433,8 +548,10 @@ class Recorder:
         for service in services:
             client = aws.client(service)
             hyphen = client.meta.service_model.service_id.hyphenize()
-            self._hooks += [(client, f"before-call.{hyphen}", self._before),
-                            (client, f"after-call.{hyphen}", self._after(service))]
+            self._hooks += [
+                (client, f"before-call.{hyphen}", self._before),
+                (client, f"after-call.{hyphen}", self._after(service)),
+            ]
         for client, event, hook in self._hooks:
             client.meta.events.register(event, hook)
 
@@ -507,8 +624,9 @@ def moto_world() -> Iterator[World]:
         keys = SigningKeys.from_secret_string(secrets_client.get_secret_value(SecretId=refs[secret_id])["SecretString"])
         store = DynamoDBStore(ddb, refs[table_id])
         handlers = {lid: load_handler(f) for lid, f in functions.items()}
-        yield World(refs[table_id], ddb, store, keys, handlers, env, mint_api_key(store, "dev"),
-                    indexes_of(table_props))
+        yield World(
+            refs[table_id], ddb, store, keys, handlers, env, mint_api_key(store, "dev"), indexes_of(table_props)
+        )
         runtime.reset()
 
 
@@ -535,10 +653,17 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
 
     def insert(status: TokenStatus = TokenStatus.WAITING, tags: list[str] | None = None) -> str:
         now = now_ms()
-        token = Waitpoint(id=new_token_id(), env="dev", status=status, created_at=now, timeout_at=now + 3_600_000,
-                          expires_at=(now + 40 * 86_400_000) // 1000, tags=tags or [],
-                          completed_at=now if status is TokenStatus.COMPLETED else None,
-                          output='{"approved":true}' if status is TokenStatus.COMPLETED else None)
+        token = Waitpoint(
+            id=new_token_id(),
+            env="dev",
+            status=status,
+            created_at=now,
+            timeout_at=now + 3_600_000,
+            expires_at=(now + 40 * 86_400_000) // 1000,
+            tags=tags or [],
+            completed_at=now if status is TokenStatus.COMPLETED else None,
+            output='{"approved":true}' if status is TokenStatus.COMPLETED else None,
+        )
         world.store.insert_token(token)
         return token.id
 
@@ -557,6 +682,7 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
     def fresh(name: str) -> Callable[[], None]:
         def setup() -> None:
             state[name] = insert()
+
         return setup
 
     def complete_event() -> dict[str, Any]:
@@ -567,17 +693,26 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
         event = _read_event("callback_json")
         for path in (event, event["requestContext"]["http"]):
             key = "rawPath" if path is event else "path"
-            path[key] = (path[key].replace("waitpoint_replacemewitharealtokenid", token_id)
-                         .replace("replace-me-with-the-hash-from-the-callback-url", world.keys.callback_hash(token_id)))
+            path[key] = (
+                path[key]
+                .replace("waitpoint_replacemewitharealtokenid", token_id)
+                .replace("replace-me-with-the-hash-from-the-callback-url", world.keys.callback_hash(token_id))
+            )
         event["pathParameters"] = {"id": token_id, "hash": world.keys.callback_hash(token_id)}
         return event
 
     def resume_setup() -> None:
         token_id = insert()
-        world.ddb.put_item(TableName=world.table, Item={
-            "pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "WAITER#" + "0" * 64},
-            "taskToken": {"S": "AQCEAAAAKgAAAAMAAAAAAAAAAbench" + "x" * 200}, "createdAt": {"N": str(now_ms())},
-            "ttl": {"N": str(now_ms() // 1000 + 86_400)}})
+        world.ddb.put_item(
+            TableName=world.table,
+            Item={
+                "pk": {"S": f"TOKEN#{token_id}"},
+                "sk": {"S": "WAITER#" + "0" * 64},
+                "taskToken": {"S": "AQCEAAAAKgAAAAMAAAAAAAAAAbench" + "x" * 200},
+                "createdAt": {"N": str(now_ms())},
+                "ttl": {"N": str(now_ms() // 1000 + 86_400)},
+            },
+        )
         state["resume"] = token_id
 
     def resume_event() -> dict[str, Any]:
@@ -658,6 +793,7 @@ def phase_requests(world: World, ops: list[Op]) -> dict[str, dict[str, float]]:
 
 # --- phase 2: handler time with canned answers ------------------------------------------------------------------
 
+
 def _percentile(samples: list[int], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000  # ns → µs
@@ -707,12 +843,16 @@ def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str
                 p99s.append(_percentile(samples, 0.99))
                 floors.append(_percentile(floor_samples, 0.5))
             uninstall()
-            figures[op.name] = {"handler_p50_us": statistics.median(p50s), "handler_p99_us": statistics.median(p99s),
-                                "floor_p50_us": statistics.median(floors)}
+            figures[op.name] = {
+                "handler_p50_us": statistics.median(p50s),
+                "handler_p99_us": statistics.median(p99s),
+                "floor_p50_us": statistics.median(floors),
+            }
     return figures
 
 
 # --- phase 3 and 4: cold start and memory in fresh processes ------------------------------------------------------
+
 
 def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[str, dict[str, float]]:
     from waitpoints_local.template import Template  # noqa: PLC0415
@@ -721,15 +861,26 @@ def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[st
     canned = {}
     for op in ops:
         canned[op.name] = {"responses": op.responses, "events": [json.dumps(op.event())], "expect": op.expect}
-    env = {**os.environ, **world.env, **FAKE_AWS, "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/core", "local"))}
+    env = {
+        **os.environ,
+        **world.env,
+        **FAKE_AWS,
+        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/core", "local")),
+    }
     env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"  # should a request miss its canned answer: never leave the machine
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "canned.pickle"
         path.write_bytes(pickle.dumps(canned))
 
         def child(target: str, op: str, n: int) -> dict[str, float]:
-            out = subprocess.run([sys.executable, str(REPO / "bench/cold_child.py"), target, str(n), str(path), op],
-                                 env=env, capture_output=True, text=True, timeout=120, cwd=tmp)
+            out = subprocess.run(
+                [sys.executable, str(REPO / "bench/cold_child.py"), target, str(n), str(path), op],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=tmp,
+            )
             if out.returncode:
                 raise SystemExit(f"cold start child failed ({target} {op}):\n{out.stderr[-3000:]}")
             result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -742,10 +893,13 @@ def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[st
                 function = functions[FUNCTION_OF[op.name]]
                 handler_file = function.code_dir / (function.handler.rpartition(".")[0].replace(".", "/") + ".py")
                 samples[op.name].append(child(str(handler_file), op.name, requests))
-    return {name: {key: statistics.median(s[key] for s in runs_) for key in runs_[0]} for name, runs_ in samples.items()}
+    return {
+        name: {key: statistics.median(s[key] for s in runs_) for key in runs_[0]} for name, runs_ in samples.items()
+    }
 
 
 # --- phase 5: local stack throughput --------------------------------------------------------------------------
+
 
 def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float]:
     import httpx  # noqa: PLC0415
@@ -802,9 +956,14 @@ def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float
             results["floor"].append(drive("floor"))
             results["create"].append(drive("create"))  # also makes the tokens the callback run completes
             results["callback"].append(drive("callback"))
-    return {"create_rps": statistics.median(results["create"]), "callback_rps": statistics.median(results["callback"]),
-            "floor_rps": statistics.median(results["floor"]), "clients": clients, "seconds_per_run": seconds,
-            "runs": runs}
+    return {
+        "create_rps": statistics.median(results["create"]),
+        "callback_rps": statistics.median(results["callback"]),
+        "floor_rps": statistics.median(results["floor"]),
+        "clients": clients,
+        "seconds_per_run": seconds,
+        "runs": runs,
+    }
 
 
 # --- report -----------------------------------------------------------------------------------------------------
@@ -819,9 +978,12 @@ def call_cost(o: dict[str, float], *, api: bool) -> dict[str, float]:
     request, its duration at 256 MB (handler time plus DDB_LATENCY_MS per DynamoDB request, billed per ms), and
     the DynamoDB request units."""
     billed_ms = math.ceil(o["handler_p50_us"] / 1000 + DDB_LATENCY_MS * max(o["ddb_requests"], 1))
-    return {"api_gateway": PRICE_APIGW * 1e6 if api else 0.0, "lambda_requests": PRICE_LAMBDA_REQ * 1e6,
-            "lambda_duration": billed_ms / 1000 * MEMORY_GB * PRICE_LAMBDA_GBS * 1e6,
-            "dynamodb": (o["wcu"] * PRICE_WRU + o["rcu"] * PRICE_RRU) * 1e6}
+    return {
+        "api_gateway": PRICE_APIGW * 1e6 if api else 0.0,
+        "lambda_requests": PRICE_LAMBDA_REQ * 1e6,
+        "lambda_duration": billed_ms / 1000 * MEMORY_GB * PRICE_LAMBDA_GBS * 1e6,
+        "dynamodb": (o["wcu"] * PRICE_WRU + o["rcu"] * PRICE_RRU) * 1e6,
+    }
 
 
 def dollars_per_million(ops: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -839,12 +1001,14 @@ def dollars_per_million(ops: dict[str, dict[str, float]]) -> dict[str, Any]:
     create_in_workflow = sum(call_cost(ops["create"], api=False).values())
     wait = create_in_workflow - ops["create"]["wcu"] * PRICE_WRU * 1e6 + WAIT_FOR_TOKEN_WCU * PRICE_WRU * 1e6
     webhook = total["create"] + total["callback"] + total["retrieve"] + stream_only
-    workflow = (create_in_workflow + wait + total["callback"] + total["resume"]
-                + EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6)
-    return {"per_million_calls": total, "per_call_breakdown": {n: {k: round(v, 3) for k, v in c.items()}
-                                                               for n, c in per_call.items()},
-            "webhook_lifecycle": round(webhook, 2), "workflow_lifecycle": round(workflow, 2),
-            "step_functions_share_of_workflow": round(EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6 / workflow, 3)}
+    workflow = create_in_workflow + wait + total["callback"] + total["resume"] + EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6
+    return {
+        "per_million_calls": total,
+        "per_call_breakdown": {n: {k: round(v, 3) for k, v in c.items()} for n, c in per_call.items()},
+        "webhook_lifecycle": round(webhook, 2),
+        "workflow_lifecycle": round(workflow, 2),
+        "step_functions_share_of_workflow": round(EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6 / workflow, 3),
+    }
 
 
 def main() -> int:
@@ -874,11 +1038,14 @@ def main() -> int:
     operations = {}
     for name in OPERATIONS:
         operations[name] = {
-            "ddb_requests": requests[name]["ddb_requests"], "rcu": requests[name]["rcu"], "wcu": requests[name]["wcu"],
+            "ddb_requests": requests[name]["ddb_requests"],
+            "rcu": requests[name]["rcu"],
+            "wcu": requests[name]["wcu"],
             "handler_p50_us": round(timing[name]["handler_p50_us"], 1),
             "handler_p99_us": round(timing[name]["handler_p99_us"], 1),
             "floor_p50_us": round(timing[name]["floor_p50_us"], 1),
-            "cold_ms": round(cold[name]["cold_ms"], 1), "cold_floor_ms": round(cold["floor"]["cold_ms"], 1),
+            "cold_ms": round(cold[name]["cold_ms"], 1),
+            "cold_floor_ms": round(cold["floor"]["cold_ms"], 1),
             "rss_mb": round(cold[name]["rss_mb"], 1),
         }
     report = {
@@ -888,12 +1055,16 @@ def main() -> int:
             "rss_init_mb": {name: round(cold[name]["rss_init_mb"], 1) for name in OPERATIONS},
             "first_request_ms": {name: round(cold[name]["first_request_ms"], 1) for name in OPERATIONS},
             "rss_floor_mb": round(cold["floor"]["rss_mb"], 1),
-            "capacity_note": ("rcu/wcu computed from item sizes with DynamoDB's rules, GSI writes included; moto "
-                              f"answers ReturnConsumedCapacity with a constant ({requests['_moto_reported']['units']} "
-                              "units reported over the measured calls)"),
+            "capacity_note": (
+                "rcu/wcu computed from item sizes with DynamoDB's rules, GSI writes included; moto "
+                f"answers ReturnConsumedCapacity with a constant ({requests['_moto_reported']['units']} "
+                "units reported over the measured calls)"
+            ),
             "throughput": throughput,
             "dollars_per_million_tokens": dollars_per_million(operations),
-            "runs": args.runs, "calls_per_run": args.calls, "requests_before_rss": args.requests,
+            "runs": args.runs,
+            "calls_per_run": args.calls,
+            "requests_before_rss": args.requests,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -914,25 +1085,33 @@ def _ratio(a: float, b: float) -> str:
 
 def print_table(report: dict[str, Any]) -> None:
     ops, details = report["operations"], report["details"]
-    print(f"{'operation':<14}{'DDB req':>8}{'RCU':>6}{'WCU':>6}{'p50 µs':>9}{'p99 µs':>9}{'floor µs':>9}{'p50/floor':>10}"
-          f"{'cold ms':>9}{'floor ms':>9}{'cold/floor':>11}{'RSS MB':>8}{'RSS/floor':>10}")
+    print(
+        f"{'operation':<14}{'DDB req':>8}{'RCU':>6}{'WCU':>6}{'p50 µs':>9}{'p99 µs':>9}{'floor µs':>9}{'p50/floor':>10}"
+        f"{'cold ms':>9}{'floor ms':>9}{'cold/floor':>11}{'RSS MB':>8}{'RSS/floor':>10}"
+    )
     for name, o in ops.items():
-        print(f"{name:<14}{o['ddb_requests']:>8}{o['rcu']:>6.1f}{o['wcu']:>6.1f}{o['handler_p50_us']:>9.0f}"
-              f"{o['handler_p99_us']:>9.0f}{o['floor_p50_us']:>9.0f}{_ratio(o['handler_p50_us'], o['floor_p50_us']):>10}"
-              f"{o['cold_ms']:>9.0f}{o['cold_floor_ms']:>9.0f}{_ratio(o['cold_ms'], o['cold_floor_ms']):>11}"
-              f"{o['rss_mb']:>8.1f}{_ratio(o['rss_mb'], details['rss_floor_mb']):>10}")
+        print(
+            f"{name:<14}{o['ddb_requests']:>8}{o['rcu']:>6.1f}{o['wcu']:>6.1f}{o['handler_p50_us']:>9.0f}"
+            f"{o['handler_p99_us']:>9.0f}{o['floor_p50_us']:>9.0f}{_ratio(o['handler_p50_us'], o['floor_p50_us']):>10}"
+            f"{o['cold_ms']:>9.0f}{o['cold_floor_ms']:>9.0f}{_ratio(o['cold_ms'], o['cold_floor_ms']):>11}"
+            f"{o['rss_mb']:>8.1f}{_ratio(o['rss_mb'], details['rss_floor_mb']):>10}"
+        )
     print(f"DynamoDB requests: {details['requests']}")
     print(f"first request after a cold start, ms: {details['first_request_ms']}")
     print(details["capacity_note"])
     t = details["throughput"]
     if t:
-        print(f"local stack, {t['clients']} clients: create {t['create_rps']:.0f} req/s "
-              f"({_ratio(t['create_rps'], t['floor_rps'])} of floor), callback {t['callback_rps']:.0f} req/s "
-              f"({_ratio(t['callback_rps'], t['floor_rps'])}), floor (GET callback → 405) {t['floor_rps']:.0f} req/s")
+        print(
+            f"local stack, {t['clients']} clients: create {t['create_rps']:.0f} req/s "
+            f"({_ratio(t['create_rps'], t['floor_rps'])} of floor), callback {t['callback_rps']:.0f} req/s "
+            f"({_ratio(t['callback_rps'], t['floor_rps'])}), floor (GET callback → 405) {t['floor_rps']:.0f} req/s"
+        )
     cost = details["dollars_per_million_tokens"]
     print("$ per million calls: " + ", ".join(f"{n} {v:.2f}" for n, v in cost["per_million_calls"].items()))
-    print(f"$ per million tokens: webhook lifecycle {cost['webhook_lifecycle']:.2f}, workflow lifecycle "
-          f"{cost['workflow_lifecycle']:.2f} (Step Functions {cost['step_functions_share_of_workflow']:.0%} of it)")
+    print(
+        f"$ per million tokens: webhook lifecycle {cost['webhook_lifecycle']:.2f}, workflow lifecycle "
+        f"{cost['workflow_lifecycle']:.2f} (Step Functions {cost['step_functions_share_of_workflow']:.0%} of it)"
+    )
 
 
 if __name__ == "__main__":

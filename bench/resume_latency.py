@@ -23,11 +23,20 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("layers/c
 
 from waitpoints_local.stack import LocalStack  # noqa: E402
 
-WAIT_ONLY = {"StartAt": "Wait", "States": {"Wait": {
-    "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True,
-    "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction",
-                   "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"}},
-}}}
+WAIT_ONLY = {
+    "StartAt": "Wait",
+    "States": {
+        "Wait": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "End": True,
+            "Parameters": {
+                "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction",
+                "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
+            },
+        }
+    },
+}
 
 
 def _event_time(sfn: object, execution: str, kind: str) -> float | None:
@@ -45,14 +54,18 @@ def main() -> int:
     key = stack.start()
     try:
         sfn = boto3.client("stepfunctions")
-        machine = sfn.create_state_machine(name="bench-wait-only", definition=json.dumps(WAIT_ONLY),
-                                           roleArn="arn:aws:iam::123456789012:role/waitpoints-local")["stateMachineArn"]
+        machine = sfn.create_state_machine(
+            name="bench-wait-only",
+            definition=json.dumps(WAIT_ONLY),
+            roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
+        )["stateMachineArn"]
         api = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {key}"})
         latencies = []
         for _ in range(args.runs):
             token = api.post("/api/v1/waitpoints/tokens", json={}).json()
-            execution = sfn.start_execution(stateMachineArn=machine, name=uuid.uuid4().hex,
-                                            input=json.dumps({"id": token["id"]}))["executionArn"]
+            execution = sfn.start_execution(
+                stateMachineArn=machine, name=uuid.uuid4().hex, input=json.dumps({"id": token["id"]})
+            )["executionArn"]
             while _event_time(sfn, execution, "TaskStarted") is None:
                 time.sleep(0.01)
             time.sleep(0.1)  # let the attach commit, so this measures the path through the stream
@@ -63,8 +76,10 @@ def main() -> int:
             latencies.append((succeeded - sent) * 1000)
         latencies.sort()
         p50, p95 = statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
-        print(f"completion → SendTaskSuccess over {len(latencies)} runs: "
-              f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms")
+        print(
+            f"completion → SendTaskSuccess over {len(latencies)} runs: "
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms"
+        )
     finally:
         stack.stop()
     return 0

@@ -27,8 +27,9 @@ def python_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": paths, "WAITPOINTS_SCHEDULE_SECONDS": "1", **extra}
 
 
-def wait_for_env_file(proc: subprocess.Popen[bytes] | subprocess.Popen[str], state_dir: Path,
-                      timeout: float = 60) -> dict[str, str]:
+def wait_for_env_file(
+    proc: subprocess.Popen[bytes] | subprocess.Popen[str], state_dir: Path, timeout: float = 60
+) -> dict[str, str]:
     """Block until the stack has written local.env (it does so once it serves); return its values."""
     env_file = state_dir / "local.env"
     deadline = time.monotonic() + timeout
@@ -47,7 +48,10 @@ def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
     log = (state_dir / "stack.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "waitpoints_local", "--port", str(free_port()), "--state-dir", str(state_dir)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=python_env(**env),
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=python_env(**env),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C stops it even if we ignore SIGINT
     )
     try:
@@ -67,5 +71,10 @@ def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
 
 def admin(module: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run an admin command (waitpoints_local.keys or .signing_keys) against a running local stack."""
-    return subprocess.run([sys.executable, "-m", f"waitpoints_local.{module}", *args, "--state-dir", str(state_dir)],
-                          cwd=REPO, env=python_env(), capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", f"waitpoints_local.{module}", *args, "--state-dir", str(state_dir)],
+        cwd=REPO,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+    )

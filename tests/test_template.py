@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_cfn_lint_passes() -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(REPO / "template.yaml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(REPO / "template.yaml")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -32,21 +33,41 @@ def test_functions_run_python_3_13_on_arm64() -> None:
 
 def test_operator_parameters_all_have_defaults() -> None:
     parameters = Template().doc["Parameters"]
-    for name in ("StageName", "DefaultTokenTimeout", "DefaultIdempotencyKeyTTL", "TokenRetentionDays", "LogLevel",
-                 "Tracing", "CorsAllowedOrigins", "AlarmEmail"):
+    for name in (
+        "StageName",
+        "DefaultTokenTimeout",
+        "DefaultIdempotencyKeyTTL",
+        "TokenRetentionDays",
+        "LogLevel",
+        "Tracing",
+        "CorsAllowedOrigins",
+        "AlarmEmail",
+    ):
         assert "Default" in parameters[name], name
 
 
 def test_outputs_give_what_an_operator_needs() -> None:
     outputs = Template().doc["Outputs"]
-    assert {"ApiUrl", "TableName", "WaitForTokenFunctionArn", "CreateTokenFunctionArn", "ExampleStateMachineArn",
-            "MintKeyCommand", "DashboardUrl"} <= set(outputs)
+    assert {
+        "ApiUrl",
+        "TableName",
+        "WaitForTokenFunctionArn",
+        "CreateTokenFunctionArn",
+        "ExampleStateMachineArn",
+        "MintKeyCommand",
+        "DashboardUrl",
+    } <= set(outputs)
 
 
 def test_every_alarm_notifies_the_alarm_topic() -> None:
     alarms = Template().resources_of_type("AWS::CloudWatch::Alarm")
-    assert {"FunctionErrorsAlarm", "FunctionThrottlesAlarm", "ResumeFailuresAlarm", "Api5xxAlarm",
-            "StreamLagAlarm"} <= set(alarms)
+    assert {
+        "FunctionErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "ResumeFailuresAlarm",
+        "Api5xxAlarm",
+        "StreamLagAlarm",
+    } <= set(alarms)
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
 
@@ -72,9 +93,12 @@ def test_list_indexes_project_the_list_fields_and_never_the_output() -> None:
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
     keys = {name: tuple(k["AttributeName"] for k in i["KeySchema"]) for name, i in indexes.items()}
     assert keys == {
-        "AllIndex": ("listPk", "listSk"), "WaitingIndex": ("listPk", "waitingSk"),
-        "CompletedIndex": ("listPk", "completedSk"), "TimedOutIndex": ("listPk", "timedOutSk"),
-        "IdempotencyKeyIndex": ("idemPk", "listSk"), "DueIndex": ("duePk", "timeoutAt"),
+        "AllIndex": ("listPk", "listSk"),
+        "WaitingIndex": ("listPk", "waitingSk"),
+        "CompletedIndex": ("listPk", "completedSk"),
+        "TimedOutIndex": ("listPk", "timedOutSk"),
+        "IdempotencyKeyIndex": ("idemPk", "listSk"),
+        "DueIndex": ("duePk", "timeoutAt"),
     }
     for name, index in indexes.items():
         projected = set(index["Projection"]["NonKeyAttributes"]) | set(keys[name])
@@ -87,7 +111,12 @@ def test_the_api_may_query_the_table_and_its_indexes() -> None:
     statements = [s for p in api["Policies"] if "Statement" in p for s in p["Statement"]]
     (query,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
     indexes = ("AllIndex", "WaitingIndex", "CompletedIndex", "TimedOutIndex", "IdempotencyKeyIndex", "DueIndex")
-    assert query["Resource"] == [{"Fn::GetAtt": ["TokensTable", "Arn"]},
-                                 *({"Fn::Sub": f"${{TokensTable.Arn}}/index/{name}"} for name in indexes)]
-    assert api["Events"]["ListTokens"]["Properties"] == {"ApiId": {"Ref": "HttpApi"}, "Path": "/api/v1/waitpoints/tokens",
-                                                         "Method": "GET"}
+    assert query["Resource"] == [
+        {"Fn::GetAtt": ["TokensTable", "Arn"]},
+        *({"Fn::Sub": f"${{TokensTable.Arn}}/index/{name}"} for name in indexes),
+    ]
+    assert api["Events"]["ListTokens"]["Properties"] == {
+        "ApiId": {"Ref": "HttpApi"},
+        "Path": "/api/v1/waitpoints/tokens",
+        "Method": "GET",
+    }

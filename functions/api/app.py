@@ -72,8 +72,11 @@ def complete_token(id: str) -> dict[str, bool]:
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
     principal = app.context["principal"]
-    won = (get_service().complete(principal, id, request.data) if request.has_data
-           else get_service().complete(principal, id))
+    won = (
+        get_service().complete(principal, id, request.data)
+        if request.has_data
+        else get_service().complete(principal, id)
+    )
     count("TokensCompleted", int(won))
     return {"success": True}
 

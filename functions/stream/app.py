@@ -31,16 +31,20 @@ def record_handler(record: DynamoDBRecord) -> None:
     count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
     count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:
-        logger.info("resumed waiting workflows", extra={
-            "waitpoint_id": change["Keys"]["pk"]["S"].removeprefix("TOKEN#"),
-            **{delivery.value: n for delivery, n in counts.items()},  # sent: resumed; gone: no longer waiting
-        })
+        logger.info(
+            "resumed waiting workflows",
+            extra={
+                "waitpoint_id": change["Keys"]["pk"]["S"].removeprefix("TOKEN#"),
+                **{delivery.value: n for delivery, n in counts.items()},  # sent: resumed; gone: no longer waiting
+            },
+        )
 
 
 @instrument
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     count("ResumeRetries", len(response.get("batchItemFailures", [])))
     return response

@@ -15,11 +15,19 @@ from .stack import DEV_ENV, LocalStack
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="waitpoints-local", description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WAITPOINTS_PORT", "3000")),
-                        help="port to listen on (env WAITPOINTS_PORT; default 3000; 0 picks a free one)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("WAITPOINTS_PORT", "3000")),
+        help="port to listen on (env WAITPOINTS_PORT; default 3000; 0 picks a free one)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")),
-                        help="where local.env is written (env WAITPOINTS_STATE_DIR; default .waitpoints)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")),
+        help="where local.env is written (env WAITPOINTS_STATE_DIR; default .waitpoints)",
+    )
     args = parser.parse_args(argv)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack, to debug a hang
 
@@ -28,12 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         key = stack.start()
-        print(f"waitpoints local stack is up\n"
-              f"  API:              {stack.url}\n"
-              f"  Secret key ({DEV_ENV}): {key}\n"
-              f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
-              f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"
-              f"Press Ctrl-C to stop.", flush=True)
+        print(
+            f"waitpoints local stack is up\n"
+            f"  API:              {stack.url}\n"
+            f"  Secret key ({DEV_ENV}): {key}\n"
+            f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
+            f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
         stopping.wait()
     except KeyboardInterrupt:
         pass

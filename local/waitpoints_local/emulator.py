@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-
 from . import moto_fixes
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .lambdas import ContainerPool, InvocationError
@@ -59,8 +59,16 @@ class Router:
         return None
 
 
-def build_event(binding: Binding, params: dict[str, str], method: str, target: str,
-                headers: dict[str, str], body: bytes, host: str, source_ip: str) -> dict[str, Any]:
+def build_event(
+    binding: Binding,
+    params: dict[str, str],
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    host: str,
+    source_ip: str,
+) -> dict[str, Any]:
     url = urlsplit(target)
     query: dict[str, str] = {}
     for key, value in parse_qsl(url.query, keep_blank_values=True):
@@ -81,9 +89,14 @@ def build_event(binding: Binding, params: dict[str, str], method: str, target: s
             "accountId": "123456789012",
             "apiId": "local",
             "domainName": host,
-            "domainPrefix": host.split(".")[0],
-            "http": {"method": method, "path": url.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": headers.get("user-agent", "")},
+            "domainPrefix": host.split(".", maxsplit=1)[0],
+            "http": {
+                "method": method,
+                "path": url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": binding.route.key,
             "stage": "$default",
@@ -133,14 +146,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
-        event = build_event(binding, params, self.command, self.path, headers, body,
-                            self.headers.get("host", "localhost"), self.client_address[0])
+        event = build_event(
+            binding,
+            params,
+            self.command,
+            self.path,
+            headers,
+            body,
+            self.headers.get("host", "localhost"),
+            self.client_address[0],
+        )
         try:
             result = binding.function.invoke(event)
             status, out_headers, out_body = _response_from(result)
         except InvocationError as error:  # API Gateway answers a crashed integration with a 500
             print(error, file=sys.stderr)
-            status, out_headers, out_body = 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
+            status, out_headers, out_body = (
+                500,
+                {"Content-Type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
         self._send(status, out_headers, out_body)
         self._log(binding.route.key, status, started)
 
@@ -178,7 +203,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _log(self, route: str, status: int, started: float) -> None:
         # The route key, never the raw path: a callback path carries its credential.
-        print(f"{self.command:7} {route} -> {status} ({(time.perf_counter() - started) * 1000:.1f} ms)", file=sys.stderr)
+        print(
+            f"{self.command:7} {route} -> {status} ({(time.perf_counter() - started) * 1000:.1f} ms)", file=sys.stderr
+        )
 
     def log_message(self, format: str, *args: Any) -> None:
         return

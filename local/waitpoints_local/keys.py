@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-
 from waitpoints_core import DynamoDBStore, InvalidInput, mint_api_key
 
 from .emulator import fake_aws_environment
@@ -58,7 +57,7 @@ def store_for(args: argparse.Namespace) -> DynamoDBStore:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         if revoked is None:
             print(f"error: no key with id {args.revoke} (see make keys)", file=sys.stderr)
             return 1
-        print(f"revoked {revoked.key_id} ({revoked.env}, {revoked.hint}); warm functions may accept it for up to "
-              "WAITPOINTS_AUTH_CACHE_SECONDS (60 s)", file=sys.stderr)
+        print(
+            f"revoked {revoked.key_id} ({revoked.env}, {revoked.hint}); warm functions may accept it for up to "
+            "WAITPOINTS_AUTH_CACHE_SECONDS (60 s)",
+            file=sys.stderr,
+        )
         return 0
     try:
         print(mint_api_key(store, args.env))

@@ -21,12 +21,12 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TYPE_CHECKING
-
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .template import Function
     from multiprocessing.connection import Connection
+
+    from .template import Function
 
 Handler = Callable[[dict[str, Any], Any], Any]
 MAX_CONTAINERS = 16
@@ -114,8 +114,9 @@ def _serve(conn: Connection, function: Function, environment: dict[str, str]) ->
 class _Container:
     def __init__(self, context: Any, function: Function, environment: dict[str, str]) -> None:
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, function, environment), daemon=True,
-                                       name=f"lambda-{function.logical_id}")
+        self.process = context.Process(
+            target=_serve, args=(child, function, environment), daemon=True, name=f"lambda-{function.logical_id}"
+        )
         self.process.start()
         child.close()
         if not self._conn.poll(_START_TIMEOUT_SECONDS):  # e.g. the forkserver died (Ctrl-C) mid-start

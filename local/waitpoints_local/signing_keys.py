@@ -11,7 +11,6 @@ import argparse
 import sys
 
 import boto3
-
 from waitpoints_core.signing import retired, rotated
 
 from .keys import local_values, stack_output, target_args
@@ -22,8 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retire", metavar="KID", help="remove this old key instead of rotating")
     target_args(parser)
     args = parser.parse_args(argv)
-    secret_id = (stack_output(args.stack, "SigningSecretArn") if args.stack
-                 else local_values(args.state_dir)["WAITPOINTS_SIGNING_SECRET_ARN"])
+    secret_id = (
+        stack_output(args.stack, "SigningSecretArn")
+        if args.stack
+        else local_values(args.state_dir)["WAITPOINTS_SIGNING_SECRET_ARN"]
+    )
     client = boto3.client("secretsmanager")
     current = client.get_secret_value(SecretId=secret_id)["SecretString"]
     try:

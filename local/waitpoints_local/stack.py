@@ -20,8 +20,11 @@ from .template import Template, resolve
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
 # Cache lifetimes, taken from this environment when set (tests shorten them to see revocation and rotation).
-TUNING = {name: os.environ[name] for name in ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS")
-          if name in os.environ}
+TUNING = {
+    name: os.environ[name]
+    for name in ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS")
+    if name in os.environ
+}
 
 
 class LocalStack:
@@ -54,11 +57,12 @@ class LocalStack:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
-                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING})
+                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING}
+            )
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
-        self._gateway.router = Router([
-            Binding.of(route, self.functions[f.logical_id]) for f in functions for route in f.routes
-        ])
+        self._gateway.router = Router(
+            [Binding.of(route, self.functions[f.logical_id]) for f in functions for route in f.routes]
+        )
         for pool in self.functions.values():
             pool.warm()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()

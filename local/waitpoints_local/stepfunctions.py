@@ -43,16 +43,33 @@ def start(endpoint: str, template: Template, pools: dict[str, ContainerPool], re
     """Register every function with moto's Lambda, then create the state machines. Adds to `refs` the
     ARNs that `!GetAtt <Function>.Arn` and `!Ref <StateMachine>` resolve to."""
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-    httpx.post(f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}).raise_for_status()
+    httpx.post(
+        f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
+    ).raise_for_status()
     LambdaFunction._invoke_lambda = _invoke_routed  # type: ignore[method-assign]
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
-    role = boto3.client("iam").create_role(RoleName="waitpoints-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            }
+        ],
+    }
+    role = boto3.client("iam").create_role(RoleName="waitpoints-local", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
     lambda_client = boto3.client("lambda")
     for logical_id, pool in pools.items():
         name = f"waitpoints-{logical_id}"
-        arn = lambda_client.create_function(FunctionName=name, Runtime="python3.13", Role=role,
-                                            Handler=pool.function.handler, Code={"ZipFile": _placeholder_zip()})["FunctionArn"]
+        arn = lambda_client.create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=role,
+            Handler=pool.function.handler,
+            Code={"ZipFile": _placeholder_zip()},
+        )["FunctionArn"]
         _routes[name] = pool
         refs[f"{logical_id}.Arn"] = arn
     sfn = boto3.client("stepfunctions")
@@ -60,5 +77,6 @@ def start(endpoint: str, template: Template, pools: dict[str, ContainerPool], re
         definition = (template.path.parent / props["DefinitionUri"]).read_text()
         for name, value in props.get("DefinitionSubstitutions", {}).items():
             definition = definition.replace("${" + name + "}", str(resolve(value, refs)))
-        refs[logical_id] = sfn.create_state_machine(name=f"waitpoints-{logical_id}", definition=definition,
-                                                    roleArn=role, type=props.get("Type", "STANDARD"))["stateMachineArn"]
+        refs[logical_id] = sfn.create_state_machine(
+            name=f"waitpoints-{logical_id}", definition=definition, roleArn=role, type=props.get("Type", "STANDARD")
+        )["stateMachineArn"]

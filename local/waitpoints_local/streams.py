@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from datetime import datetime
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -42,7 +42,9 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 
 
 class StreamPoller(threading.Thread):
-    def __init__(self, source: StreamSource, pool: ContainerPool, table_name: str, failure_queue_url: str | None) -> None:
+    def __init__(
+        self, source: StreamSource, pool: ContainerPool, table_name: str, failure_queue_url: str | None
+    ) -> None:
         super().__init__(name=f"stream-{pool.function.logical_id}", daemon=True)
         self._source, self._pool, self._table = source, pool, table_name
         self._queue_url = failure_queue_url
@@ -56,8 +58,9 @@ class StreamPoller(threading.Thread):
         streams = boto3.client("dynamodbstreams")
         arn = boto3.client("dynamodb").describe_table(TableName=self._table)["Table"]["LatestStreamArn"]
         iterators = {
-            s["ShardId"]: streams.get_shard_iterator(StreamArn=arn, ShardId=s["ShardId"],
-                                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            s["ShardId"]: streams.get_shard_iterator(
+                StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
             for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
         }
         while not self._stopping.is_set():
@@ -66,8 +69,9 @@ class StreamPoller(threading.Thread):
                 response = streams.get_records(ShardIterator=current, Limit=self._source.batch_size)
                 iterators[shard_id] = response["NextShardIterator"]
                 records = [lambda_record(r, arn) for r in response.get("Records", [])]
-                batch = [r for r in records if not self._source.filters
-                         or any(matches(p, r) for p in self._source.filters)]
+                batch = [
+                    r for r in records if not self._source.filters or any(matches(p, r) for p in self._source.filters)
+                ]
                 if batch:
                     self._deliver(batch, attempts=0)
                 busy = busy or bool(records)
@@ -94,7 +98,7 @@ class StreamPoller(threading.Thread):
                 self._send_to_failure_queue(batch)
                 return
             sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
-            batch = batch[min(sequence_numbers.index(s) for s in failed if s in sequence_numbers):]
+            batch = batch[min(sequence_numbers.index(s) for s in failed if s in sequence_numbers) :]
             self._stopping.wait(RETRY_BACKOFF_SECONDS)
 
     def _send_to_failure_queue(self, batch: list[dict[str, Any]]) -> None:
@@ -103,7 +107,8 @@ class StreamPoller(threading.Thread):
         info = {
             "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self._pool.function.logical_id},
             "DDBStreamBatchInfo": {
-                "shardId": batch[0]["eventID"], "batchSize": len(batch),
+                "shardId": batch[0]["eventID"],
+                "batchSize": len(batch),
                 "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
                 "streamArn": batch[0]["eventSourceARN"],
@@ -126,9 +131,15 @@ class Scheduler(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.wait(self._every):
-            event = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
-                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": "us-east-1",
-                     "resources": [f"local-schedule-{self._pool.function.logical_id}"]}
+            event = {
+                "version": "0",
+                "source": "aws.events",
+                "detail-type": "Scheduled Event",
+                "detail": {},
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": "us-east-1",
+                "resources": [f"local-schedule-{self._pool.function.logical_id}"],
+            }
             try:
                 self._pool.invoke(event)
             except InvocationError as error:

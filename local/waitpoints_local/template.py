@@ -95,8 +95,9 @@ class Template:
             events = props.get("Events", {}).values()
             streams = tuple(_stream_source(e["Properties"]) for e in events if e["Type"] == "DynamoDB")
             schedules = tuple(e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule")
-            functions.append(Function(lid, self.path.parent / props["CodeUri"], props["Handler"], routes, env,
-                                      streams, schedules))
+            functions.append(
+                Function(lid, self.path.parent / props["CodeUri"], props["Handler"], routes, env, streams, schedules)
+            )
         return functions
 
 
@@ -128,7 +129,7 @@ def resolve(value: Any, refs: dict[str, Any], conditions: dict[str, Any] | None 
 
 
 def _holds(condition: Any, refs: dict[str, Any], conditions: dict[str, Any]) -> bool:
-    (kind, args), = condition.items()
+    ((kind, args),) = condition.items()
     if kind == "Fn::Equals":
         return bool(resolve(args[0], refs, conditions) == resolve(args[1], refs, conditions))
     if kind == "Fn::Not":

@@ -208,14 +208,21 @@ class BaseClient:
             **self._extra_headers,
         }
 
-    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                 body: Any = NOT_GIVEN) -> httpx.Request:
+    def _request(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = NOT_GIVEN
+    ) -> httpx.Request:
         content = None if body is NOT_GIVEN else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = self._headers()
         if content is not None:
             headers["Content-Type"] = "application/json"
-        return httpx.Request(method, self.api_url + path, params=params, content=content, headers=headers,
-                             extensions={"timeout": self.timeout.as_dict()})
+        return httpx.Request(
+            method,
+            self.api_url + path,
+            params=params,
+            content=content,
+            headers=headers,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
 
     def _create_call(
         self,
@@ -251,14 +258,15 @@ class BaseClient:
         def parse(response: httpx.Response) -> bool:
             result = self._json(response)
             if not isinstance(result, dict) or result.get("success") is not True:
-                raise WireError("the complete response should be {\"success\": true}")
+                raise WireError('the complete response should be {"success": true}')
             return True
 
         return APICall(self._request("POST", path, body=body), parse)
 
     def _list_call(self, params: dict[str, str]) -> APICall[TokenPage]:
-        return APICall(self._request("GET", TOKENS, params=params),
-                       lambda response: TokenPage.from_wire(self._json(response)))
+        return APICall(
+            self._request("GET", TOKENS, params=params), lambda response: TokenPage.from_wire(self._json(response))
+        )
 
     # --- responses --------------------------------------------------------------------------------
 
@@ -278,7 +286,9 @@ class BaseClient:
         except WireError as error:
             raise APIResponseValidationError(
                 f"Unexpected response from {response.request.method} {response.request.url.path} "
-                f"(HTTP {response.status_code}): {error}", response=response) from None
+                f"(HTTP {response.status_code}): {error}",
+                response=response,
+            ) from None
 
     @staticmethod
     def _status_error(response: httpx.Response) -> APIStatusError:
@@ -290,8 +300,7 @@ class BaseClient:
         where = f"{request.method} {request.url.copy_with(query=None)}"
         if isinstance(error, httpx.TimeoutException):
             return APITimeoutError(f"Request timed out: {where}", request=request)
-        return APIConnectionError(f"Could not reach the API: {where}: {error or type(error).__name__}",
-                                  request=request)
+        return APIConnectionError(f"Could not reach the API: {where}: {error or type(error).__name__}", request=request)
 
     # --- retries ----------------------------------------------------------------------------------
 

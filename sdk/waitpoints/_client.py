@@ -69,8 +69,14 @@ class Client(BaseClient):
         headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(api_url=api_url, secret_key=secret_key, timeout=timeout, max_retries=max_retries,
-                         retry_policy=retry_policy, headers=headers)
+        super().__init__(
+            api_url=api_url,
+            secret_key=secret_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            headers=headers,
+        )
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(follow_redirects=False)
 
@@ -103,8 +109,11 @@ class Client(BaseClient):
         CreatedToken
             ``id``, ``url`` (the callback URL), ``is_cached`` and ``public_access_token``.
         """
-        return self._send(self._create_call(timeout=timeout, idempotency_key=idempotency_key,
-                                            idempotency_key_ttl=idempotency_key_ttl, tags=tags))
+        return self._send(
+            self._create_call(
+                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+            )
+        )
 
     def retrieve_token(self, token_or_id: TokenOrId) -> Token:
         """Read a token: its status, dates, tags and parsed ``output`` (or ``error`` once it timed out).
@@ -158,8 +167,9 @@ class Client(BaseClient):
         >>> for page in client.list_tokens(limit=50).pages():
         ...     print(len(page.data), page.next_cursor)
         """
-        params = list_params(status=status, tags=tags, idempotency_key=idempotency_key, period=period,
-                             from_=from_, to=to, limit=limit)
+        params = list_params(
+            status=status, tags=tags, idempotency_key=idempotency_key, period=period, from_=from_, to=to, limit=limit
+        )
         return TokenList(self._fetch_page, params)
 
     def list_tokens_page(
@@ -177,9 +187,19 @@ class Client(BaseClient):
     ) -> TokenPage:
         """One page of ``list_tokens``. Pass a page's ``next_cursor`` as ``after`` (or ``previous_cursor`` as
         ``before``), with the same filters, for the page beside it."""
-        return self._fetch_page(list_params(status=status, tags=tags, idempotency_key=idempotency_key,
-                                            period=period, from_=from_, to=to, limit=limit, after=after,
-                                            before=before))
+        return self._fetch_page(
+            list_params(
+                status=status,
+                tags=tags,
+                idempotency_key=idempotency_key,
+                period=period,
+                from_=from_,
+                to=to,
+                limit=limit,
+                after=after,
+                before=before,
+            )
+        )
 
     def for_token(
         self,
@@ -226,12 +246,21 @@ class Client(BaseClient):
 
         >>> client.with_options(secret_key=token.public_access_token).complete_token(token, {"ok": True})
         """
-        return Client(self.api_url, secret_key or self._secret_key,
-                      timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
-                      retry_policy=self.retry_policy if max_retries is None else RetryPolicy(
-                          max_retries, self.retry_policy.initial_delay, self.retry_policy.max_delay,
-                          self.retry_policy.max_retry_after),
-                      headers=self._extra_headers, http_client=self._http)
+        return Client(
+            self.api_url,
+            secret_key or self._secret_key,
+            timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
+            retry_policy=self.retry_policy
+            if max_retries is None
+            else RetryPolicy(
+                max_retries,
+                self.retry_policy.initial_delay,
+                self.retry_policy.max_delay,
+                self.retry_policy.max_retry_after,
+            ),
+            headers=self._extra_headers,
+            http_client=self._http,
+        )
 
     def close(self) -> None:
         """Close the connections (only those of an ``httpx.Client`` this client made itself)."""
@@ -241,8 +270,9 @@ class Client(BaseClient):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # --- sending ----------------------------------------------------------------------------------
@@ -294,8 +324,14 @@ class AsyncClient(BaseClient):
         headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(api_url=api_url, secret_key=secret_key, timeout=timeout, max_retries=max_retries,
-                         retry_policy=retry_policy, headers=headers)
+        super().__init__(
+            api_url=api_url,
+            secret_key=secret_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            headers=headers,
+        )
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
 
@@ -310,8 +346,11 @@ class AsyncClient(BaseClient):
         tags: str | Iterable[str] | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token. See ``Client.create_token``."""
-        return await self._send(self._create_call(timeout=timeout, idempotency_key=idempotency_key,
-                                                  idempotency_key_ttl=idempotency_key_ttl, tags=tags))
+        return await self._send(
+            self._create_call(
+                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+            )
+        )
 
     async def retrieve_token(self, token_or_id: TokenOrId) -> Token:
         """Read a token. See ``Client.retrieve_token``."""
@@ -334,8 +373,9 @@ class AsyncClient(BaseClient):
     ) -> AsyncTokenList:
         """The tokens of this environment, newest first, fetched lazily: ``async for token in ...``.
         See ``Client.list_tokens``."""
-        params = list_params(status=status, tags=tags, idempotency_key=idempotency_key, period=period,
-                             from_=from_, to=to, limit=limit)
+        params = list_params(
+            status=status, tags=tags, idempotency_key=idempotency_key, period=period, from_=from_, to=to, limit=limit
+        )
         return AsyncTokenList(self._fetch_page, params)
 
     async def list_tokens_page(
@@ -352,9 +392,19 @@ class AsyncClient(BaseClient):
         before: str | None = None,
     ) -> TokenPage:
         """One page of ``list_tokens``. See ``Client.list_tokens_page``."""
-        return await self._fetch_page(list_params(status=status, tags=tags, idempotency_key=idempotency_key,
-                                                  period=period, from_=from_, to=to, limit=limit, after=after,
-                                                  before=before))
+        return await self._fetch_page(
+            list_params(
+                status=status,
+                tags=tags,
+                idempotency_key=idempotency_key,
+                period=period,
+                from_=from_,
+                to=to,
+                limit=limit,
+                after=after,
+                before=before,
+            )
+        )
 
     async def for_token(
         self,
@@ -388,12 +438,21 @@ class AsyncClient(BaseClient):
         max_retries: int | None = None,
     ) -> AsyncClient:
         """A client with some settings changed that shares this one's connections. See ``Client.with_options``."""
-        return AsyncClient(self.api_url, secret_key or self._secret_key,
-                           timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
-                           retry_policy=self.retry_policy if max_retries is None else RetryPolicy(
-                               max_retries, self.retry_policy.initial_delay, self.retry_policy.max_delay,
-                               self.retry_policy.max_retry_after),
-                           headers=self._extra_headers, http_client=self._http)
+        return AsyncClient(
+            self.api_url,
+            secret_key or self._secret_key,
+            timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
+            retry_policy=self.retry_policy
+            if max_retries is None
+            else RetryPolicy(
+                max_retries,
+                self.retry_policy.initial_delay,
+                self.retry_policy.max_delay,
+                self.retry_policy.max_retry_after,
+            ),
+            headers=self._extra_headers,
+            http_client=self._http,
+        )
 
     async def close(self) -> None:
         """Close the connections (only those of an ``httpx.AsyncClient`` this client made itself)."""
@@ -403,8 +462,9 @@ class AsyncClient(BaseClient):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     # --- sending ----------------------------------------------------------------------------------

@@ -79,8 +79,9 @@ def server_hint(headers: Mapping[str, str], now: float) -> float | None:
 def resolve_api_url(api_url: str | None) -> str:
     url = api_url or os.environ.get(ENV_API_URL)
     if not url:
-        raise ConfigurationError(f"No API URL: pass api_url=... or set {ENV_API_URL} "
-                                 "(the local stack's is in .waitpoints/local.env)")
+        raise ConfigurationError(
+            f"No API URL: pass api_url=... or set {ENV_API_URL} (the local stack's is in .waitpoints/local.env)"
+        )
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"The API URL must start with http:// or https://, got {url!r}")
     return url.rstrip("/")

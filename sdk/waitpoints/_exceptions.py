@@ -1,21 +1,21 @@
 """The SDK's exceptions. Catch as broadly or as narrowly as you need::
 
-    WaitpointsError
-    ├── ConfigurationError              the API URL or secret key is missing
-    ├── APIConnectionError              the request did not get an HTTP response
-    │   └── APITimeoutError             ... because it timed out
-    ├── APIResponseValidationError      a 2xx response was not the JSON the API documents
-    ├── APIStatusError                  the API answered with an error status
-    │   ├── BadRequestError             400
-    │   ├── AuthenticationError         401
-    │   ├── PermissionDeniedError       403
-    │   ├── NotFoundError               404
-    │   ├── PayloadTooLargeError        413
-    │   ├── UnprocessableEntityError    422
-    │   ├── RateLimitError              429
-    │   └── InternalServerError         5xx
-    └── WaitpointTimeoutError           a waited-for token timed out (``WaitResult.unwrap``)
-        └── WaitTimeoutError            ``for_token``'s own timeout ran out; the token still waits
+WaitpointsError
+├── ConfigurationError              the API URL or secret key is missing
+├── APIConnectionError              the request did not get an HTTP response
+│   └── APITimeoutError             ... because it timed out
+├── APIResponseValidationError      a 2xx response was not the JSON the API documents
+├── APIStatusError                  the API answered with an error status
+│   ├── BadRequestError             400
+│   ├── AuthenticationError         401
+│   ├── PermissionDeniedError       403
+│   ├── NotFoundError               404
+│   ├── PayloadTooLargeError        413
+│   ├── UnprocessableEntityError    422
+│   ├── RateLimitError              429
+│   └── InternalServerError         5xx
+└── WaitpointTimeoutError           a waited-for token timed out (``WaitResult.unwrap``)
+    └── WaitTimeoutError            ``for_token``'s own timeout ran out; the token still waits
 """
 
 from __future__ import annotations

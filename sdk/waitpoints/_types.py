@@ -247,8 +247,12 @@ class TokenPage:
         pagination = data.get("pagination", {})
         if not isinstance(pagination, dict):
             raise WireError("'pagination' should be an object")
-        return cls([Token.from_wire(item) for item in data["data"]], _optional_str(pagination, "next"),
-                   _optional_str(pagination, "previous"), dict(data))
+        return cls(
+            [Token.from_wire(item) for item in data["data"]],
+            _optional_str(pagination, "next"),
+            _optional_str(pagination, "previous"),
+            dict(data),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON for this page, as the server sent it."""
@@ -286,16 +290,20 @@ class WaitResult(Generic[T]):
         """The result for a final token."""
         if token.status is TokenStatus.COMPLETED:
             return WaitResult(True, token, token.output)
-        error = token.error or WaitpointTimeoutError(f"Waitpoint {token.id} timed out", token_id=token.id,
-                                                     timeout_at=token.timeout_at)
+        error = token.error or WaitpointTimeoutError(
+            f"Waitpoint {token.id} timed out", token_id=token.id, timeout_at=token.timeout_at
+        )
         return WaitResult(False, token, None, error)
 
     @classmethod
     def gave_up(cls, token: Token, waited: float) -> WaitResult[Any]:
         """The result when ``for_token``'s own timeout ran out while the token still waits."""
         until = f"; it times out at {format_iso(token.timeout_at)}" if token.timeout_at else ""
-        error = WaitTimeoutError(f"Gave up waiting for {token.id} after {format_seconds(waited)}: it is still "
-                                 f"WAITING{until}", token_id=token.id, timeout_at=token.timeout_at)
+        error = WaitTimeoutError(
+            f"Gave up waiting for {token.id} after {format_seconds(waited)}: it is still WAITING{until}",
+            token_id=token.id,
+            timeout_at=token.timeout_at,
+        )
         return WaitResult(False, token, None, error)
 
 

@@ -77,8 +77,9 @@ def create_token(
     tags: str | Iterable[str] | None = None,
 ) -> CreatedToken:
     """Create a waitpoint token. See ``Client.create_token``."""
-    return get_client().create_token(timeout=timeout, idempotency_key=idempotency_key,
-                                     idempotency_key_ttl=idempotency_key_ttl, tags=tags)
+    return get_client().create_token(
+        timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+    )
 
 
 def complete_token(token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
@@ -102,8 +103,9 @@ def list_tokens(
     limit: int | None = None,
 ) -> TokenList:
     """The environment's tokens, newest first, fetched page by page as you iterate. See ``Client.list_tokens``."""
-    return get_client().list_tokens(status=status, tags=tags, idempotency_key=idempotency_key, period=period,
-                                    from_=from_, to=to, limit=limit)
+    return get_client().list_tokens(
+        status=status, tags=tags, idempotency_key=idempotency_key, period=period, from_=from_, to=to, limit=limit
+    )
 
 
 def list_tokens_page(
@@ -119,9 +121,17 @@ def list_tokens_page(
     before: str | None = None,
 ) -> TokenPage:
     """One page of the list, with its cursors. See ``Client.list_tokens_page``."""
-    return get_client().list_tokens_page(status=status, tags=tags, idempotency_key=idempotency_key,
-                                         period=period, from_=from_, to=to, limit=limit, after=after,
-                                         before=before)
+    return get_client().list_tokens_page(
+        status=status,
+        tags=tags,
+        idempotency_key=idempotency_key,
+        period=period,
+        from_=from_,
+        to=to,
+        limit=limit,
+        after=after,
+        before=before,
+    )
 
 
 def for_token(

@@ -23,8 +23,17 @@ from waitpoints_core.signing import SigningKeys
 
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS = ("create", "create_cached", "retrieve", "complete", "callback", "list", "resume")
-KEYS = {"ddb_requests", "rcu", "wcu", "handler_p50_us", "handler_p99_us", "floor_p50_us", "cold_ms", "cold_floor_ms",
-        "rss_mb"}
+KEYS = {
+    "ddb_requests",
+    "rcu",
+    "wcu",
+    "handler_p50_us",
+    "handler_p99_us",
+    "floor_p50_us",
+    "cold_ms",
+    "cold_floor_ms",
+    "rss_mb",
+}
 
 
 def _env() -> dict[str, str]:
@@ -35,8 +44,15 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, str(REPO / "bench/perf_bench.py"), "--quick", "--no-throughput",
-                             "--out", str(out)], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench/perf_bench.py"), "--quick", "--no-throughput", "--out", str(out)],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(out.read_text())
     assert set(report) == {"operations"}
@@ -65,23 +81,36 @@ def loaded_after_init(function: str, **environment: str) -> set[str]:
         "from waitpoints_core import get_service; get_service()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    env = _env() | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-                    "WAITPOINTS_TABLE_NAME": "t", "WAITPOINTS_SIGNING_SECRET_ARN": "s"} | environment
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                            check=False)
+    env = (
+        _env()
+        | {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "WAITPOINTS_TABLE_NAME": "t",
+            "WAITPOINTS_SIGNING_SECRET_ARN": "s",
+        }
+        | environment
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     modules = set(json.loads(result.stdout))
     return modules | {name.partition(".")[0] for name in modules}
 
 
-@pytest.mark.parametrize(("function", "absent"), [
-    ("api", {"boto3", "jwt", "pydantic", "aws_lambda_powertools.event_handler.openapi.models"}),
-    ("callback", {"boto3", "jwt", "pydantic"}),
-    ("stream", {"boto3", "jwt", "pydantic"}),
-    ("sweep", {"boto3", "jwt", "pydantic"}),
-    ("create_token", {"boto3", "jwt"}),
-    ("wait_for_token", {"boto3", "jwt"}),
-])
+@pytest.mark.parametrize(
+    ("function", "absent"),
+    [
+        ("api", {"boto3", "jwt", "pydantic", "aws_lambda_powertools.event_handler.openapi.models"}),
+        ("callback", {"boto3", "jwt", "pydantic"}),
+        ("stream", {"boto3", "jwt", "pydantic"}),
+        ("sweep", {"boto3", "jwt", "pydantic"}),
+        ("create_token", {"boto3", "jwt"}),
+        ("wait_for_token", {"boto3", "jwt"}),
+    ],
+)
 def test_the_cold_path_imports_stay_off(function: str, absent: set[str]) -> None:
     assert not loaded_after_init(function) & absent
 

@@ -20,7 +20,6 @@ import pytest
 from tests.local_stack import admin, running_stack
 
 
-
 @dataclass
 class Stack:
     url: str
@@ -33,8 +32,13 @@ class Stack:
 
     def aws(self, service: str) -> Any:
         """A boto3 client for the local stack's emulated AWS."""
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key or self.key}"} if (key or self.key) else {}
@@ -44,15 +48,26 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if os.environ.get("WAITPOINTS_API_URL") and os.environ.get("WAITPOINTS_SECRET_KEY"):
-        yield Stack(os.environ["WAITPOINTS_API_URL"].rstrip("/"), os.environ["WAITPOINTS_SECRET_KEY"],
-                    os.environ.get("WAITPOINTS_OTHER_SECRET_KEY"), None, None)
+        yield Stack(
+            os.environ["WAITPOINTS_API_URL"].rstrip("/"),
+            os.environ["WAITPOINTS_SECRET_KEY"],
+            os.environ.get("WAITPOINTS_OTHER_SECRET_KEY"),
+            None,
+            None,
+        )
         return
     state = tmp_path_factory.mktemp("stack")
     with running_stack(state, WAITPOINTS_AUTH_CACHE_SECONDS="1", WAITPOINTS_SIGNING_KEY_CACHE_SECONDS="1") as values:
         other = admin("keys", state, "--env", "other").stdout.strip()
-        yield Stack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], other,
-                    values["AWS_ENDPOINT_URL"], values["WAITPOINTS_TABLE_NAME"],
-                    values["WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN"], state)
+        yield Stack(
+            values["WAITPOINTS_API_URL"],
+            values["WAITPOINTS_SECRET_KEY"],
+            other,
+            values["AWS_ENDPOINT_URL"],
+            values["WAITPOINTS_TABLE_NAME"],
+            values["WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN"],
+            state,
+        )
 
 
 @pytest.fixture(scope="session")

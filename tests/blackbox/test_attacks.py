@@ -23,16 +23,24 @@ def test_another_environments_key_on_every_route(api: httpx.Client, other_api: h
     assert error_of(other_api.get(f"{TOKENS}/{mine['id']}"), 404) == "Waitpoint not found"
     assert error_of(complete(other_api, mine["id"], {"data": "theirs"}), 404) == "Waitpoint not found"
     assert error_of(other_api.post(f"{TOKENS}/{mine['id']}/complete"), 404) == "Waitpoint not found"
-    for params in ({}, {"filter[tags]": "shared-tag"}, {"filter[idempotencyKey]": "shared-key"},
-                   {"filter[status]": "WAITING"}, {"page[size]": "100"}):
+    for params in (
+        {},
+        {"filter[tags]": "shared-tag"},
+        {"filter[idempotencyKey]": "shared-key"},
+        {"filter[status]": "WAITING"},
+        {"page[size]": "100"},
+    ):
         listed = other_api.get(TOKENS, params=params)
         assert listed.status_code == 200 and mine["id"] not in {t["id"] for t in listed.json()["data"]}
     # create: idempotency keys belong to an environment, so the same key there is another token
     theirs = create(other_api, idempotencyKey="shared-key")
     assert theirs["id"] != mine["id"] and theirs["isCached"] is False
     # their public access token cannot complete my token either
-    assert complete(httpx.Client(base_url=str(api.base_url), headers={"Authorization": f"Bearer {theirs['publicAccessToken']}"}),
-                    mine["id"], {"data": 1}).status_code in (403, 404)
+    assert complete(
+        httpx.Client(base_url=str(api.base_url), headers={"Authorization": f"Bearer {theirs['publicAccessToken']}"}),
+        mine["id"],
+        {"data": 1},
+    ).status_code in (403, 404)
     _unchanged(api, mine["id"])
 
 
@@ -40,16 +48,29 @@ def test_another_environments_key_on_every_route(api: httpx.Client, other_api: h
 def test_a_public_access_token_only_completes(api: httpx.Client, anonymous: httpx.Client, route: str) -> None:
     token = create(api)
     auth = {"Authorization": f"Bearer {token['publicAccessToken']}"}
-    response = {"create": lambda: anonymous.post(TOKENS, json={}, headers=auth),
-                "list": lambda: anonymous.get(TOKENS, headers=auth),
-                "retrieve": lambda: anonymous.get(f"{TOKENS}/{token['id']}", headers=auth)}[route]()
+    response = {
+        "create": lambda: anonymous.post(TOKENS, json={}, headers=auth),
+        "list": lambda: anonymous.get(TOKENS, headers=auth),
+        "retrieve": lambda: anonymous.get(f"{TOKENS}/{token['id']}", headers=auth),
+    }[route]()
     assert token["publicAccessToken"] not in error_of(response, 401)
 
 
-@pytest.mark.parametrize("raw", [
-    "..", "../..", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2f", "waitpoint_%2E%2E", "waitpoint_..%00",
-    "%00", "waitpoint_" + "a" * 10_000, "a" * 25 + "%2F..", "waitpoint_aaaaaaaaaaaaaaaaaaaaaaaaa%0A",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "..",
+        "../..",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2e%2e%2f%2e%2e%2f",
+        "waitpoint_%2E%2E",
+        "waitpoint_..%00",
+        "%00",
+        "waitpoint_" + "a" * 10_000,
+        "a" * 25 + "%2F..",
+        "waitpoint_aaaaaaaaaaaaaaaaaaaaaaaaa%0A",
+    ],
+)
 def test_path_traversal_and_oversized_ids_are_404(api: httpx.Client, anonymous: httpx.Client, raw: str) -> None:
     token = create(api)
     for method, path in (("GET", f"{TOKENS}/{raw}"), ("POST", f"{TOKENS}/{raw}/complete")):
@@ -79,8 +100,11 @@ def test_huge_headers_get_a_4xx_never_a_5xx(api: httpx.Client, stack) -> None:  
         response = client.get(f"{TOKENS}/{token['id']}", headers={"Authorization": f"Bearer {huge_key}"})
         assert 400 <= response.status_code < 500 and huge_key not in response.text
         many = {f"x-junk-{i}": "j" * 100 for i in range(90)}
-        response = client.post(f"{TOKENS}/{token['id']}/complete", json={"data": 1},
-                               headers={**many, "Authorization": api.headers["Authorization"]})
+        response = client.post(
+            f"{TOKENS}/{token['id']}/complete",
+            json={"data": 1},
+            headers={**many, "Authorization": api.headers["Authorization"]},
+        )
         assert response.status_code < 500, response.text
     cookie = api.get(f"{TOKENS}/{token['id']}", headers={"Cookie": "c=" + "x" * 8_000})
     assert cookie.status_code < 500
@@ -90,13 +114,19 @@ def test_huge_bodies_are_413_and_change_nothing(api: httpx.Client, anonymous: ht
     token = create(api)
     big = b'{"data":"' + b"x" * (3 * 1024 * 1024) + b'"}'  # over the 3 MB completion limit, and create's 10 KB
     error_of(api.post(TOKENS, content=big, headers={"Content-Type": "application/json"}), 413)
-    error_of(api.post(f"{TOKENS}/{token['id']}/complete", content=big, headers={"Content-Type": "application/json"}), 413)
+    error_of(
+        api.post(f"{TOKENS}/{token['id']}/complete", content=big, headers={"Content-Type": "application/json"}), 413
+    )
     too_big = anonymous.post(callback_path(token["url"]), content=b"x" * (11 * 1024 * 1024))
     assert too_big.status_code == 413  # API Gateway's own 10 MB limit answers first
     _unchanged(api, token["id"])
 
 
 def test_invalid_keys_are_not_echoed(anonymous: httpx.Client) -> None:
-    for credential in ("wp_dev_" + "Z" * 43, "wp_prod_secretsecretsecretsecretsecretsecret123", "eyJhbGciOiJub25lIn0.e30."):
+    for credential in (
+        "wp_dev_" + "Z" * 43,
+        "wp_prod_secretsecretsecretsecretsecretsecret123",
+        "eyJhbGciOiJub25lIn0.e30.",
+    ):
         response = anonymous.get(TOKENS, headers={"Authorization": f"Bearer {credential}"})
         assert credential not in error_of(response, 401)

@@ -29,16 +29,24 @@ def test_json_body_becomes_the_output(api: httpx.Client, anonymous: httpx.Client
 
 def test_form_body_becomes_an_object_of_its_fields(api: httpx.Client, anonymous: httpx.Client) -> None:
     created = create(api)
-    _callback(anonymous, created["url"], content=b"decision=approve&note=ok+then&tag=a&tag=b",
-              headers={"content-type": "application/x-www-form-urlencoded"})
+    _callback(
+        anonymous,
+        created["url"],
+        content=b"decision=approve&note=ok+then&tag=a&tag=b",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     output = json.loads(retrieve(api, created["id"])["output"])
     assert output == {"decision": "approve", "note": "ok then", "tag": ["a", "b"]}
 
 
 def test_json_sent_the_curl_way_is_json(api: httpx.Client, anonymous: httpx.Client) -> None:
     created = create(api)
-    _callback(anonymous, created["url"], content=b'{"approved": true}',
-              headers={"content-type": "application/x-www-form-urlencoded"})
+    _callback(
+        anonymous,
+        created["url"],
+        content=b'{"approved": true}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert json.loads(retrieve(api, created["id"])["output"]) == {"approved": True}
 
 
@@ -58,14 +66,17 @@ def test_empty_body_is_an_empty_object(api: httpx.Client, anonymous: httpx.Clien
     assert (token["output"], token["outputType"]) == ("{}", "application/json")
 
 
-@pytest.mark.parametrize("forge", [
-    lambda h, other: "0" * 64,
-    lambda h, other: h.upper(),
-    lambda h, other: h[:-1],
-    lambda h, other: h + "0",
-    lambda h, other: other,
-    lambda h, other: hmac.new(b"another deployment", b"x", hashlib.sha256).hexdigest(),
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda h, other: "0" * 64,
+        lambda h, other: h.upper(),
+        lambda h, other: h[:-1],
+        lambda h, other: h + "0",
+        lambda h, other: other,
+        lambda h, other: hmac.new(b"another deployment", b"x", hashlib.sha256).hexdigest(),
+    ],
+)
 def test_forged_hashes_are_401_and_change_nothing(api: httpx.Client, anonymous: httpx.Client, forge) -> None:  # type: ignore[no-untyped-def]
     created, other = create(api), create(api)
     good = created["url"].rsplit("/", 1)[1]
@@ -100,8 +111,13 @@ def test_timed_out_is_200_and_stays_timed_out(api: httpx.Client, anonymous: http
 
 
 def test_correct_hash_for_a_token_that_does_not_exist_is_404(local_stack: Stack, anonymous: httpx.Client) -> None:
-    secrets = boto3.client("secretsmanager", endpoint_url=local_stack.aws_endpoint, region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    secrets = boto3.client(
+        "secretsmanager",
+        endpoint_url=local_stack.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     arn = secrets.list_secrets()["SecretList"][0]["ARN"]
     from waitpoints_core.signing import SigningKeys
 

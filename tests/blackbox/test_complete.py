@@ -22,14 +22,17 @@ def test_complete_with_json_data(api: httpx.Client) -> None:
     assert parse_iso(token["completedAt"]) >= parse_iso(token["createdAt"])
 
 
-@pytest.mark.parametrize(("data", "output", "output_type"), [
-    ("approved", "approved", "text/plain"),
-    ("", "", "text/plain"),
-    (None, "null", "application/json"),
-    (42, "42", "application/json"),
-    ([1, "two"], '[1,"two"]', "application/json"),
-    ({"ünïcode": "✓"}, '{"ünïcode":"✓"}', "application/json"),
-])
+@pytest.mark.parametrize(
+    ("data", "output", "output_type"),
+    [
+        ("approved", "approved", "text/plain"),
+        ("", "", "text/plain"),
+        (None, "null", "application/json"),
+        (42, "42", "application/json"),
+        ([1, "two"], '[1,"two"]', "application/json"),
+        ({"ünïcode": "✓"}, '{"ünïcode":"✓"}', "application/json"),
+    ],
+)
 def test_output_encoding(api: httpx.Client, data: object, output: str, output_type: str) -> None:
     token_id = create(api)["id"]
     assert complete(api, token_id, {"data": data}).status_code == 200
@@ -105,18 +108,28 @@ def test_invalid_json_is_400(api: httpx.Client) -> None:
 def test_cors_preflight_and_headers(api: httpx.Client, anonymous: httpx.Client) -> None:
     created = create(api)
     origin = "https://app.example.com"
-    preflight = anonymous.options(f"{TOKENS}/{created['id']}/complete", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,x-trigger-source",
-    })
+    preflight = anonymous.options(
+        f"{TOKENS}/{created['id']}/complete",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-trigger-source",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == origin
     allowed = preflight.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed and "x-trigger-source" in allowed
     assert "POST" in preflight.headers["access-control-allow-methods"]
-    response = complete(anonymous, created["id"], {"data": 1}, headers={
-        "Origin": origin, "Authorization": f"Bearer {created['publicAccessToken']}",
-    })
+    response = complete(
+        anonymous,
+        created["id"],
+        {"data": 1},
+        headers={
+            "Origin": origin,
+            "Authorization": f"Bearer {created['publicAccessToken']}",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == origin
     assert "x-trigger-jwt" in response.headers["access-control-expose-headers"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -23,8 +23,10 @@ def test_create_returns_id_url_and_access_token(api: httpx.Client) -> None:
     hash_part = body["url"].rsplit("/", 1)[1]
     assert len(hash_part) == 64 and hash_part == hash_part.lower() and int(hash_part, 16) >= 0
     assert response.headers["x-trigger-jwt"] == body["publicAccessToken"]
-    assert json.loads(response.headers["x-trigger-jwt-claims"]) == {"sub": "dev", "pub": True} or \
-        json.loads(response.headers["x-trigger-jwt-claims"])["pub"] is True
+    assert (
+        json.loads(response.headers["x-trigger-jwt-claims"]) == {"sub": "dev", "pub": True}
+        or json.loads(response.headers["x-trigger-jwt-claims"])["pub"] is True
+    )
 
 
 def test_access_token_is_scoped_to_the_token_for_24_hours(api: httpx.Client) -> None:
@@ -44,44 +46,53 @@ def test_default_timeout_is_ten_minutes(api: httpx.Client) -> None:
     assert parse_iso(token["timeoutAt"]) - parse_iso(token["createdAt"]) == timedelta(minutes=10)
 
 
-@pytest.mark.parametrize(("timeout", "expected"), [
-    ("30s", timedelta(seconds=30)), ("1h30m", timedelta(minutes=90)), ("2hr", timedelta(hours=2)),
-    ("2w3d", timedelta(days=17)), ("365d", timedelta(days=365)),
-])
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2hr", timedelta(hours=2)),
+        ("2w3d", timedelta(days=17)),
+        ("365d", timedelta(days=365)),
+    ],
+)
 def test_duration_timeouts(api: httpx.Client, timeout: str, expected: timedelta) -> None:
     token = retrieve(api, create(api, timeout=timeout)["id"])
     assert parse_iso(token["timeoutAt"]) - parse_iso(token["createdAt"]) == expected
 
 
 def test_iso_and_epoch_ms_timeouts(api: httpx.Client) -> None:
-    at = (datetime.now(timezone.utc) + timedelta(hours=3)).replace(microsecond=123000)
+    at = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=123000)
     iso = retrieve(api, create(api, timeout=at.isoformat().replace("+00:00", "Z"))["id"])
     assert parse_iso(iso["timeoutAt"]) == at
     epoch = retrieve(api, create(api, timeout=int(at.timestamp() * 1000))["id"])
     assert parse_iso(epoch["timeoutAt"]) == at
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"timeout": "soon"}, "timeout"),
-    ({"timeout": "10 minutes"}, "timeout"),
-    ({"timeout": "0s"}, "timeout"),
-    ({"timeout": "366d"}, "timeout"),
-    ({"timeout": "2020-01-01T00:00:00Z"}, "timeout"),
-    ({"timeout": 1_000}, "timeout"),
-    ({"timeout": None}, "timeout"),
-    ({"timeout": True}, "timeout"),
-    ({"timeout": 1.5}, "timeout"),
-    ({"idempotencyKey": ""}, "idempotencyKey"),
-    ({"idempotencyKey": "k" * 2049}, "idempotencyKey"),
-    ({"idempotencyKey": 5}, "idempotencyKey"),
-    ({"idempotencyKey": "k", "idempotencyKeyTTL": "forever"}, "idempotencyKeyTTL"),
-    ({"idempotencyKey": "k", "idempotencyKeyTTL": "1000d"}, "idempotencyKeyTTL"),
-    ({"tags": ""}, "tags"),
-    ({"tags": ["ok", "t" * 129]}, "tags"),
-    ({"tags": [1]}, "tags"),
-    ({"tags": {"a": 1}}, "tags"),
-    ({"timout": "1h"}, "timout"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timeout": "soon"}, "timeout"),
+        ({"timeout": "10 minutes"}, "timeout"),
+        ({"timeout": "0s"}, "timeout"),
+        ({"timeout": "366d"}, "timeout"),
+        ({"timeout": "2020-01-01T00:00:00Z"}, "timeout"),
+        ({"timeout": 1_000}, "timeout"),
+        ({"timeout": None}, "timeout"),
+        ({"timeout": True}, "timeout"),
+        ({"timeout": 1.5}, "timeout"),
+        ({"idempotencyKey": ""}, "idempotencyKey"),
+        ({"idempotencyKey": "k" * 2049}, "idempotencyKey"),
+        ({"idempotencyKey": 5}, "idempotencyKey"),
+        ({"idempotencyKey": "k", "idempotencyKeyTTL": "forever"}, "idempotencyKeyTTL"),
+        ({"idempotencyKey": "k", "idempotencyKeyTTL": "1000d"}, "idempotencyKeyTTL"),
+        ({"tags": ""}, "tags"),
+        ({"tags": ["ok", "t" * 129]}, "tags"),
+        ({"tags": [1]}, "tags"),
+        ({"tags": {"a": 1}}, "tags"),
+        ({"timout": "1h"}, "timout"),
+    ],
+)
 def test_invalid_options_are_400_naming_the_field(api: httpx.Client, body: dict[str, object], field: str) -> None:
     assert field in error_of(api.post(TOKENS, json=body), 400)
 
@@ -97,7 +108,9 @@ def test_empty_body_creates_with_defaults(api: httpx.Client) -> None:
 
 
 def test_json_body_is_read_whatever_the_content_type(api: httpx.Client) -> None:
-    response = api.post(TOKENS, content=b'{"tags":"curl"}', headers={"content-type": "application/x-www-form-urlencoded"})
+    response = api.post(
+        TOKENS, content=b'{"tags":"curl"}', headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 200
     assert retrieve(api, response.json()["id"])["tags"] == ["curl"]
 
@@ -118,8 +131,10 @@ def test_tags_as_string_list_and_limits(api: httpx.Client) -> None:
     assert retrieve(api, create(api, tags=ten)["id"])["tags"] == ten
 
 
-@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer wp_dev_" + "x" * 43, "Basic dXNlcjpwYXNz",
-                                           "Bearer not-a-key", "wp_dev_" + "x" * 43])
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wp_dev_" + "x" * 43, "Basic dXNlcjpwYXNz", "Bearer not-a-key", "wp_dev_" + "x" * 43],
+)
 def test_missing_or_unknown_key_is_401(anonymous: httpx.Client, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization is not None else {}
     error_of(anonymous.post(TOKENS, json={}, headers=headers), 401)
@@ -135,6 +150,7 @@ def test_unauthenticated_comes_before_validation(anonymous: httpx.Client) -> Non
 
 
 # --- idempotency -----------------------------------------------------------------------------------------
+
 
 def test_same_idempotency_key_returns_the_same_token(api: httpx.Client) -> None:
     first = create(api, idempotencyKey="order-1", tags=["first"], timeout="1h")

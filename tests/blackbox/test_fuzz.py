@@ -43,11 +43,23 @@ def openapi_schema(stack: Stack) -> Any:
 def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> None:
     paths = openapi_schema.raw_schema["paths"]
     assert {(p, m) for p, ops in paths.items() for m in ops} == {
-        ("/api/v1/waitpoints/tokens", "post"), ("/api/v1/waitpoints/tokens", "get"),
-        ("/api/v1/waitpoints/tokens/{id}", "get"), ("/api/v1/waitpoints/tokens/{id}/complete", "post"), (CALLBACK, "post")}
+        ("/api/v1/waitpoints/tokens", "post"),
+        ("/api/v1/waitpoints/tokens", "get"),
+        ("/api/v1/waitpoints/tokens/{id}", "get"),
+        ("/api/v1/waitpoints/tokens/{id}/complete", "post"),
+        (CALLBACK, "post"),
+    }
     assert {p["name"] for p in paths["/api/v1/waitpoints/tokens"]["get"]["parameters"]} == {
-        "page[size]", "page[after]", "page[before]", "filter[status]", "filter[idempotencyKey]", "filter[tags]",
-        "filter[createdAt][period]", "filter[createdAt][from]", "filter[createdAt][to]"}
+        "page[size]",
+        "page[after]",
+        "page[before]",
+        "filter[status]",
+        "filter[idempotencyKey]",
+        "filter[tags]",
+        "filter[createdAt][period]",
+        "filter[createdAt][from]",
+        "filter[createdAt][to]",
+    }
     for path, ops in paths.items():
         for method, op in ops.items():
             assert "200" in op["responses"] and "503" in op["responses"], (path, method)
@@ -56,17 +68,30 @@ def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> N
 
 
 @pytest.mark.parametrize("mode", list(EXAMPLES))
-@pytest.mark.parametrize("label", ["POST /api/v1/waitpoints/tokens", "GET /api/v1/waitpoints/tokens",
-                                   "GET /api/v1/waitpoints/tokens/{id}", "POST /api/v1/waitpoints/tokens/{id}/complete",
-                                   f"POST {CALLBACK}"])
-def test_generated_requests(openapi_schema: Any, stack: Stack, api: httpx.Client, label: str,
-                            mode: GenerationMode) -> None:
+@pytest.mark.parametrize(
+    "label",
+    [
+        "POST /api/v1/waitpoints/tokens",
+        "GET /api/v1/waitpoints/tokens",
+        "GET /api/v1/waitpoints/tokens/{id}",
+        "POST /api/v1/waitpoints/tokens/{id}/complete",
+        f"POST {CALLBACK}",
+    ],
+)
+def test_generated_requests(
+    openapi_schema: Any, stack: Stack, api: httpx.Client, label: str, mode: GenerationMode
+) -> None:
     (operation,) = [r.ok() for r in openapi_schema.get_all_operations() if r.ok().label == label]
     tokens = [create(api, timeout="1h", tags=["fuzz"]) for _ in range(4)]
     statuses: Counter[int] = Counter()
 
-    @settings(max_examples=EXAMPLES[mode], deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
         params = case.path_parameters or {}
@@ -81,6 +106,8 @@ def test_generated_requests(openapi_schema: Any, stack: Stack, api: httpx.Client
         statuses[response.status_code] += 1
 
     run()
-    print(f"\nschemathesis {label} {mode.value}: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis {label} {mode.value}: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}"
+    )
     assert sum(statuses.values()) >= EXAMPLES[mode] // 2
     assert not [s for s in statuses if s >= 500]

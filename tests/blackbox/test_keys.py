@@ -28,7 +28,9 @@ def test_a_revoked_key_stops_working(local_stack: Stack) -> None:
     key = admin("keys", state, "--env", "revoke-me").stdout.strip()
     with local_stack.client(key) as client:
         assert client.post(TOKENS, json={}).status_code == 200
-        (key_id,) = [line.split()[0] for line in admin("keys", state, "--list").stdout.splitlines() if " revoke-me " in line]
+        (key_id,) = [
+            line.split()[0] for line in admin("keys", state, "--list").stdout.splitlines() if " revoke-me " in line
+        ]
         assert admin("keys", state, "--revoke", key_id).returncode == 0
         time.sleep(1.2)  # this stack caches known keys for 1 s (60 s by default)
         error_of(client.post(TOKENS, json={}), 401)
@@ -39,14 +41,20 @@ def test_a_revoked_key_stops_working(local_stack: Stack) -> None:
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, httpx.Client]]:
     """Rotation changes what every later request is signed with: this test gets a stack of its own."""
     state = tmp_path_factory.mktemp("rotation")
-    with running_stack(state, WAITPOINTS_SIGNING_KEY_CACHE_SECONDS="1") as values, httpx.Client(
-            base_url=values["WAITPOINTS_API_URL"], timeout=30,
-            headers={"Authorization": f"Bearer {values['WAITPOINTS_SECRET_KEY']}"}) as api:
+    with (
+        running_stack(state, WAITPOINTS_SIGNING_KEY_CACHE_SECONDS="1") as values,
+        httpx.Client(
+            base_url=values["WAITPOINTS_API_URL"],
+            timeout=30,
+            headers={"Authorization": f"Bearer {values['WAITPOINTS_SECRET_KEY']}"},
+        ) as api,
+    ):
         yield state, api
 
 
-def test_rotation_keeps_outstanding_urls_and_retiring_ends_them(local_stack: Stack,
-                                                                own_stack: tuple[Path, httpx.Client]) -> None:
+def test_rotation_keeps_outstanding_urls_and_retiring_ends_them(
+    local_stack: Stack, own_stack: tuple[Path, httpx.Client]
+) -> None:
     state, api = own_stack
     anonymous = httpx.Client(base_url=str(api.base_url))
     before, finished_before = create(api), create(api)

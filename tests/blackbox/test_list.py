@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-
 from waitpoints_core import DynamoDBStore, mint_api_key
 
 from .conftest import Stack
@@ -73,8 +72,13 @@ def walk_back(api: httpx.Client, params: dict[str, str], size: int, last: dict[s
 def mint(stack: Stack, prefix: str) -> httpx.Client:
     if stack.aws_endpoint is None or stack.table_name is None:
         pytest.skip("needs the local stack's emulated AWS to mint a key for a fresh environment")
-    ddb = boto3.client("dynamodb", endpoint_url=stack.aws_endpoint, region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     return stack.client(mint_api_key(DynamoDBStore(ddb, stack.table_name), f"{prefix}-{uuid.uuid4().hex[:8]}"))
 
 
@@ -185,12 +189,16 @@ def resolve(pop: Population, name: str) -> tuple[dict[str, str], set[str] | None
     if name in ("tag", "two tags", "blue"):
         return tag_filter(pop, params), None
     if name == "time range":
-        items = [t for t in walk(pop.api, {}, 100)[0]["data"]] + [t for p in walk(pop.api, {}, 100)[1:] for t in p["data"]]
+        items = [t for t in walk(pop.api, {}, 100)[0]["data"]] + [
+            t for p in walk(pop.api, {}, 100)[1:] for t in p["data"]
+        ]
         created = {t["id"]: t["createdAt"] for t in items}
         middle = sorted(created[i] for i in pop.middle)
         start_ms = int(parse_iso(middle[0]).timestamp() * 1000)
-        return {"filter[createdAt][from]": middle[0], "filter[createdAt][to]": str(int(parse_iso(middle[-1]).timestamp() * 1000))}, \
-            set(pop.middle) if start_ms else None
+        return {
+            "filter[createdAt][from]": middle[0],
+            "filter[createdAt][to]": str(int(parse_iso(middle[-1]).timestamp() * 1000)),
+        }, set(pop.middle) if start_ms else None
     return params, expected(pop)
 
 
@@ -262,31 +270,47 @@ def test_environments_are_isolated(population: Population, other_api: httpx.Clie
     theirs = {t["id"] for p in walk(other_api, {}, 100) for t in p["data"]}
     assert theirs.isdisjoint(pop.all)
     cursor = page(pop.api, **{"page[size]": 5})["pagination"]["next"]
-    assert error_of(other_api.get(TOKENS, params={"page[size]": 5, "page[after]": cursor}), 400).startswith("page[after]: ")
+    assert error_of(other_api.get(TOKENS, params={"page[size]": 5, "page[after]": cursor}), 400).startswith(
+        "page[after]: "
+    )
     back = page(pop.api, **{"page[size]": 5, "page[after]": cursor})["pagination"]["previous"]
-    assert error_of(other_api.get(TOKENS, params={"page[size]": 5, "page[before]": back}), 400).startswith("page[before]: ")
+    assert error_of(other_api.get(TOKENS, params={"page[size]": 5, "page[before]": back}), 400).startswith(
+        "page[before]: "
+    )
 
 
 def _edited(cursor: str) -> str:
     return cursor[:5] + ("A" if cursor[5] != "A" else "B") + cursor[6:]
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"page[size]": "0"}, "page[size]"), ({"page[size]": "101"}, "page[size]"), ({"page[size]": "ten"}, "page[size]"),
-    ({"page[size]": ""}, "page[size]"), ({"page[size]": "2.5"}, "page[size]"),
-    ({"filter[status]": "waiting"}, "filter[status]"), ({"filter[status]": "WAITING,DONE"}, "filter[status]"),
-    ({"filter[status]": "WAITING,"}, "filter[status]"),
-    ({"filter[tags]": "a,,b"}, "filter[tags]"), ({"filter[tags]": "t" * 129}, "filter[tags]"),
-    ({"filter[tags]": ",".join(str(i) for i in range(11))}, "filter[tags]"),
-    ({"filter[idempotencyKey]": "k" * 2049}, "filter[idempotencyKey]"),
-    ({"filter[createdAt][from]": "yesterday"}, "filter[createdAt][from]"),
-    ({"filter[createdAt][to]": "2024-02-30T00:00:00Z"}, "filter[createdAt][to]"),
-    ({"filter[createdAt][period]": "1 hour"}, "filter[createdAt][period]"),
-    ({"filter[createdAt][period]": "0s"}, "filter[createdAt][period]"),
-    ({"page[after]": "not-a-cursor"}, "page[after]"), ({"page[before]": "not-a-cursor"}, "page[before]"),
-    ({"page[after]": ""}, "page[after]"), ({"page[after]": "eyJiIjoiMSJ9.AAAA"}, "page[after]"),
-])
-def test_every_invalid_value_is_a_400_naming_the_parameter(api: httpx.Client, params: dict[str, str], name: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"page[size]": "0"}, "page[size]"),
+        ({"page[size]": "101"}, "page[size]"),
+        ({"page[size]": "ten"}, "page[size]"),
+        ({"page[size]": ""}, "page[size]"),
+        ({"page[size]": "2.5"}, "page[size]"),
+        ({"filter[status]": "waiting"}, "filter[status]"),
+        ({"filter[status]": "WAITING,DONE"}, "filter[status]"),
+        ({"filter[status]": "WAITING,"}, "filter[status]"),
+        ({"filter[tags]": "a,,b"}, "filter[tags]"),
+        ({"filter[tags]": "t" * 129}, "filter[tags]"),
+        ({"filter[tags]": ",".join(str(i) for i in range(11))}, "filter[tags]"),
+        ({"filter[idempotencyKey]": "k" * 2049}, "filter[idempotencyKey]"),
+        ({"filter[createdAt][from]": "yesterday"}, "filter[createdAt][from]"),
+        ({"filter[createdAt][to]": "2024-02-30T00:00:00Z"}, "filter[createdAt][to]"),
+        ({"filter[createdAt][period]": "1 hour"}, "filter[createdAt][period]"),
+        ({"filter[createdAt][period]": "0s"}, "filter[createdAt][period]"),
+        ({"page[after]": "not-a-cursor"}, "page[after]"),
+        ({"page[before]": "not-a-cursor"}, "page[before]"),
+        ({"page[after]": ""}, "page[after]"),
+        ({"page[after]": "eyJiIjoiMSJ9.AAAA"}, "page[after]"),
+    ],
+)
+def test_every_invalid_value_is_a_400_naming_the_parameter(
+    api: httpx.Client, params: dict[str, str], name: str
+) -> None:
     assert error_of(api.get(TOKENS, params=params), 400).startswith(f"{name}: ")
 
 

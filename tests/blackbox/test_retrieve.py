@@ -15,8 +15,13 @@ def test_waiting_token_shape(api: httpx.Client) -> None:
     created = create(api, tags=["a", "b"], timeout="1h")
     token = retrieve(api, created["id"])
     assert token == {
-        "id": created["id"], "url": created["url"], "status": "WAITING",
-        "createdAt": token["createdAt"], "timeoutAt": token["timeoutAt"], "tags": ["a", "b"], "outputIsError": False,
+        "id": created["id"],
+        "url": created["url"],
+        "status": "WAITING",
+        "createdAt": token["createdAt"],
+        "timeoutAt": token["timeoutAt"],
+        "tags": ["a", "b"],
+        "outputIsError": False,
     }
     parse_iso(token["createdAt"])
     parse_iso(token["timeoutAt"])
@@ -34,10 +39,18 @@ def test_bare_id_is_accepted(api: httpx.Client) -> None:
     assert retrieve(api, created["id"].removeprefix("waitpoint_"))["id"] == created["id"]
 
 
-@pytest.mark.parametrize("token_id", [
-    "waitpoint_" + "a" * 25, "waitpoint_short", "WAITPOINT_" + "A" * 25, "nope", "..%2F..%2Fetc%2Fpasswd",
-    "waitpoint_" + "a" * 500, "waitpoint_" + "a" * 24 + "_",
-])
+@pytest.mark.parametrize(
+    "token_id",
+    [
+        "waitpoint_" + "a" * 25,
+        "waitpoint_short",
+        "WAITPOINT_" + "A" * 25,
+        "nope",
+        "..%2F..%2Fetc%2Fpasswd",
+        "waitpoint_" + "a" * 500,
+        "waitpoint_" + "a" * 24 + "_",
+    ],
+)
 def test_unknown_or_malformed_id_is_404(api: httpx.Client, token_id: str) -> None:
     assert error_of(api.get(f"{TOKENS}/{token_id}"), 404) == "Waitpoint not found"
 
@@ -63,6 +76,7 @@ def test_past_timeout_reads_timed_out_at_once(api: httpx.Client) -> None:
     assert token["outputIsError"] is True and token["outputType"] == "application/json"
     assert token["completedAt"] == token["timeoutAt"]
     assert json.loads(token["output"]) == {
-        "code": "WAITPOINT_TIMEOUT", "message": f"Waitpoint timed out at {token['timeoutAt']}",
+        "code": "WAITPOINT_TIMEOUT",
+        "message": f"Waitpoint timed out at {token['timeoutAt']}",
     }
     assert parse_iso(token["timeoutAt"]) > parse_iso(token["createdAt"])

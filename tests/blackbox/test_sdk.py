@@ -31,13 +31,22 @@ def node() -> str:
     if not (SDK_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir():
         npm = shutil.which("npm")
         assert npm, "node is installed but npm is not"
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, check=True, capture_output=True, timeout=300
+        )
     return node
 
 
 def sdk_list(node: str, stack: Stack, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    env = {**os.environ, "WAITPOINTS_API_URL": stack.url, "WAITPOINTS_SECRET_KEY": key, "LIST_PARAMS": json.dumps(params)}
-    result = subprocess.run([node, "list_tokens.mjs"], cwd=SDK_DIR, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "WAITPOINTS_API_URL": stack.url,
+        "WAITPOINTS_SECRET_KEY": key,
+        "LIST_PARAMS": json.dumps(params),
+    }
+    result = subprocess.run(
+        [node, "list_tokens.mjs"], cwd=SDK_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return list(json.loads(result.stdout))
 

@@ -33,8 +33,12 @@ def _standard_headers(secret: str, body: bytes, msg_id: str | None = None, at: i
     msg_id, at = msg_id or f"msg_{uuid.uuid4().hex}", at or int(time.time())
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signature = base64.b64encode(hmac.new(key, f"{msg_id}.{at}.".encode() + body, hashlib.sha256).digest()).decode()
-    return {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(at),
-            "webhook-signature": f"v1,{signature}"}
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(at),
+        "webhook-signature": f"v1,{signature}",
+    }
 
 
 def _stripe_headers(secret: str, body: bytes, at: int | None = None) -> dict[str, str]:
@@ -43,11 +47,16 @@ def _stripe_headers(secret: str, body: bytes, at: int | None = None) -> dict[str
     return {"content-type": "application/json", "stripe-signature": f"t={at},v1={signature}"}
 
 
-def _post(anonymous: httpx.Client, token: dict[str, Any], body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    return anonymous.post(callback_path(token["url"]), content=body, headers=headers or {"content-type": "application/json"})
+def _post(
+    anonymous: httpx.Client, token: dict[str, Any], body: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return anonymous.post(
+        callback_path(token["url"]), content=body, headers=headers or {"content-type": "application/json"}
+    )
 
 
 # --- payload sizes ---------------------------------------------------------------------------------------
+
 
 def test_a_3_mb_callback_round_trips_whole(api: httpx.Client, anonymous: httpx.Client) -> None:
     token = create(api)
@@ -86,6 +95,7 @@ def test_one_byte_over_3_mb_is_413_on_both_routes(api: httpx.Client, anonymous: 
 
 # --- Replicate: start → output → completed to one URL ---------------------------------------------------------
 
+
 def test_only_the_terminal_replicate_event_completes(api: httpx.Client, anonymous: httpx.Client) -> None:
     token = create(api, completeWhen=REPLICATE_TERMINAL)
     assert _post(anonymous, token, _event("replicate_start")).status_code == 200
@@ -104,10 +114,13 @@ def test_only_the_terminal_replicate_event_completes(api: httpx.Client, anonymou
 
 def test_replicate_signed_with_standard_webhooks(api: httpx.Client, anonymous: httpx.Client) -> None:
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    token = create(api, completeWhen=REPLICATE_TERMINAL,
-                   webhookSignature={"scheme": "standard-webhooks", "secret": secret})
+    token = create(
+        api, completeWhen=REPLICATE_TERMINAL, webhookSignature={"scheme": "standard-webhooks", "secret": secret}
+    )
     start = _event("replicate_start")
-    error_of(_post(anonymous, token, start, _standard_headers("whsec_" + base64.b64encode(b"k" * 32).decode(), start)), 401)
+    error_of(
+        _post(anonymous, token, start, _standard_headers("whsec_" + base64.b64encode(b"k" * 32).decode(), start)), 401
+    )
     assert "deliveriesReceived" not in retrieve(api, token["id"])
     assert _post(anonymous, token, start, _standard_headers(secret, start)).status_code == 200
     completed = _event("replicate_completed")
@@ -121,8 +134,11 @@ def test_replicate_signed_with_standard_webhooks(api: httpx.Client, anonymous: h
 
 # --- Stripe --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("forgery", ["wrong secret", "expired", "missing", "tampered", "no v1"])
-def test_stripe_signatures_are_verified_on_the_raw_body(api: httpx.Client, anonymous: httpx.Client, forgery: str) -> None:
+def test_stripe_signatures_are_verified_on_the_raw_body(
+    api: httpx.Client, anonymous: httpx.Client, forgery: str
+) -> None:
     secret = f"whsec_{secrets.token_hex(16)}"
     token = create(api, webhookSignature={"scheme": "stripe", "secret": secret})
     body = _event("stripe_checkout_completed")
@@ -143,22 +159,30 @@ def test_stripe_signatures_are_verified_on_the_raw_body(api: httpx.Client, anony
 
 # --- secrets and options -----------------------------------------------------------------------------
 
+
 def test_the_signing_secret_never_comes_back_out(stack: Stack, api: httpx.Client, anonymous: httpx.Client) -> None:
     secret = f"whsec_{secrets.token_hex(24)}"
     response = api.post(TOKENS, json={"webhookSignature": {"scheme": "stripe", "secret": secret}, "tags": ["secret"]})
     token = response.json()
     _post(anonymous, token, b"{}", _stripe_headers("whsec_wrong", b"{}"))
-    texts = [response.text, api.get(f"{TOKENS}/{token['id']}").text, api.get(TOKENS, params={"filter[tags]": "secret"}).text]
+    texts = [
+        response.text,
+        api.get(f"{TOKENS}/{token['id']}").text,
+        api.get(TOKENS, params={"filter[tags]": "secret"}).text,
+    ]
     assert all(secret not in text for text in texts)
     if stack.state_dir is not None:
         assert secret not in (stack.state_dir / "stack.log").read_text()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"webhookSignature": {"scheme": "github", "secret": "s"}}, "scheme"),
-    ({"webhookSignature": {"scheme": "stripe"}}, "secret"),
-    ({"completeWhen": {}}, "completeWhen"),
-    ({"completeWhen": {"status": "succeeded"}}, "completeWhen"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"webhookSignature": {"scheme": "github", "secret": "s"}}, "scheme"),
+        ({"webhookSignature": {"scheme": "stripe"}}, "secret"),
+        ({"completeWhen": {}}, "completeWhen"),
+        ({"completeWhen": {"status": "succeeded"}}, "completeWhen"),
+    ],
+)
 def test_invalid_extension_options_are_400(api: httpx.Client, body: dict[str, Any], field: str) -> None:
     assert field in error_of(api.post(TOKENS, json=body), 400)

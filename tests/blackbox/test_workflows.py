@@ -45,19 +45,35 @@ def sfn(local_stack: Stack) -> Any:
 @pytest.fixture(scope="module")
 def wait_only(sfn: Any) -> str:
     """A workflow that waits on the waitpoint id in its input, and nothing else."""
-    definition = {"StartAt": "Wait", "States": {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True,
-        "Parameters": {"FunctionName": WAIT_FOR_TOKEN_ARN,
-                       "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"}},
-    }}}
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "End": True,
+                "Parameters": {
+                    "FunctionName": WAIT_FOR_TOKEN_ARN,
+                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
+                },
+            }
+        },
+    }
     role = "arn:aws:iam::123456789012:role/waitpoints-local"
-    return str(sfn.create_state_machine(name=f"wait-only-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition),
-                                        roleArn=role)["stateMachineArn"])
+    return str(
+        sfn.create_state_machine(
+            name=f"wait-only-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+    )
 
 
 def _start_example(local_stack: Stack, sfn: Any, **input_: Any) -> str:
     body = {"environment": "dev", "timeout": "1h", "maxWaitSeconds": 3600, **input_}
-    return str(sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=local_stack.example_state_machine, input=json.dumps(body))["executionArn"])
+    return str(
+        sfn.start_execution(
+            name=uuid.uuid4().hex, stateMachineArn=local_stack.example_state_machine, input=json.dumps(body)
+        )["executionArn"]
+    )
 
 
 def _waitpoint_of(sfn: Any, execution: str) -> dict[str, Any]:
@@ -102,7 +118,9 @@ def test_timeout_seconds_path_gives_a_precise_limit(local_stack: Stack, sfn: Any
 def test_attaching_after_completion_resumes_at_once(api: httpx.Client, sfn: Any, wait_only: str) -> None:
     token = create(api)
     complete(api, token["id"], {"data": {"done": True}})
-    execution = sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]}))["executionArn"]
+    execution = sfn.start_execution(
+        name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]})
+    )["executionArn"]
     result = _finish(sfn, execution)
     assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {"done": True}
 
@@ -110,22 +128,31 @@ def test_attaching_after_completion_resumes_at_once(api: httpx.Client, sfn: Any,
 def test_attaching_after_timeout_fails_with_timed_out(api: httpx.Client, sfn: Any, wait_only: str) -> None:
     token = create(api, timeout="1s")
     time.sleep(1.2)
-    execution = sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]}))["executionArn"]
+    execution = sfn.start_execution(
+        name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]})
+    )["executionArn"]
     result = _finish(sfn, execution)
     assert result["status"] == "FAILED" and result["error"] == "Waitpoint.TimedOut"
 
 
 def test_unknown_waitpoint_fails_with_not_found(sfn: Any, wait_only: str) -> None:
-    execution = sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": "waitpoint_" + "n" * 25}))
+    execution = sfn.start_execution(
+        name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": "waitpoint_" + "n" * 25})
+    )
     result = _finish(sfn, execution["executionArn"])
     assert result["status"] == "FAILED" and result["error"] == "Waitpoint.NotFound"
 
 
-def test_two_executions_on_one_token_both_resume(api: httpx.Client, anonymous: httpx.Client, sfn: Any,
-                                                 wait_only: str) -> None:
+def test_two_executions_on_one_token_both_resume(
+    api: httpx.Client, anonymous: httpx.Client, sfn: Any, wait_only: str
+) -> None:
     token = create(api)
-    executions = [sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]}))["executionArn"]
-                  for _ in range(2)]
+    executions = [
+        sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]}))[
+            "executionArn"
+        ]
+        for _ in range(2)
+    ]
     for execution in executions:
         _waiting(sfn, execution, tasks=1)
     anonymous.post(callback_path(token["url"]), json={"shared": 1})
@@ -135,13 +162,19 @@ def test_two_executions_on_one_token_both_resume(api: httpx.Client, anonymous: h
 
 
 def test_output_over_the_step_functions_limit_fails_with_output_too_large(
-        api: httpx.Client, anonymous: httpx.Client, sfn: Any, wait_only: str) -> None:
+    api: httpx.Client, anonymous: httpx.Client, sfn: Any, wait_only: str
+) -> None:
     token = create(api)
-    execution = sfn.start_execution(name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]}))["executionArn"]
+    execution = sfn.start_execution(
+        name=uuid.uuid4().hex, stateMachineArn=wait_only, input=json.dumps({"id": token["id"]})
+    )["executionArn"]
     _waiting(sfn, execution, tasks=1)
     # 200,000 quotes are 200,000 bytes of text; as a JSON string they are 400,002 bytes, over 262,144.
     body = b'"' * 200_000
-    assert anonymous.post(callback_path(token["url"]), content=body, headers={"content-type": "text/plain"}).status_code == 200
+    assert (
+        anonymous.post(callback_path(token["url"]), content=body, headers={"content-type": "text/plain"}).status_code
+        == 200
+    )
     result = _finish(sfn, execution)
     assert result["status"] == "FAILED" and result["error"] == "Waitpoint.OutputTooLarge"
     assert api.get(f"{TOKENS}/{token['id']}").json()["output"] == body.decode()

@@ -10,7 +10,6 @@ import time
 import uuid
 
 import httpx
-
 from waitpoints_core.signing import SigningKeys
 
 from .conftest import Stack
@@ -25,17 +24,33 @@ def _task_token_of_a_workflow(local_stack: Stack, api: httpx.Client) -> str:
     """Run a workflow that waits on a token; read its task token from the waiter item, then resume it."""
     sfn, ddb = local_stack.aws("stepfunctions"), local_stack.aws("dynamodb")
     token = create(api, timeout="1h")
-    definition = {"StartAt": "Wait", "States": {"Wait": {
-        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True,
-        "Parameters": {"FunctionName": WAIT_FOR_TOKEN_ARN, "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"}},
-    }}}
-    machine = sfn.create_state_machine(name=f"secrets-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition),
-                                       roleArn="arn:aws:iam::123456789012:role/waitpoints-local")["stateMachineArn"]
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "End": True,
+                "Parameters": {
+                    "FunctionName": WAIT_FOR_TOKEN_ARN,
+                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
+                },
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"secrets-{uuid.uuid4().hex[:6]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
+    )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"id": token["id"]}))["executionArn"]
     deadline = time.monotonic() + 20
     while True:
-        items = ddb.query(TableName=local_stack.table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
-                          ExpressionAttributeValues={":pk": {"S": f"TOKEN#{token['id']}"}, ":w": {"S": "WAITER#"}})["Items"]
+        items = ddb.query(
+            TableName=local_stack.table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :w)",
+            ExpressionAttributeValues={":pk": {"S": f"TOKEN#{token['id']}"}, ":w": {"S": "WAITER#"}},
+        )["Items"]
         if items:
             break
         assert time.monotonic() < deadline, "the workflow never waited"
@@ -51,12 +66,22 @@ def test_the_stack_log_holds_no_secret(local_stack: Stack, api: httpx.Client) ->
     (entry,) = sm.list_secrets()["SecretList"]  # the signing secret
     secret = sm.get_secret_value(SecretId=entry["ARN"])["SecretString"]
     keys = SigningKeys.from_secret_string(secret)
-    token_ids = [i["pk"]["S"].removeprefix("TOKEN#") for i in local_stack.aws("dynamodb").scan(
-        TableName=local_stack.table_name, FilterExpression="sk = :t", ExpressionAttributeValues={":t": {"S": "TOKEN"}})["Items"]]
+    token_ids = [
+        i["pk"]["S"].removeprefix("TOKEN#")
+        for i in local_stack.aws("dynamodb").scan(
+            TableName=local_stack.table_name,
+            FilterExpression="sk = :t",
+            ExpressionAttributeValues={":t": {"S": "TOKEN"}},
+        )["Items"]
+    ]
     assert token_ids  # every token of the session (all of the suite's, when it runs whole)
-    secrets = [local_stack.key, *([local_stack.other_key] if local_stack.other_key else []), task_token,
-               *(v for k, v in json.loads(secret).items() if k != "current"),
-               *(keys.callback_hash(t) for t in token_ids)]
+    secrets = [
+        local_stack.key,
+        *([local_stack.other_key] if local_stack.other_key else []),
+        task_token,
+        *(v for k, v in json.loads(secret).items() if k != "current"),
+        *(keys.callback_hash(t) for t in token_ids),
+    ]
     assert local_stack.state_dir is not None
     # `make run` prints a ready-to-use dev key in its start-up banner, by design; the log is what follows it.
     banner, _, log = (local_stack.state_dir / "stack.log").read_text().partition("Press Ctrl-C to stop.\n")

@@ -59,8 +59,11 @@ class Bridge:
         streams, ddb = boto3.client("dynamodbstreams"), boto3.client("dynamodb")
         arn = ddb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_sequence}
-                    if self._last_sequence else {"ShardIteratorType": "TRIM_HORIZON"})
+        position = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_sequence}
+            if self._last_sequence
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
         iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
         records: list[dict[str, Any]] = []
         while True:

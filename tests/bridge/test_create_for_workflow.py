@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from waitpoints_core import InvalidInput
 from waitpoints_local.lambdas import LocalFunction
 
@@ -24,14 +23,18 @@ def test_creates_a_token_with_a_callback_url_on_the_api(bridge: Bridge, create_t
     assert bridge.service.retrieve("dev", created["id"]).tags == ["wf"]
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"environment": "nowhere"}, "environment"),
-    ({}, "environment"),
-    ({"environment": "dev", "timeout": "soon"}, "timeout"),
-    ({"environment": "dev", "colour": "red"}, "colour"),
-])
-def test_bad_payloads_fail_with_invalid_input_naming_the_field(create_token: LocalFunction, payload: dict[str, object],
-                                                               field: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"environment": "nowhere"}, "environment"),
+        ({}, "environment"),
+        ({"environment": "dev", "timeout": "soon"}, "timeout"),
+        ({"environment": "dev", "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_payloads_fail_with_invalid_input_naming_the_field(
+    create_token: LocalFunction, payload: dict[str, object], field: str
+) -> None:
     with pytest.raises(InvalidInput) as raised:
         create_token.invoke(payload)
     assert field in raised.value.message

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from waitpoints_core import CreateTokenRequest
 from waitpoints_local.lambdas import LocalFunction
 from waitpoints_local.streams import matches
@@ -28,11 +27,18 @@ def _function(logical_id: str) -> LocalFunction:
 def test_wait_for_token_event(bridge: Bridge) -> None:
     token_id = bridge.service.create("dev", CreateTokenRequest(), "https://api.example.test").id
     assert _function("WaitForTokenFunction").invoke(_event("wait_for_token", token_id)) == {
-        "waitpointId": token_id, "result": "attached"}
+        "waitpointId": token_id,
+        "result": "attached",
+    }
 
 
 def test_create_token_event(bridge: Bridge) -> None:
-    assert set(_function("CreateTokenFunction").invoke(_event("create_token"))) == {"id", "url", "isCached", "publicAccessToken"}
+    assert set(_function("CreateTokenFunction").invoke(_event("create_token"))) == {
+        "id",
+        "url",
+        "isCached",
+        "publicAccessToken",
+    }
 
 
 def test_sweep_event(bridge: Bridge) -> None:

@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-
 from waitpoints_core import CreateTokenRequest, Principal, WaitForTokenRequest, format_iso
 from waitpoints_core.storage import Attachment
 
@@ -33,7 +32,7 @@ def test_completion_resumes_every_waiter_with_the_output(bridge: Bridge) -> None
     for task in ("task-a", "task-b"):
         assert outcomes[task]["operation"] == "SendTaskSuccess"
         assert json.loads(outcomes[task]["output"]) == {"status": "approved"}
-    assert bridge.service._store.waiters(token_id) == []  # noqa: SLF001 - each waiter is gone once resumed
+    assert bridge.service._store.waiters(token_id) == []
 
 
 @pytest.mark.parametrize(("data", "received"), [("plain text", "plain text"), (None, None), ([1, 2], [1, 2])])
@@ -80,7 +79,7 @@ def test_timeout_fails_waiters_with_a_cause_naming_token_and_time(bridge: Bridge
     assert bridge.service.sweep_timeouts() == 1
     bridge.invoke_stream(bridge.deliver_stream())
     call = bridge.sfn.outcomes()["task"]
-    timeout_at = bridge.service._store.get_token(token_id).timeout_at  # noqa: SLF001
+    timeout_at = bridge.service._store.get_token(token_id).timeout_at
     assert call["operation"] == "SendTaskFailure" and call["error"] == "Waitpoint.TimedOut"
     assert call["cause"] == f"Waitpoint {token_id} timed out at {format_iso(timeout_at)}"
 
@@ -88,8 +87,12 @@ def test_timeout_fails_waiters_with_a_cause_naming_token_and_time(bridge: Bridge
 def test_output_too_large_fails_with_how_to_fetch_it(bridge: Bridge) -> None:
     token_id = _token(bridge)
     _wait(bridge, token_id, "task")
-    bridge.service.complete_by_callback(token_id, bridge.service._keys.get().callback_hash(token_id),  # noqa: SLF001
-                                        b'"' * 140_000, {"content-type": "text/plain"})
+    bridge.service.complete_by_callback(
+        token_id,
+        bridge.service._keys.get().callback_hash(token_id),
+        b'"' * 140_000,
+        {"content-type": "text/plain"},
+    )
     bridge.invoke_stream(bridge.deliver_stream())
     call = bridge.sfn.outcomes()["task"]
     assert call["error"] == "Waitpoint.OutputTooLarge"
@@ -109,14 +112,14 @@ def test_throttled_record_is_retried_and_a_gone_execution_is_dropped(bridge: Bri
     response = bridge.invoke_stream(records)
     throttled_record = next(r for r in records if throttled in r["dynamodb"]["Keys"]["pk"]["S"])
     assert response == {"batchItemFailures": [{"itemIdentifier": throttled_record["dynamodb"]["SequenceNumber"]}]}
-    assert bridge.service._store.waiters(gone) == []  # noqa: SLF001 - dropped, never retried
-    assert len(bridge.service._store.waiters(throttled)) == 1  # noqa: SLF001 - kept for the retry
+    assert bridge.service._store.waiters(gone) == []
+    assert len(bridge.service._store.waiters(throttled)) == 1
 
     # Lambda retries from the failed record; this time Step Functions accepts it. Nothing was lost.
     assert bridge.invoke_stream([throttled_record]) == {"batchItemFailures": []}
     assert bridge.sfn.outcomes()["task-throttled"]["output"] == '"first"'
     assert "task-gone" not in bridge.sfn.outcomes()
-    assert bridge.service._store.waiters(throttled) == []  # noqa: SLF001
+    assert bridge.service._store.waiters(throttled) == []
 
 
 def test_attach_racing_completion_never_leaves_an_execution_waiting(bridge: Bridge) -> None:
@@ -154,11 +157,12 @@ def test_sweep_reads_only_the_due_index_and_leaves_the_rest(bridge: Bridge) -> N
     bridge.service.complete(DEV, completed, "done")
     later = _token(bridge, timeout="1h")
     operations: list[str] = []
-    aws.client("dynamodb").meta.events.register("before-call.dynamodb.*",
-                                                lambda model, **_: operations.append(model.name))
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: operations.append(model.name)
+    )
     time.sleep(1.05)
     assert bridge.service.sweep_timeouts() == 3
     assert "Scan" not in operations and operations.count("Query") == 1
-    statuses = {t: bridge.service._store.get_token(t).status.value for t in (*due, completed, later)}  # noqa: SLF001
+    statuses = {t: bridge.service._store.get_token(t).status.value for t in (*due, completed, later)}
     assert statuses == {**dict.fromkeys(due, "TIMED_OUT"), completed: "COMPLETED", later: "WAITING"}
     assert bridge.service.sweep_timeouts() == 0

@@ -36,8 +36,17 @@ def comparisons(monkeypatch: pytest.MonkeyPatch) -> Iterator[Comparisons]:
 
 
 def _candidates(right: str) -> list[str]:
-    return [right, right.upper(), right[:-1] + ("0" if right[-1] != "0" else "1"), "0" + right[1:], right[:32], "",
-            "x" * 64, "ä" * 64, right + "0"]
+    return [
+        right,
+        right.upper(),
+        right[:-1] + ("0" if right[-1] != "0" else "1"),
+        "0" + right[1:],
+        right[:32],
+        "",
+        "x" * 64,
+        "ä" * 64,
+        right + "0",
+    ]
 
 
 @pytest.mark.parametrize("current", ["k1", "k2", "k3"])
@@ -64,10 +73,17 @@ def test_every_cursor_check_compares_against_every_key(comparisons: Comparisons)
 
 def test_no_secret_is_compared_with_an_operator() -> None:
     """The verifying functions hold no `==`, `!=`, `in` or `startswith` on what the caller sent."""
-    for function in (SigningKeys.verify_callback_hash, SigningKeys.verify_cursor, service.WaitpointService._hash_matches):
+    for function in (
+        SigningKeys.verify_callback_hash,
+        SigningKeys.verify_cursor,
+        service.WaitpointService._hash_matches,
+    ):
         tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(function)))
-        compares = [n for n in ast.walk(tree) if isinstance(n, ast.Compare)
-                    and not all(isinstance(op, (ast.Is, ast.IsNot)) for op in n.ops)]  # `x is not None` is fine
+        compares = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Compare) and not all(isinstance(op, (ast.Is, ast.IsNot)) for op in n.ops)
+        ]  # `x is not None` is fine
         calls = [n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
         assert not compares, (function.__qualname__, [ast.unparse(c) for c in compares])
         assert "startswith" not in calls and "endswith" not in calls, function.__qualname__

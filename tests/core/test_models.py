@@ -6,8 +6,8 @@ import json
 
 import pytest
 from pydantic import ValidationError
-from waitpoints_core.durations import format_iso
 from waitpoints_core import CompleteTokenRequest, CreateTokenRequest, Principal, TokenStatus, Waitpoint
+from waitpoints_core.durations import format_iso
 
 # --- CreateTokenRequest --------------------------------------------------------------------------------
 

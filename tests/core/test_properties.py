@@ -28,12 +28,17 @@ from waitpoints_http.resolver import json_object
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KEYS = SigningKeys(current="k1", masters={"k1": b"x" * 64, "k2": b"y" * 64})
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=20)
-DURATION_LIKE = st.from_regex(r"\A(\d{1,20}(w|d|hr|h|m|s)){1,4}\Z") | st.text(alphabet="0123456789wdhrms -+.", max_size=30)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+DURATION_LIKE = st.from_regex(r"\A(\d{1,20}(w|d|hr|h|m|s)){1,4}\Z") | st.text(
+    alphabet="0123456789wdhrms -+.", max_size=30
+)
 ISO_LIKE = st.datetimes().map(lambda d: d.isoformat()) | st.from_regex(
-    r"\A[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z")
+    r"\A[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
+)
 
 
 @FAST
@@ -61,10 +66,25 @@ def test_token_ids_normalize_or_none(raw: str) -> None:
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(["page[size]", "page[after]", "page[before]", "filter[status]", "filter[tags]",
-                                        "filter[idempotencyKey]", "filter[createdAt][period]", "filter[createdAt][from]",
-                                        "filter[createdAt][to]", "other"]),
-                       st.text(max_size=60) | DURATION_LIKE | ISO_LIKE))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "page[size]",
+                "page[after]",
+                "page[before]",
+                "filter[status]",
+                "filter[tags]",
+                "filter[idempotencyKey]",
+                "filter[createdAt][period]",
+                "filter[createdAt][from]",
+                "filter[createdAt][to]",
+                "other",
+            ]
+        ),
+        st.text(max_size=60) | DURATION_LIKE | ISO_LIKE,
+    )
+)
 def test_list_parameters_parse_or_name_the_parameter(params: dict[str, str]) -> None:
     try:
         parse_list_query(params)
@@ -77,9 +97,11 @@ def _cursor(boundary: str = f"1700000000000#{'waitpoint_' + 'a' * 25}") -> str:
 
 
 @FAST
-@given(st.text(max_size=300) | st.builds(lambda c, i, ch: c[:i] + ch + c[i + 1:], st.just(_cursor()),
-                                         st.integers(0, 120), st.characters()),
-       st.sampled_from([AFTER, BEFORE]))
+@given(
+    st.text(max_size=300)
+    | st.builds(lambda c, i, ch: c[:i] + ch + c[i + 1 :], st.just(_cursor()), st.integers(0, 120), st.characters()),
+    st.sampled_from([AFTER, BEFORE]),
+)
 def test_cursors_decode_or_are_invalid_input(text: str, param: str) -> None:
     try:
         cursor = decode_cursor(text, param, "dev", ListFilters(), KEYS.verify_cursor)
@@ -95,10 +117,13 @@ def _b64(data: Any) -> str:
 
 
 @FAST
-@given(st.text(max_size=200)
-       | st.builds(lambda h, p, s: f"{_b64(h)}.{_b64(p)}.{s}", JSON, JSON, st.text(max_size=40))
-       | st.builds(lambda p: KEYS.mint_access_token("dev", new_token_id(), int(time.time() * 1000))[:p],
-                   st.integers(0, 400)))
+@given(
+    st.text(max_size=200)
+    | st.builds(lambda h, p, s: f"{_b64(h)}.{_b64(p)}.{s}", JSON, JSON, st.text(max_size=40))
+    | st.builds(
+        lambda p: KEYS.mint_access_token("dev", new_token_id(), int(time.time() * 1000))[:p], st.integers(0, 400)
+    )
+)
 def test_access_tokens_verify_or_are_unauthenticated(token: str) -> None:
     try:
         env, scopes = KEYS.verify_access_token(token)
@@ -108,9 +133,22 @@ def test_access_tokens_verify_or_are_unauthenticated(token: str) -> None:
 
 
 @FAST
-@given(st.binary(max_size=2000) | JSON.map(lambda v: json.dumps(v).encode()) | st.text().map(str.encode),
-       st.none() | st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain",
-                                    "application/vnd.api+json; charset=utf-8", "image/png", "", ";;"]) | st.text(max_size=30))
+@given(
+    st.binary(max_size=2000) | JSON.map(lambda v: json.dumps(v).encode()) | st.text().map(str.encode),
+    st.none()
+    | st.sampled_from(
+        [
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "application/vnd.api+json; charset=utf-8",
+            "image/png",
+            "",
+            ";;",
+        ]
+    )
+    | st.text(max_size=30),
+)
 def test_callback_bodies_become_outputs_or_documented_errors(body: bytes, content_type: str | None) -> None:
     try:
         output = output_from_callback(body, content_type)
@@ -132,8 +170,16 @@ def test_request_bodies_are_json_objects_or_invalid_input(body: bytes) -> None:
 
 
 @FAST
-@given(JSON | st.dictionaries(st.sampled_from(["timeout", "idempotencyKey", "idempotencyKeyTTL", "tags", "environment",
-                                               "taskToken", "waitpointId", "x"]), JSON, max_size=5))
+@given(
+    JSON
+    | st.dictionaries(
+        st.sampled_from(
+            ["timeout", "idempotencyKey", "idempotencyKeyTTL", "tags", "environment", "taskToken", "waitpointId", "x"]
+        ),
+        JSON,
+        max_size=5,
+    )
+)
 def test_request_models_parse_or_name_the_field(data: Any) -> None:
     for model in (CreateTokenRequest, WorkflowCreateTokenRequest, WaitForTokenRequest):
         try:

@@ -53,9 +53,7 @@ def test_union_branch_names_are_dropped_from_the_path() -> None:
 def test_the_most_specific_error_wins_and_list_indexes_are_bracketed() -> None:
     errors = [
         error("string_type", ("tags", "constrained-str"), "Input should be a valid string"),
-        error(
-            "string_too_short", ("tags", "list[constrained-str]", 1), "String should have at least 1 character"
-        ),
+        error("string_too_short", ("tags", "list[constrained-str]", 1), "String should have at least 1 character"),
     ]
     assert describe_validation_error(errors) == "tags[1]: String should have at least 1 character"
 

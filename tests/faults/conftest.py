@@ -37,8 +37,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     install(monkeypatch, injector)
     with deployment(monkeypatch, TEMPLATE) as (refs, key):
         table = refs["TokensTable"]
-        names = ("ApiFunction", "CallbackFunction", "CreateTokenFunction", "WaitForTokenFunction", "StreamFunction",
-                 "SweepFunction")
+        names = (
+            "ApiFunction",
+            "CallbackFunction",
+            "CreateTokenFunction",
+            "WaitForTokenFunction",
+            "StreamFunction",
+            "SweepFunction",
+        )
         functions = {f.logical_id: LocalFunction(f) for f in TEMPLATE.functions() if f.logical_id in names}
         bridge = Bridge(get_service(), StepFunctions(), functions["StreamFunction"], table)
         yield Stack(injector, functions, bridge, table, key)

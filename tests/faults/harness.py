@@ -19,12 +19,12 @@ transaction that was applied succeeds without applying it again.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 import random
 import threading
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 
 KINDS = ("throttle", "server", "reset", "timeout", "lost")
 SERVICES = ("dynamodb", "secrets-manager", "sfn")
-_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810", "secrets-manager": "com.amazonaws.secretsmanager",
-           "sfn": "com.amazonaws.states"}
+_PREFIX = {
+    "dynamodb": "com.amazonaws.dynamodb.v20120810",
+    "secrets-manager": "com.amazonaws.secretsmanager",
+    "sfn": "com.amazonaws.states",
+}
 
 
 def _error(url: str, status: int, service: str, code: str) -> AWSResponse:
@@ -112,7 +115,9 @@ class FaultInjector:
             raise ReadTimeoutError(endpoint_url=url)
         return response
 
-    def _transaction(self, original: Any, stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+    def _transaction(
+        self, original: Any, stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any
+    ) -> Any:
         token = json.loads(request.body).get("ClientRequestToken")
         with self.lock:
             if token and token in self._applied_transactions:

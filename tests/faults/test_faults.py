@@ -16,11 +16,11 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from waitpoints_core import runtime
+from waitpoints_core.errors import Unavailable
 
 from tests.conftest import read_event
 from tests.handlers.support import body_of, headers_of, with_auth, with_hash, with_id, with_json
-from waitpoints_core import runtime
-from waitpoints_core.errors import Unavailable
 
 from .harness import KINDS
 
@@ -55,11 +55,13 @@ def http(stack: Stack, function: str, event: dict[str, Any]) -> dict[str, Any]:
     """What API Gateway answers: an exception escaping the handler is a 500."""
     try:
         return dict(stack.invoke(function, event))
-    except Exception:  # noqa: BLE001 - reported as API Gateway would, then failed on by Outcomes.check
+    except Exception:
         return {"statusCode": 500, "body": traceback.format_exc()}
 
 
-def until_ok(stack: Stack, outcomes: Outcomes, function: str, make_event: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def until_ok(
+    stack: Stack, outcomes: Outcomes, function: str, make_event: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
     for attempt in range(CLIENT_ATTEMPTS):
         if attempt % 4 == 3:
             runtime.reset()  # a new container: its first request reads the API key and the signing secret again
@@ -93,7 +95,7 @@ def drain_stream(stack: Stack, faulty_rounds: int) -> int:
         with stack.faults.faults() if rounds <= faulty_rounds else nullcontext():
             try:
                 failures = stack.invoke("StreamFunction", {"Records": pending})["batchItemFailures"]
-            except Exception:  # noqa: BLE001 - Powertools raises when every record of the batch failed
+            except Exception:
                 continue
         if not failures:
             pending = []
@@ -103,13 +105,14 @@ def drain_stream(stack: Stack, faulty_rounds: int) -> int:
     return rounds
 
 
-def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack) -> None:  # noqa: PLR0915
+def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack) -> None:
     outcomes = Outcomes()
     created: dict[int, set[str]] = {i: set() for i in range(TOKENS)}
 
     # Create: each client retries its idempotent create until it gets a 200, and sometimes once more.
     ids: dict[int, str] = {}
     for i in range(TOKENS):
+
         def create(i: int = i) -> dict[str, Any]:
             body = {"idempotencyKey": f"order-{i}", "timeout": "1h", "tags": [f"t{i % 4}"]}
             return with_json(with_auth(read_event("api_create_token"), stack.key), body)
@@ -125,20 +128,27 @@ def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack
 
     # Complete: by callback URL, by the API, or both (the callback first: its data must win).
     expected: dict[int, dict[str, Any]] = {}
-    keys = runtime.get_service()._keys.get()  # noqa: SLF001 - the deployment's signing keys, to build callback URLs
+    keys = runtime.get_service()._keys.get()
     for i, token_id in ids.items():
         by_callback, by_api = {"i": i, "by": "callback"}, {"i": i, "by": "api"}
-        senders = [("callback", by_callback)] if i % 3 == 0 else [("api", by_api)] if i % 3 == 1 else \
-            [("callback", by_callback), ("api", by_api)]
+        senders = (
+            [("callback", by_callback)]
+            if i % 3 == 0
+            else [("api", by_api)]
+            if i % 3 == 1
+            else [("callback", by_callback), ("api", by_api)]
+        )
         expected[i] = senders[0][1]
         for sender, data in senders:
             if sender == "callback":
+
                 def event(data: dict[str, Any] = data, token_id: str = token_id) -> dict[str, Any]:
                     e = with_hash(with_id(read_event("callback_json"), token_id), keys.callback_hash(token_id))
                     return with_json(e, data)
 
                 until_ok(stack, outcomes, "CallbackFunction", event)
             else:
+
                 def event(data: dict[str, Any] = data, token_id: str = token_id) -> dict[str, Any]:
                     e = with_id(with_auth(read_event("api_complete_token"), stack.key), token_id)
                     return with_json(e, {"data": data})
@@ -147,6 +157,7 @@ def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack
 
     # Read back, under faults too.
     for i, token_id in ids.items():
+
         def retrieve(token_id: str = token_id) -> dict[str, Any]:
             return with_id(with_auth(read_event("api_retrieve_token"), stack.key), token_id)
 
@@ -162,11 +173,15 @@ def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack
         (call,) = faults.sfn_accepted[f"task-{i}"]
         assert call["operation"] == "SendTaskSuccess" and json.loads(call["output"]) == expected[i], (i, call)
     assert set(faults.sfn_accepted) == {f"task-{i}" for i in range(TOKENS)}
-    scan = boto3.client("dynamodb").scan(TableName=stack.table, FilterExpression="sk = :t",
-                                         ExpressionAttributeValues={":t": {"S": "TOKEN"}})
+    scan = boto3.client("dynamodb").scan(
+        TableName=stack.table, FilterExpression="sk = :t", ExpressionAttributeValues={":t": {"S": "TOKEN"}}
+    )
     assert scan["Count"] == TOKENS, "a retried idempotent create made a second token"
-    waiters = boto3.client("dynamodb").scan(TableName=stack.table, FilterExpression="begins_with(sk, :w)",
-                                            ExpressionAttributeValues={":w": {"S": "WAITER#"}})
+    waiters = boto3.client("dynamodb").scan(
+        TableName=stack.table,
+        FilterExpression="begins_with(sk, :w)",
+        ExpressionAttributeValues={":w": {"S": "WAITER#"}},
+    )
     assert waiters["Count"] == 0, "a waiter was never resumed"
 
     # Retries are bounded, and the faults really happened (so this test can fail).
@@ -177,9 +192,11 @@ def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack
     assert outcomes.statuses[503] > 0 and outcomes.statuses[500] == 0
     services = {name.split(".")[0] for name in faults.attempts}
     assert {"dynamodb", "secrets-manager", "sfn"} <= services
-    print(f"\nfaults: {outcomes.requests} requests → {dict(outcomes.statuses)}; injected {dict(faults.injected)}; "
-          f"{sum(faults.attempts.values())} AWS attempts; stream deliveries {rounds}; "
-          f"duplicate SendTask* refused {sum(faults.sfn_refused.values())}")
+    print(
+        f"\nfaults: {outcomes.requests} requests → {dict(outcomes.statuses)}; injected {dict(faults.injected)}; "
+        f"{sum(faults.attempts.values())} AWS attempts; stream deliveries {rounds}; "
+        f"duplicate SendTask* refused {sum(faults.sfn_refused.values())}"
+    )
 
 
 def test_plain_creates_under_faults_never_answer_500(stack: Stack) -> None:
@@ -187,8 +204,12 @@ def test_plain_creates_under_faults_never_answer_500(stack: Stack) -> None:
     finds its own item; that must still be a 200 (or a 503), not an unhandled ConditionalCheckFailed."""
     outcomes = Outcomes()
     for _ in range(40):
-        until_ok(stack, outcomes, "ApiFunction",
-                 lambda: with_json(with_auth(read_event("api_create_token"), stack.key), {"timeout": "1h"}))
+        until_ok(
+            stack,
+            outcomes,
+            "ApiFunction",
+            lambda: with_json(with_auth(read_event("api_create_token"), stack.key), {"timeout": "1h"}),
+        )
     assert stack.faults.injected["lost"] > 0 and outcomes.statuses[500] == 0
 
 
@@ -198,8 +219,11 @@ def test_secrets_manager_failing_past_the_retries_is_503(stack: Stack) -> None:
     runtime.reset()
     with stack.faults.faults():
         response = http(stack, "ApiFunction", with_json(with_auth(read_event("api_create_token"), stack.key), {}))
-        callback = http(stack, "CallbackFunction",
-                        with_hash(with_id(read_event("callback_json"), "waitpoint_" + "a" * 25), "0" * 64))
+        callback = http(
+            stack,
+            "CallbackFunction",
+            with_hash(with_id(read_event("callback_json"), "waitpoint_" + "a" * 25), "0" * 64),
+        )
     outcomes.check(response)
     outcomes.check(callback)
     assert response["statusCode"] == callback["statusCode"] == 503

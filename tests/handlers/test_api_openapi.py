@@ -73,8 +73,14 @@ def test_request_bodies_are_the_request_models(document: dict[str, Any]) -> None
     assert complete["schema"] == {"$ref": "#/components/schemas/CompleteTokenRequest"}
     schemas = document["components"]["schemas"]
     create_fields = schemas["CreateTokenRequest"]["properties"]
-    assert set(create_fields) == {"timeout", "idempotencyKey", "idempotencyKeyTTL", "tags", "completeWhen",
-                                  "webhookSignature"}
+    assert set(create_fields) == {
+        "timeout",
+        "idempotencyKey",
+        "idempotencyKeyTTL",
+        "tags",
+        "completeWhen",
+        "webhookSignature",
+    }
     assert schemas["CreateTokenRequest"]["additionalProperties"] is False
     # An absent field is not a null one: explicit nulls are refused, so no default of null is advertised.
     assert '"default": null' not in json.dumps(schemas)

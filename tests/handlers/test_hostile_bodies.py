@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from .support import body_of, with_auth, with_body, with_hash, with_id
 
 if TYPE_CHECKING:

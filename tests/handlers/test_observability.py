@@ -29,11 +29,16 @@ def _metrics(output: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_callback_outcomes_are_counted_by_reason(aws: Deployment, callback: Invoke, create: Callable[..., dict[str, Any]],
-                                                load_event: Callable[[str], dict[str, Any]],
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_callback_outcomes_are_counted_by_reason(
+    aws: Deployment,
+    callback: Invoke,
+    create: Callable[..., dict[str, Any]],
+    load_event: Callable[[str], dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     token = create()
     url_hash = token["url"].rsplit("/", 1)[1]
+
     def event() -> dict[str, Any]:
         return with_id(load_event("callback_json"), token["id"])
 
@@ -48,8 +53,9 @@ def test_callback_outcomes_are_counted_by_reason(aws: Deployment, callback: Invo
     assert [m["TokensCompleted"] for m in metrics if "TokensCompleted" in m] == [[1.0]]
 
 
-def test_create_and_complete_are_counted(api: Invoke, create: Callable[..., dict[str, Any]],
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_and_complete_are_counted(
+    api: Invoke, create: Callable[..., dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     create()
     create({"idempotencyKey": "k"})
     create({"idempotencyKey": "k"})
@@ -59,12 +65,20 @@ def test_create_and_complete_are_counted(api: Invoke, create: Callable[..., dict
 
 @pytest.mark.parametrize(("tracing", "loaded"), [("false", False), ("true", True)])
 def test_xray_is_imported_only_when_tracing_is_enabled(tracing: str, loaded: bool) -> None:
-    script = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('app', sys.argv[1]);"
-              "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module);"
-              "print('aws_xray_sdk' in sys.modules)")
-    env = {"PYTHONPATH": f"{REPO / 'layers/core'}", "WAITPOINTS_TRACING": tracing, "AWS_DEFAULT_REGION": "us-east-1",
-           "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", script, str(REPO / "functions/callback/app.py")],
-                            capture_output=True, text=True, env=env)
+    script = (
+        "import importlib.util, sys; spec = importlib.util.spec_from_file_location('app', sys.argv[1]);"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module);"
+        "print('aws_xray_sdk' in sys.modules)"
+    )
+    env = {
+        "PYTHONPATH": f"{REPO / 'layers/core'}",
+        "WAITPOINTS_TRACING": tracing,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "functions/callback/app.py")], capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(loaded)

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from waitpoints_local import moto_fixes
 from waitpoints_core import NotFound, Output, Principal, get_service
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.models import TokenStatus, Waitpoint
 from waitpoints_core.storage import Completion, idempotency_key
+from waitpoints_local import moto_fixes
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from waitpoints_core import DynamoDBStore, Settings, WaitpointService
 from waitpoints_core.keyring import KeyRing
 from waitpoints_core.signing import SigningKeys

@@ -6,10 +6,18 @@ import base64
 import json
 
 import pytest
-
 from waitpoints_core import InvalidInput, TokenStatus
 from waitpoints_core.ids import new_token_id
-from waitpoints_core.listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, decode_cursor, encode_cursor, list_sort_key
+from waitpoints_core.listing import (
+    AFTER,
+    BEFORE,
+    Cursor,
+    KeyRange,
+    ListFilters,
+    decode_cursor,
+    encode_cursor,
+    list_sort_key,
+)
 from waitpoints_core.signing import SigningKeys
 
 K1 = SigningKeys("k1", {"k1": b"one-" * 8})
@@ -19,13 +27,15 @@ FILTERS = ListFilters(statuses=frozenset({TokenStatus.WAITING}), tags=("a", "b")
 BOUNDARY = list_sort_key(1_700_000_000_123, new_token_id())
 
 
-def encode(cursor: Cursor = Cursor(BOUNDARY, True), env: str = "dev", filters: ListFilters = FILTERS,
-           keys: SigningKeys = K1) -> str:
+def encode(
+    cursor: Cursor = Cursor(BOUNDARY, True), env: str = "dev", filters: ListFilters = FILTERS, keys: SigningKeys = K1
+) -> str:
     return encode_cursor(cursor, env, filters, keys.sign_cursor)
 
 
-def decode(text: str, param: str = AFTER, env: str = "dev", filters: ListFilters = FILTERS,
-           keys: SigningKeys = K1) -> Cursor:
+def decode(
+    text: str, param: str = AFTER, env: str = "dev", filters: ListFilters = FILTERS, keys: SigningKeys = K1
+) -> Cursor:
     return decode_cursor(text, param, env, filters, keys.verify_cursor)
 
 
@@ -53,7 +63,7 @@ def test_every_single_character_edit_is_rejected() -> None:
     text = encode()
     for i in range(len(text)):
         for replacement in {"A", "_", "."} - {text[i]}:
-            edited = text[:i] + replacement + text[i + 1:]
+            edited = text[:i] + replacement + text[i + 1 :]
             assert "invalid cursor" in rejected(edited)
 
 
@@ -63,8 +73,9 @@ def test_a_forged_payload_is_rejected() -> None:
     assert "invalid cursor" in rejected(payload.decode().rstrip("=") + "." + tag)
 
 
-@pytest.mark.parametrize("text", ["x", "abc.", ".abc", "a.b.c", "!!!.???", "é.é", "a" * 600 + ".b", BOUNDARY,
-                                  "waitpoint_" + "a" * 25])
+@pytest.mark.parametrize(
+    "text", ["x", "abc.", ".abc", "a.b.c", "!!!.???", "é.é", "a" * 600 + ".b", BOUNDARY, "waitpoint_" + "a" * 25]
+)
 def test_garbage_is_rejected(text: str) -> None:
     rejected(text)
     rejected(text, BEFORE)
@@ -75,8 +86,9 @@ def test_another_environment_or_other_filters_are_rejected() -> None:
     assert "other filters or another environment" in rejected(text, env="prod")
     assert "other filters or another environment" in rejected(text, filters=ListFilters())
     assert "other filters or another environment" in rejected(text, filters=ListFilters(tags=("a",)))
-    assert "other filters or another environment" in rejected(encode(filters=ListFilters(period_ms=3_600_000)),
-                                                               filters=ListFilters(period_ms=7_200_000))
+    assert "other filters or another environment" in rejected(
+        encode(filters=ListFilters(period_ms=3_600_000)), filters=ListFilters(period_ms=7_200_000)
+    )
     assert decode(text, filters=ListFilters(statuses=FILTERS.statuses, tags=("b", "a"))).boundary == BOUNDARY
 
 
@@ -102,7 +114,9 @@ def test_the_cursor_subkey_is_its_own() -> None:
 
 # --- key ranges ----------------------------------------------------------------------------------------
 
-KEYS = sorted(list_sort_key(ms, new_token_id()) for ms in (0, 5, 5, 5, 1_700_000_000_000, 1_700_000_000_000, 9_999_999_999_999))
+KEYS = sorted(
+    list_sort_key(ms, new_token_id()) for ms in (0, 5, 5, 5, 1_700_000_000_000, 1_700_000_000_000, 9_999_999_999_999)
+)
 
 
 @pytest.mark.parametrize("boundary", KEYS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from waitpoints_core import InvalidInput, TokenStatus
 from waitpoints_core.listing import DEFAULT_PAGE_SIZE, ListFilters, parse_list_query
 
@@ -32,10 +31,18 @@ def test_bad_page_size(text: str) -> None:
     assert error({"page[size]": text}).startswith("page[size]: ")
 
 
-@pytest.mark.parametrize(("text", "statuses"), [
-    ("WAITING", {W}), ("COMPLETED", {C}), ("TIMED_OUT", {T}), ("WAITING,COMPLETED", {W, C}),
-    ("TIMED_OUT,WAITING,COMPLETED", {W, C, T}), ("WAITING, TIMED_OUT", {W, T}), ("WAITING,WAITING", {W}),
-])
+@pytest.mark.parametrize(
+    ("text", "statuses"),
+    [
+        ("WAITING", {W}),
+        ("COMPLETED", {C}),
+        ("TIMED_OUT", {T}),
+        ("WAITING,COMPLETED", {W, C}),
+        ("TIMED_OUT,WAITING,COMPLETED", {W, C, T}),
+        ("WAITING, TIMED_OUT", {W, T}),
+        ("WAITING,WAITING", {W}),
+    ],
+)
 def test_statuses(text: str, statuses: set[TokenStatus]) -> None:
     assert parse_list_query({"filter[status]": text}).filters.statuses == statuses
 
@@ -54,9 +61,15 @@ def test_tags_are_a_comma_list_kept_as_given() -> None:
     assert parse_list_query({"filter[tags]": "a,b c,a,user:42"}).filters.tags == ("a", "b c", "user:42")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("a,,b", "empty tag"), (",a", "empty tag"), ("x" * 129, "at most 128"), (",".join(f"t{i}" for i in range(11)), "at most 10"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a,,b", "empty tag"),
+        (",a", "empty tag"),
+        ("x" * 129, "at most 128"),
+        (",".join(f"t{i}" for i in range(11)), "at most 10"),
+    ],
+)
 def test_bad_tags(text: str, problem: str) -> None:
     message = error({"filter[tags]": text})
     assert message.startswith("filter[tags]: ") and problem in message
@@ -67,10 +80,16 @@ def test_idempotency_key() -> None:
     assert error({"filter[idempotencyKey]": "k" * 2049}).startswith("filter[idempotencyKey]: ")
 
 
-@pytest.mark.parametrize(("text", "ms"), [
-    ("1700000000000", 1_700_000_000_000), ("2023-11-14T22:13:20.000Z", 1_700_000_000_000),
-    ("2023-11-14T22:13:20", 1_700_000_000_000), ("2023-11-14T23:13:20+01:00", 1_700_000_000_000), ("0", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        ("1700000000000", 1_700_000_000_000),
+        ("2023-11-14T22:13:20.000Z", 1_700_000_000_000),
+        ("2023-11-14T22:13:20", 1_700_000_000_000),
+        ("2023-11-14T23:13:20+01:00", 1_700_000_000_000),
+        ("0", 0),
+    ],
+)
 @pytest.mark.parametrize("name", ["from", "to"])
 def test_created_bounds(name: str, text: str, ms: int) -> None:
     filters = parse_list_query({f"filter[createdAt][{name}]": text}).filters
@@ -83,8 +102,17 @@ def test_bad_created_bounds(name: str, text: str) -> None:
     assert error({f"filter[createdAt][{name}]": text}).startswith(f"filter[createdAt][{name}]: ")
 
 
-@pytest.mark.parametrize(("text", "ms"), [("1h", 3_600_000), ("24h", 86_400_000), ("7d", 604_800_000), ("30d", 2_592_000_000),
-                                          ("90m", 5_400_000), ("1w", 604_800_000)])
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        ("1h", 3_600_000),
+        ("24h", 86_400_000),
+        ("7d", 604_800_000),
+        ("30d", 2_592_000_000),
+        ("90m", 5_400_000),
+        ("1w", 604_800_000),
+    ],
+)
 def test_period(text: str, ms: int) -> None:
     assert parse_list_query({"filter[createdAt][period]": text}).filters.period_ms == ms
 
@@ -102,8 +130,17 @@ def test_window_takes_the_later_of_from_and_period() -> None:
     assert ListFilters().window(now) == (None, None)
 
 
-@pytest.mark.parametrize("name", ["filter[status]", "filter[tags]", "filter[idempotencyKey]", "filter[createdAt][from]",
-                                  "filter[createdAt][to]", "filter[createdAt][period]"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "filter[status]",
+        "filter[tags]",
+        "filter[idempotencyKey]",
+        "filter[createdAt][from]",
+        "filter[createdAt][to]",
+        "filter[createdAt][period]",
+    ],
+)
 def test_an_empty_filter_is_no_filter(name: str) -> None:
     # The SDK sends `filter[tags]=` for `tags: []`.
     assert parse_list_query({name: ""}).filters == ListFilters()

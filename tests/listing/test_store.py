@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from waitpoints_core import CreateTokenRequest, DynamoDBStore, InvalidInput, Principal, TokenStatus, Waitpoint
+from waitpoints_core import CreateTokenRequest, DynamoDBStore, Principal, TokenStatus, Waitpoint
 from waitpoints_core import service as service_module
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.listing import parse_list_query
-from waitpoints_core.service import TokenPage, WaitpointService
+from waitpoints_core.service import WaitpointService
 from waitpoints_core.storage import ENTER_TIMED_OUT, LEAVE_WAITING, tag_items, token_key
 
 from .conftest import TABLE, Meter
@@ -27,19 +26,36 @@ def get(ddb: Any, key: dict[str, Any]) -> dict[str, Any]:
     return dict(ddb.get_item(TableName=TABLE, Key=key).get("Item") or {})
 
 
-def make(env: str = "dev", created: int = NOW - MINUTE, timeout: int = NOW + 60 * MINUTE, tags: tuple[str, ...] = (),
-         key: str | None = None, ttl: int = NOW // 1000 + 86_400) -> Waitpoint:
-    return Waitpoint(id=new_token_id(), env=env, status=W, created_at=created, timeout_at=timeout, expires_at=ttl,
-                     tags=list(tags), idempotency_key=key, idempotency_key_expires_at=created + MINUTE if key else None)
+def make(
+    env: str = "dev",
+    created: int = NOW - MINUTE,
+    timeout: int = NOW + 60 * MINUTE,
+    tags: tuple[str, ...] = (),
+    key: str | None = None,
+    ttl: int = NOW // 1000 + 86_400,
+) -> Waitpoint:
+    return Waitpoint(
+        id=new_token_id(),
+        env=env,
+        status=W,
+        created_at=created,
+        timeout_at=timeout,
+        expires_at=ttl,
+        tags=list(tags),
+        idempotency_key=key,
+        idempotency_key_expires_at=created + MINUTE if key else None,
+    )
 
 
 def sweep(ddb: Any, token: Waitpoint) -> None:
     """What the timeout sweep does to a token, with the shared update actions."""
     ddb.update_item(
-        TableName=TABLE, Key=token_key(token.id),
+        TableName=TABLE,
+        Key=token_key(token.id),
         UpdateExpression=f"SET #status = :t, completedAt = timeoutAt, outputIsError = :true, {ENTER_TIMED_OUT} "
-                         f"REMOVE {LEAVE_WAITING}",
-        ConditionExpression="#status = :w", ExpressionAttributeNames={"#status": "status"},
+        f"REMOVE {LEAVE_WAITING}",
+        ConditionExpression="#status = :w",
+        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":t": {"S": "TIMED_OUT"}, ":w": {"S": "WAITING"}, ":true": {"BOOL": True}},
     )
 
@@ -55,13 +71,16 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def test_create_with_tags_and_key_writes_token_claim_and_tag_items_in_one_transaction(
-        service: WaitpointService, ddb: Any, meter: Meter) -> None:
+    service: WaitpointService, ddb: Any, meter: Meter
+) -> None:
     created = service.create("dev", CreateTokenRequest(tags=["a", "b", "a"], idempotencyKey="k1"), "http://x")
     assert meter.calls == {"TransactWriteItems": 1}
     item = get(ddb, token_key(created.id))
     list_sk = item["listSk"]["S"]
     assert list_sk == f"{int(item['createdAt']['N']):013d}#{created.id}"
-    assert item["listPk"] == {"S": "LIST#dev"} and item["waitingSk"]["S"] == list_sk and item["duePk"] == {"S": "DUE#dev"}
+    assert (
+        item["listPk"] == {"S": "LIST#dev"} and item["waitingSk"]["S"] == list_sk and item["duePk"] == {"S": "DUE#dev"}
+    )
     assert item["idemPk"]["S"].startswith("IDEMK#dev#") and len(item["idemPk"]["S"]) == len("IDEMK#dev#") + 64
     token = service.retrieve("dev", created.id)
     tags = [get(ddb, {"pk": t["pk"], "sk": t["sk"]}) for t in tag_items(token)]
@@ -83,7 +102,8 @@ def test_a_cached_create_writes_no_tag_items(service: WaitpointService) -> None:
 
 
 def test_complete_moves_the_token_from_waiting_to_completed_in_its_one_update(
-        service: WaitpointService, ddb: Any, meter: Meter) -> None:
+    service: WaitpointService, ddb: Any, meter: Meter
+) -> None:
     created = service.create("dev", CreateTokenRequest(), "http://x")
     meter.calls.clear()
     service.complete(Principal("dev"), created.id, {"ok": 1})
@@ -92,8 +112,9 @@ def test_complete_moves_the_token_from_waiting_to_completed_in_its_one_update(
     assert item["completedSk"] == item["listSk"] and "waitingSk" not in item and "duePk" not in item
 
 
-def test_the_sweep_actions_move_a_token_to_timed_out_once(service: WaitpointService, store: DynamoDBStore,
-                                                          ddb: Any, clock: list[int]) -> None:
+def test_the_sweep_actions_move_a_token_to_timed_out_once(
+    service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int]
+) -> None:
     token = make(timeout=NOW - 1)
     store.insert_token(token)
     before = service.list_tokens("dev", parse_list_query({"filter[status]": "TIMED_OUT"}))
@@ -107,8 +128,9 @@ def test_the_sweep_actions_move_a_token_to_timed_out_once(service: WaitpointServ
 # --- pages ----------------------------------------------------------------------------------------------
 
 
-def test_an_empty_page_after_a_cursor_still_links_back(service: WaitpointService, store: DynamoDBStore,
-                                                       clock: list[int]) -> None:
+def test_an_empty_page_after_a_cursor_still_links_back(
+    service: WaitpointService, store: DynamoDBStore, clock: list[int]
+) -> None:
     token = make()
     store.insert_token(token)
     first = service.list_tokens("dev", parse_list_query({"page[size]": "1"}))
@@ -117,14 +139,17 @@ def test_an_empty_page_after_a_cursor_still_links_back(service: WaitpointService
     assert back.tokens == []
 
 
-def test_a_period_is_frozen_at_the_first_page(service: WaitpointService, store: DynamoDBStore, clock: list[int]) -> None:
+def test_a_period_is_frozen_at_the_first_page(
+    service: WaitpointService, store: DynamoDBStore, clock: list[int]
+) -> None:
     tokens = [make(created=NOW - m * MINUTE) for m in (10, 20, 50)]
     for token in tokens:
         store.insert_token(token)
     first = service.list_tokens("dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2"}))
     clock[0] = NOW + 30 * MINUTE  # a fresh `period=1h` would now start after the oldest token
-    rest = service.list_tokens("dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2",
-                                                         "page[after]": first.next or ""}))
+    rest = service.list_tokens(
+        "dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2", "page[after]": first.next or ""})
+    )
     assert [t.id for t in first.tokens + rest.tokens] == [t.id for t in tokens]
 
 
@@ -147,15 +172,17 @@ def test_lazy_timeout_in_every_source(service: WaitpointService, store: DynamoDB
         seen = service.list_tokens("dev", parse_list_query(params)).tokens[0]
         assert seen.status is T and seen.completed_at == token.timeout_at and seen.output_is_error
         assert service.list_tokens("dev", parse_list_query({**params, "filter[status]": "WAITING"})).tokens == []
-        assert [t.id for t in service.list_tokens("dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})).tokens] \
-            == [token.id]
+        assert [
+            t.id for t in service.list_tokens("dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})).tokens
+        ] == [token.id]
 
 
 # --- sync_tag_items ----------------------------------------------------------------------------------------
 
 
 def test_sync_tag_items_brings_tag_items_up_to_date_idempotently(
-        service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int]) -> None:
+    service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int]
+) -> None:
     token = make(tags=("s1", "s2"))
     store.insert_token(token)
     store.complete_token(token.id, "dev", None, NOW, NOW // 1000 + 3600)
@@ -180,8 +207,9 @@ def test_sync_tag_items_ignores_waiting_tokens_and_missing_tag_items(store: Dyna
     assert meter.calls == {"UpdateItem": 1}
 
 
-def test_sync_tag_items_for_a_swept_token(service: WaitpointService, store: DynamoDBStore, ddb: Any,
-                                          clock: list[int]) -> None:
+def test_sync_tag_items_for_a_swept_token(
+    service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int]
+) -> None:
     token = make(timeout=NOW - 5, tags=("swept",))
     store.insert_token(token)
     sweep(ddb, token)
@@ -197,8 +225,17 @@ def test_tag_items_carry_no_index_keys() -> None:
     from waitpoints_core.models import TokenStatus, Waitpoint
     from waitpoints_core.storage import tag_items
 
-    token = Waitpoint(id="waitpoint_" + "t" * 25, env="dev", status=TokenStatus.WAITING, created_at=1, timeout_at=2,
-                      expires_at=3, tags=["a", "b"], idempotency_key="k", idempotency_key_expires_at=4)
+    token = Waitpoint(
+        id="waitpoint_" + "t" * 25,
+        env="dev",
+        status=TokenStatus.WAITING,
+        created_at=1,
+        timeout_at=2,
+        expires_at=3,
+        tags=["a", "b"],
+        idempotency_key="k",
+        idempotency_key_expires_at=4,
+    )
     index_keys = {"listPk", "listSk", "waitingSk", "completedSk", "timedOutSk", "duePk", "idemPk"}
     for item in tag_items(token):
         assert not index_keys & set(item), item

@@ -7,10 +7,8 @@ import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
-
 from waitpoints_core import InvalidInput, TokenStatus, Waitpoint
 from waitpoints_core import service as service_module
 from waitpoints_core.listing import parse_list_query
@@ -62,12 +60,14 @@ def model(world: World, env: str, params: dict[str, str]) -> list[str]:
     filters = parse_list_query(params).filters
     low, high = filters.window(NOW)
     wanted = [
-        t for t in world.tokens
+        t
+        for t in world.tokens
         if t.env == env
         and (not filters.statuses or t.status in filters.statuses)
         and (not filters.tags or set(filters.tags) & set(t.tags))
         and (filters.idempotency_key is None or t.idempotency_key == filters.idempotency_key)
-        and (low is None or t.created_at >= low) and (high is None or t.created_at <= high)
+        and (low is None or t.created_at >= low)
+        and (high is None or t.created_at <= high)
     ]
     return [t.id for t in sorted(wanted, key=lambda t: (t.created_at, t.id), reverse=True)]
 
@@ -84,11 +84,20 @@ def walk(service: WaitpointService, env: str, params: dict[str, str], size: int)
 
 
 FILTERS = [
-    {}, {"filter[status]": "WAITING"}, {"filter[status]": "COMPLETED"}, {"filter[status]": "TIMED_OUT"},
-    {"filter[status]": "WAITING,COMPLETED"}, {"filter[status]": "WAITING,TIMED_OUT"},
-    {"filter[status]": "COMPLETED,TIMED_OUT"}, {"filter[status]": "TIMED_OUT,COMPLETED,WAITING"},
-    {"filter[tags]": "red"}, {"filter[tags]": "red,blue"}, {"filter[tags]": "x"}, {"filter[tags]": "nothing"},
-    {"filter[idempotencyKey]": "key-0"}, {"filter[idempotencyKey]": "key-1", "filter[status]": "WAITING"},
+    {},
+    {"filter[status]": "WAITING"},
+    {"filter[status]": "COMPLETED"},
+    {"filter[status]": "TIMED_OUT"},
+    {"filter[status]": "WAITING,COMPLETED"},
+    {"filter[status]": "WAITING,TIMED_OUT"},
+    {"filter[status]": "COMPLETED,TIMED_OUT"},
+    {"filter[status]": "TIMED_OUT,COMPLETED,WAITING"},
+    {"filter[tags]": "red"},
+    {"filter[tags]": "red,blue"},
+    {"filter[tags]": "x"},
+    {"filter[tags]": "nothing"},
+    {"filter[idempotencyKey]": "key-0"},
+    {"filter[idempotencyKey]": "key-1", "filter[status]": "WAITING"},
     {"filter[idempotencyKey]": "key-2", "filter[tags]": "green"},
     {"filter[createdAt][period]": "3h"},
     {"filter[createdAt][from]": str(NOW - 300 * MINUTE), "filter[createdAt][to]": str(NOW - 100 * MINUTE)},
@@ -115,7 +124,8 @@ def test_the_dataset_has_every_status_and_shared_tags(world: World) -> None:
 
 @pytest.mark.parametrize(("params", "size"), SIZES, ids=[f"{s}-{name(p)}" for p, s in SIZES])
 def test_walking_next_visits_every_match_once_newest_first_with_queries_only(
-        world: World, params: dict[str, str], size: int) -> None:
+    world: World, params: dict[str, str], size: int
+) -> None:
     world.meter.calls.clear()
     pages = walk(world.service, "dev", params, size)
     assert [t.id for page in pages for t in page.tokens] == model(world, "dev", params)
@@ -136,8 +146,9 @@ def test_walking_previous_from_the_last_page_gives_the_same_pages(world: World, 
     assert [[t.id for t in p.tokens] for p in reversed(backward)] == [[t.id for t in p.tokens] for p in forward]
     for earlier, later in itertools.pairwise(reversed(backward)):  # pages reached backwards link forwards again
         query = {**params, "page[size]": "4", "page[after]": earlier.next or ""}
-        assert [t.id for t in world.service.list_tokens("dev", parse_list_query(query)).tokens] == \
-            [t.id for t in later.tokens]
+        assert [t.id for t in world.service.list_tokens("dev", parse_list_query(query)).tokens] == [
+            t.id for t in later.tokens
+        ]
 
 
 def test_other_environments_see_only_their_own(world: World) -> None:
@@ -155,14 +166,17 @@ def test_a_cursor_only_works_with_its_filters(world: World) -> None:
         with pytest.raises(InvalidInput, match=r"^page\[after\]: "):
             service.list_tokens("dev", parse_list_query({**other, "page[size]": "2", "page[after]": page.next or ""}))
     resized = {"filter[tags]": "red", "page[size]": "7", "page[after]": page.next or ""}  # the size may change
-    assert [t.id for t in service.list_tokens("dev", parse_list_query(resized)).tokens] == \
-        model(world, "dev", {"filter[tags]": "red"})[2:9]
+    assert [t.id for t in service.list_tokens("dev", parse_list_query(resized)).tokens] == model(
+        world, "dev", {"filter[tags]": "red"}
+    )[2:9]
 
 
 def test_before_wins_over_after(world: World) -> None:
     service = world.service
     first = service.list_tokens("dev", parse_list_query({"page[size]": "3"}))
     second = service.list_tokens("dev", parse_list_query({"page[size]": "3", "page[after]": first.next or ""}))
-    both = service.list_tokens("dev", parse_list_query({"page[size]": "3", "page[after]": second.next or "",
-                                                         "page[before]": second.previous or ""}))
+    both = service.list_tokens(
+        "dev",
+        parse_list_query({"page[size]": "3", "page[after]": second.next or "", "page[before]": second.previous or ""}),
+    )
     assert [t.id for t in both.tokens] == [t.id for t in first.tokens]

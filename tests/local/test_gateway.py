@@ -16,8 +16,13 @@ def _router() -> Router:
 def test_every_template_route_is_served() -> None:
     routes = {b.route.key for b in _router().bindings}
     assert routes == {
-        f"POST {TOKENS}", f"GET {TOKENS}", f"GET {TOKENS}/{{id}}", f"POST {TOKENS}/{{id}}/complete",
-        f"OPTIONS {TOKENS}/{{id}}/complete", f"ANY {TOKENS}/{{id}}/callback/{{hash}}", "GET /api/v1/openapi.json",
+        f"POST {TOKENS}",
+        f"GET {TOKENS}",
+        f"GET {TOKENS}/{{id}}",
+        f"POST {TOKENS}/{{id}}/complete",
+        f"OPTIONS {TOKENS}/{{id}}/complete",
+        f"ANY {TOKENS}/{{id}}/callback/{{hash}}",
+        "GET /api/v1/openapi.json",
     }
 
 

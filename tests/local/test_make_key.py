@@ -13,7 +13,6 @@ import boto3
 import httpx
 import pytest
 from moto import mock_aws
-
 from waitpoints_core import DynamoDBStore, ids
 from waitpoints_local import keys
 from waitpoints_local.emulator import create_table, fake_aws_environment
@@ -25,13 +24,24 @@ from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
 def test_make_key_against_the_running_local_stack(tmp_path: Path) -> None:
     """`make run` in one process, `make key` in another, meeting through WAITPOINTS_STATE_DIR."""
     state = tmp_path / "state"
-    proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env=python_env(WAITPOINTS_STATE_DIR=str(state), WAITPOINTS_PORT=str(free_port())))
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=python_env(WAITPOINTS_STATE_DIR=str(state), WAITPOINTS_PORT=str(free_port())),
+    )
     try:
         url = wait_for_env_file(proc, state)["WAITPOINTS_API_URL"]
-        result = subprocess.run(["make", "--no-print-directory", "key", "ENV=qa-team"], cwd=REPO, capture_output=True,
-                                text=True, env={**os.environ, "WAITPOINTS_STATE_DIR": str(state)}, check=True)
+        result = subprocess.run(
+            ["make", "--no-print-directory", "key", "ENV=qa-team"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "WAITPOINTS_STATE_DIR": str(state)},
+            check=True,
+        )
         (key,) = result.stdout.splitlines()
         assert ids.looks_like_api_key(key) and key.startswith("wp_qa-team_")
         created = httpx.post(f"{url}/api/v1/waitpoints/tokens", json={}, headers={"Authorization": f"Bearer {key}"})
@@ -46,8 +56,13 @@ def test_make_key_against_the_running_local_stack(tmp_path: Path) -> None:
 
 
 def test_make_key_without_a_local_stack_says_how_to_start_one(tmp_path: Path) -> None:
-    result = subprocess.run(["make", "--no-print-directory", "key", "ENV=dev"], cwd=REPO, capture_output=True, text=True,
-                            env={**os.environ, "WAITPOINTS_STATE_DIR": str(tmp_path)})
+    result = subprocess.run(
+        ["make", "--no-print-directory", "key", "ENV=dev"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WAITPOINTS_STATE_DIR": str(tmp_path)},
+    )
     assert result.returncode != 0 and "make run" in result.stderr and result.stdout == ""
 
 
@@ -69,10 +84,20 @@ def test_make_key_against_a_deployed_stack(monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     with mock_aws():
         (props,) = Template().resources_of_type("AWS::DynamoDB::Table").values()
-        stack_template = {"Resources": {"TokensTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            k: v for k, v in props.items() if k in ("AttributeDefinitions", "KeySchema", "BillingMode")}}},
-            "Outputs": {"TableName": {"Value": {"Ref": "TokensTable"}}}}
-        boto3.client("cloudformation").create_stack(StackName="waitpoints-prod", TemplateBody=json.dumps(stack_template))
+        stack_template = {
+            "Resources": {
+                "TokensTable": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        k: v for k, v in props.items() if k in ("AttributeDefinitions", "KeySchema", "BillingMode")
+                    },
+                }
+            },
+            "Outputs": {"TableName": {"Value": {"Ref": "TokensTable"}}},
+        }
+        boto3.client("cloudformation").create_stack(
+            StackName="waitpoints-prod", TemplateBody=json.dumps(stack_template)
+        )
         assert keys.main(["--env", "prod", "--stack", "waitpoints-prod"]) == 0
         key = capsys.readouterr().out.strip()
         table = keys.stack_table_name("waitpoints-prod")

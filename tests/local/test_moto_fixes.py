@@ -5,15 +5,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from tests.listing.conftest import TABLE, moto_table
-from tests.listing.test_store import NOW, make
 from waitpoints_core import DynamoDBStore
 from waitpoints_core.storage import tag_items
 from waitpoints_local import moto_fixes
 
+from tests.listing.conftest import TABLE, moto_table
+from tests.listing.test_store import NOW, make
 
-def test_concurrent_transactions_apply_and_a_cancelled_one_rolls_back_only_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_concurrent_transactions_apply_and_a_cancelled_one_rolls_back_only_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     moto_fixes.install()
     with moto_table(monkeypatch) as ddb:
         store = DynamoDBStore(ddb, TABLE)

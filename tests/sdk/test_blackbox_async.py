@@ -73,8 +73,9 @@ async def test_public_access_token_and_errors(client: AsyncClient, sdk_stack: Sd
             await stranger.retrieve_token(mine)
 
 
-async def test_for_token_resolves_when_another_task_completes_the_token(client: AsyncClient,
-                                                                         sdk_stack: SdkStack) -> None:
+async def test_for_token_resolves_when_another_task_completes_the_token(
+    client: AsyncClient, sdk_stack: SdkStack
+) -> None:
     created = await client.create_token(timeout="1h")
     first_read = asyncio.Event()
     reads = 0

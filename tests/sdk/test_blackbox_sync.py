@@ -49,14 +49,19 @@ def unique(prefix: str) -> str:
 
 def test_create_with_every_option_is_stored_as_sent(client: Client) -> None:
     key, tags = unique("order"), [unique("order"), "python-sdk"]
-    created = client.create_token(timeout=timedelta(seconds=90), idempotency_key=key,
-                                  idempotency_key_ttl=timedelta(minutes=10), tags=tags)
+    created = client.create_token(
+        timeout=timedelta(seconds=90), idempotency_key=key, idempotency_key_ttl=timedelta(minutes=10), tags=tags
+    )
     assert created.id.startswith("waitpoint_") and not created.is_cached
     assert created.url.startswith(client.api_url) and "/callback/" in created.url
     assert created.public_access_token.count(".") == 2
     token = client.retrieve_token(created)
-    assert (token.id, token.url, token.status, token.tags) == (created.id, created.url, TokenStatus.WAITING,
-                                                               tuple(tags))
+    assert (token.id, token.url, token.status, token.tags) == (
+        created.id,
+        created.url,
+        TokenStatus.WAITING,
+        tuple(tags),
+    )
     assert token.idempotency_key == key
     assert token.timeout_at is not None and token.created_at.tzinfo is not None
     assert token.timeout_at - token.created_at == timedelta(seconds=90)
@@ -87,14 +92,18 @@ def test_complete_then_retrieve_gives_the_parsed_output(client: Client) -> None:
     assert token.completed_at is not None and token.output_type == "application/json"
 
 
-@pytest.mark.parametrize(("data", "expected", "output_type"), [
-    ("approved", "approved", "text/plain"),
-    (42, 42, "application/json"),
-    (None, None, "application/json"),
-    ([{"a": 1}], [{"a": 1}], "application/json"),
-])
-def test_outputs_of_every_json_kind_come_back_as_sent(client: Client, data: object, expected: object,
-                                                      output_type: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "expected", "output_type"),
+    [
+        ("approved", "approved", "text/plain"),
+        (42, 42, "application/json"),
+        (None, None, "application/json"),
+        ([{"a": 1}], [{"a": 1}], "application/json"),
+    ],
+)
+def test_outputs_of_every_json_kind_come_back_as_sent(
+    client: Client, data: object, expected: object, output_type: str
+) -> None:
     created = client.create_token()
     client.complete_token(created, data)
     token = client.retrieve_token(created)
@@ -147,8 +156,10 @@ def test_unknown_token_is_not_found(client: Client) -> None:
 
 
 def test_a_bad_key_is_an_authentication_error(sdk_stack: SdkStack) -> None:
-    with Client(sdk_stack.url, "wp_dev_" + "x" * 43, max_retries=0) as stranger, \
-            pytest.raises(AuthenticationError) as caught:
+    with (
+        Client(sdk_stack.url, "wp_dev_" + "x" * 43, max_retries=0) as stranger,
+        pytest.raises(AuthenticationError) as caught,
+    ):
         stranger.create_token()
     assert caught.value.status_code == 401 and caught.value.message
 
@@ -261,8 +272,7 @@ class Listed:
 @pytest.fixture(scope="module")
 def listed(client: Client) -> Listed:
     tag = unique("list")
-    ids = [client.create_token(timeout="1h", tags=[tag, f"n:{i}"], idempotency_key=f"{tag}-{i}").id
-           for i in range(3)]
+    ids = [client.create_token(timeout="1h", tags=[tag, f"n:{i}"], idempotency_key=f"{tag}-{i}").id for i in range(3)]
     client.complete_token(ids[0], {"done": True})
     first, last = client.retrieve_token(ids[0]), client.retrieve_token(ids[2])
     return Listed(tag, ids, first.created_at, last.created_at)

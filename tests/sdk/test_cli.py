@@ -41,11 +41,19 @@ class Run:
     def __init__(self, stack: SdkStack, cwd: Path) -> None:
         self.stack, self.cwd = stack, cwd
 
-    def __call__(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-                 configured: bool = True) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, configured: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         extra = {**(self.stack.env() if configured else {}), **(env or {})}
-        result = subprocess.run([*command(), *args], cwd=self.cwd, env=cli_env(extra), input=stdin,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [*command(), *args],
+            cwd=self.cwd,
+            env=cli_env(extra),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert self.stack.key not in result.stdout + result.stderr, "the secret key was echoed"
         assert "Traceback" not in result.stderr, result.stderr
         return result
@@ -62,8 +70,9 @@ def sdk(sdk_stack: SdkStack) -> Client:
 
 
 def api_json(stack: SdkStack, token_id: str) -> object:
-    return httpx.get(f"{stack.url}/api/v1/waitpoints/tokens/{token_id}",
-                     headers={"Authorization": f"Bearer {stack.key}"}).json()
+    return httpx.get(
+        f"{stack.url}/api/v1/waitpoints/tokens/{token_id}", headers={"Authorization": f"Bearer {stack.key}"}
+    ).json()
 
 
 # --- installation and help ------------------------------------------------------------------------
@@ -79,8 +88,21 @@ def test_help_and_version(run: Run) -> None:
     assert run("--version", configured=False).stdout.strip() == "waitpoints, version 0.1.0"
 
 
-@pytest.mark.parametrize("args", [[], ["tokens"], ["tokens", "create"], ["tokens", "get"], ["tokens", "list"],
-                                  ["tokens", "complete"], ["tokens", "wait"], ["keys"], ["keys", "create"], ["dev"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["tokens"],
+        ["tokens", "create"],
+        ["tokens", "get"],
+        ["tokens", "list"],
+        ["tokens", "complete"],
+        ["tokens", "wait"],
+        ["keys"],
+        ["keys", "create"],
+        ["dev"],
+    ],
+)
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_every_command_has_help(args: list[str], flag: str) -> None:
     from waitpoints.cli.app import cli
@@ -100,8 +122,21 @@ def test_api_options_name_their_environment_variables() -> None:
 
 
 def test_create_json_is_the_apis_json(run: Run, sdk_stack: SdkStack) -> None:
-    result = run("tokens", "create", "--timeout", "1h", "--tag", "cli", "--tag", "order:7",
-                 "--idempotency-key", f"cli-{time.time_ns()}", "--idempotency-key-ttl", "10m", "--json")
+    result = run(
+        "tokens",
+        "create",
+        "--timeout",
+        "1h",
+        "--tag",
+        "cli",
+        "--tag",
+        "order:7",
+        "--idempotency-key",
+        f"cli-{time.time_ns()}",
+        "--idempotency-key-ttl",
+        "10m",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
     assert set(created) == {"id", "url", "isCached", "publicAccessToken"} and created["isCached"] is False
@@ -156,7 +191,7 @@ def test_complete_without_data_and_with_the_public_access_token(run: Run, sdk: C
 def test_complete_with_data_that_is_not_json_is_a_usage_error(run: Run, sdk: Client) -> None:
     token = sdk.create_token()
     result = run("tokens", "complete", token.id, "approved")
-    assert result.returncode == 2 and "not JSON" in result.stderr and '\'"approved"\'' in result.stderr
+    assert result.returncode == 2 and "not JSON" in result.stderr and "'\"approved\"'" in result.stderr
     assert sdk.retrieve_token(token).status.value == "WAITING"
 
 
@@ -197,8 +232,14 @@ def test_wait_exits_3_when_its_own_timeout_runs_out(run: Run, sdk: Client) -> No
 
 def test_wait_returns_when_the_token_is_completed_meanwhile(sdk_stack: SdkStack, sdk: Client, tmp_path: Path) -> None:
     token = sdk.create_token(timeout="1h")
-    proc = subprocess.Popen([*command(), "tokens", "wait", token.id, "--poll-interval", "0.2"], cwd=tmp_path,
-                            env=cli_env(sdk_stack.env()), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*command(), "tokens", "wait", token.id, "--poll-interval", "0.2"],
+        cwd=tmp_path,
+        env=cli_env(sdk_stack.env()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith(f"Waiting for {token.id}")
     sdk.complete_token(token, {"approved": True})
@@ -209,8 +250,15 @@ def test_wait_returns_when_the_token_is_completed_meanwhile(sdk_stack: SdkStack,
 
 def test_ctrl_c_exits_130(sdk_stack: SdkStack, sdk: Client, tmp_path: Path) -> None:
     token = sdk.create_token(timeout="1h")
-    proc = subprocess.Popen([*command(), "tokens", "wait", token.id], cwd=tmp_path, env=cli_env(sdk_stack.env()),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        [*command(), "tokens", "wait", token.id],
+        cwd=tmp_path,
+        env=cli_env(sdk_stack.env()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("Waiting for")
     proc.send_signal(signal.SIGINT)
@@ -261,7 +309,8 @@ def test_usage_errors_exit_2(run: Run) -> None:
 def test_the_local_env_file_is_used_when_nothing_is_configured(run: Run, sdk_stack: SdkStack, tmp_path: Path) -> None:
     (tmp_path / ".waitpoints").mkdir()
     (tmp_path / ".waitpoints" / "local.env").write_text(
-        f"WAITPOINTS_API_URL={sdk_stack.url}\nWAITPOINTS_SECRET_KEY={sdk_stack.key}\n")
+        f"WAITPOINTS_API_URL={sdk_stack.url}\nWAITPOINTS_SECRET_KEY={sdk_stack.key}\n"
+    )
     result = run("tokens", "create", "-q", configured=False)
     assert result.returncode == 0 and result.stdout.startswith("waitpoint_")
 
@@ -294,8 +343,15 @@ def test_keys_create_without_a_running_local_stack_says_so(run: Run, tmp_path: P
 def test_dev_runs_the_local_stack_until_ctrl_c(tmp_path: Path) -> None:
     state = tmp_path / "state"
     env = {**server_env(), **cli_env(), "WAITPOINTS_SCHEDULE_SECONDS": "1"}
-    proc = subprocess.Popen([*command(), "dev", "--port", "0", "--state-dir", str(state)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        [*command(), "dev", "--port", "0", "--state-dir", str(state)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     env_file = state / "local.env"
     try:
         deadline = time.monotonic() + 60
@@ -324,8 +380,11 @@ def test_list_json_table_and_all(run: Run, sdk: Client, sdk_stack: SdkStack) -> 
     page = run("tokens", "list", "--tag", tag, "--limit", "2", "--json")
     assert page.returncode == 0
     body = json.loads(page.stdout)
-    expected = httpx.get(f"{sdk_stack.url}/api/v1/waitpoints/tokens", params={"filter[tags]": tag, "page[size]": "2"},
-                         headers={"Authorization": f"Bearer {sdk_stack.key}"}).json()
+    expected = httpx.get(
+        f"{sdk_stack.url}/api/v1/waitpoints/tokens",
+        params={"filter[tags]": tag, "page[size]": "2"},
+        headers={"Authorization": f"Bearer {sdk_stack.key}"},
+    ).json()
     assert [t["id"] for t in body["data"]] == [t["id"] for t in expected["data"]] and "next" in body["pagination"]
     more = run("tokens", "list", "--tag", tag, "--limit", "2", "--after", body["pagination"]["next"], "--json")
     assert len(json.loads(more.stdout)["data"]) == 1

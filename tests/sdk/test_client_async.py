@@ -46,8 +46,7 @@ async def collect(items: AsyncTokenList) -> list[Token]:
 
 
 def make(recorder: Recorder, **options: object) -> tuple[AsyncClient, list[float]]:
-    client = AsyncClient(API, KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)),
-                         **options)  # type: ignore[arg-type]
+    client = AsyncClient(API, KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)), **options)  # type: ignore[arg-type]
     delays: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -63,15 +62,23 @@ def make(recorder: Recorder, **options: object) -> tuple[AsyncClient, list[float
 async def test_create_sends_every_option_in_the_api_shape() -> None:
     recorder = Recorder(ok(created()))
     client, _ = make(recorder)
-    result = await client.create_token(timeout=timedelta(minutes=1, seconds=30), idempotency_key="order-42",
-                                 idempotency_key_ttl=timedelta(hours=2), tags="order:42")
+    result = await client.create_token(
+        timeout=timedelta(minutes=1, seconds=30),
+        idempotency_key="order-42",
+        idempotency_key_ttl=timedelta(hours=2),
+        tags="order:42",
+    )
     request = recorder.last
     assert (request.method, request.url) == ("POST", httpx.URL(f"{API}/api/v1/waitpoints/tokens"))
     assert request.headers["Authorization"] == f"Bearer {KEY}"
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"].startswith("waitpoints-python/")
-    assert recorder.body() == {"timeout": "90s", "idempotencyKey": "order-42", "idempotencyKeyTTL": "7200s",
-                               "tags": ["order:42"]}
+    assert recorder.body() == {
+        "timeout": "90s",
+        "idempotencyKey": "order-42",
+        "idempotencyKeyTTL": "7200s",
+        "tags": ["order:42"],
+    }
     assert result == CreatedToken(TOKEN_ID, URL, False, "eyJ.pat.sig")
 
 
@@ -85,8 +92,9 @@ async def test_create_without_options_sends_an_empty_object() -> None:
 async def test_create_timeout_datetime_is_sent_as_utc_iso_with_milliseconds() -> None:
     recorder = Recorder(ok(created()))
     client, _ = make(recorder)
-    await client.create_token(timeout=datetime(2030, 1, 1, 2, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2))),
-                        tags=["a", "b"])
+    await client.create_token(
+        timeout=datetime(2030, 1, 1, 2, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2))), tags=["a", "b"]
+    )
     assert recorder.body() == {"timeout": "2030-01-01T00:00:00.123Z", "tags": ["a", "b"]}
 
 
@@ -114,8 +122,9 @@ async def test_cached_create_is_reported() -> None:
 
 
 async def test_retrieve_parses_dates_status_and_tags() -> None:
-    recorder = Recorder(ok(token(tags=["x", "y"], idempotencyKey="k",
-                                 idempotencyKeyExpiresAt="2026-11-23T22:10:58.480Z")))
+    recorder = Recorder(
+        ok(token(tags=["x", "y"], idempotencyKey="k", idempotencyKeyExpiresAt="2026-11-23T22:10:58.480Z"))
+    )
     client, _ = make(recorder)
     result = await client.retrieve_token(CreatedToken(TOKEN_ID, URL, False, "pat"))
     assert (recorder.last.method, recorder.last.url.path) == ("GET", f"/api/v1/waitpoints/tokens/{TOKEN_ID}")
@@ -128,15 +137,18 @@ async def test_retrieve_parses_dates_status_and_tags() -> None:
     assert result.output is None and result.error is None and result.completed_at is None
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    (completed({"status": "approved", "n": [1, 2.5, None]}), {"status": "approved", "n": [1, 2.5, None]}),
-    (completed("approved", "text/plain"), "approved"),
-    (completed(42), 42),
-    (completed(None), None),
-    (token(status="COMPLETED", output='{"json":{"a":1}}', outputType="application/super+json"), {"a": 1}),
-    (token(status="COMPLETED", output="not json", outputType="application/json"), "not json"),
-    (token(status="COMPLETED"), None),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (completed({"status": "approved", "n": [1, 2.5, None]}), {"status": "approved", "n": [1, 2.5, None]}),
+        (completed("approved", "text/plain"), "approved"),
+        (completed(42), 42),
+        (completed(None), None),
+        (token(status="COMPLETED", output='{"json":{"a":1}}', outputType="application/super+json"), {"a": 1}),
+        (token(status="COMPLETED", output="not json", outputType="application/json"), "not json"),
+        (token(status="COMPLETED"), None),
+    ],
+)
 async def test_retrieve_parses_the_output_by_its_type(body: dict[str, object], expected: object) -> None:
     client, _ = make(Recorder(ok(body)))
     result = await client.retrieve_token(TOKEN_ID)
@@ -165,13 +177,16 @@ async def test_retrieve_escapes_the_id_in_the_path() -> None:
     assert recorder.last.url.raw_path == b"/api/v1/waitpoints/tokens/a%2Fb%3Fc"
 
 
-@pytest.mark.parametrize("body", [
-    {"id": TOKEN_ID},
-    token(status="PENDING"),
-    token(createdAt="yesterday"),
-    token(tags="x") | {"tags": [1]},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": TOKEN_ID},
+        token(status="PENDING"),
+        token(createdAt="yesterday"),
+        token(tags="x") | {"tags": [1]},
+        ["not", "an", "object"],
+    ],
+)
 async def test_a_malformed_success_is_a_response_validation_error(body: object) -> None:
     client, _ = make(Recorder(ok(body)))
     with pytest.raises(APIResponseValidationError, match="Unexpected response from GET"):
@@ -230,12 +245,22 @@ async def test_complete_with_a_public_access_token_sends_it_as_the_bearer() -> N
 # --- errors ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "kind"), [
-    (400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError),
-    (413, PayloadTooLargeError), (422, UnprocessableEntityError), (405, APIStatusError), (415, APIStatusError),
-])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (413, PayloadTooLargeError),
+        (422, UnprocessableEntityError),
+        (405, APIStatusError),
+        (415, APIStatusError),
+    ],
+)
 async def test_error_statuses_map_to_exceptions_with_the_servers_message_and_are_not_retried(
-        status: int, kind: type[APIStatusError]) -> None:
+    status: int, kind: type[APIStatusError]
+) -> None:
     recorder = Recorder(error(status, "timeout: '5x' is not a duration"))
     client, delays = make(recorder)
     with pytest.raises(kind) as caught:
@@ -254,8 +279,12 @@ async def test_an_error_without_json_uses_the_text() -> None:
 
 
 async def test_a_problem_json_error_uses_its_error_field() -> None:
-    body = {"title": "Unauthorized", "status": 401, "detail": "No authorization header provided",
-            "error": "No authorization header provided"}
+    body = {
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "No authorization header provided",
+        "error": "No authorization header provided",
+    }
     client, _ = make(Recorder(ok(body, status=401)))
     with pytest.raises(AuthenticationError, match="No authorization header provided"):
         await client.retrieve_token(TOKEN_ID)
@@ -364,14 +393,28 @@ async def test_list_sends_triggers_filter_and_page_parameters() -> None:
     recorder = Recorder(ok(page([token()])))
     client, _ = make(recorder)
     since = datetime(2026, 11, 1, tzinfo=UTC)
-    await collect(client.list_tokens(status=["WAITING", TokenStatus.COMPLETED], tags=["a", "b"],
-                                     idempotency_key="k", period="7d", from_=since, to=1795000000000, limit=2))
+    await collect(
+        client.list_tokens(
+            status=["WAITING", TokenStatus.COMPLETED],
+            tags=["a", "b"],
+            idempotency_key="k",
+            period="7d",
+            from_=since,
+            to=1795000000000,
+            limit=2,
+        )
+    )
     request = recorder.last
     assert (request.method, request.url.path) == ("GET", "/api/v1/waitpoints/tokens")
     assert dict(request.url.params) == {
-        "filter[status]": "WAITING,COMPLETED", "filter[tags]": "a,b", "filter[idempotencyKey]": "k",
-        "filter[createdAt][period]": "7d", "filter[createdAt][from]": str(int(since.timestamp() * 1000)),
-        "filter[createdAt][to]": "1795000000000", "page[size]": "2"}
+        "filter[status]": "WAITING,COMPLETED",
+        "filter[tags]": "a,b",
+        "filter[idempotencyKey]": "k",
+        "filter[createdAt][period]": "7d",
+        "filter[createdAt][from]": str(int(since.timestamp() * 1000)),
+        "filter[createdAt][to]": "1795000000000",
+        "page[size]": "2",
+    }
     assert b"filter%5Bstatus%5D=WAITING%2CCOMPLETED" in request.url.query
 
 
@@ -391,7 +434,11 @@ async def test_list_is_lazy_and_follows_next_cursors_keeping_the_filters() -> No
     assert recorder.requests == []
     assert [t.id async for t in tokens] == [t["id"] for t in first + second]
     assert len(recorder.requests) == 2
-    assert dict(recorder.requests[1].url.params) == {"filter[status]": "WAITING", "page[size]": "2", "page[after]": "c1"}
+    assert dict(recorder.requests[1].url.params) == {
+        "filter[status]": "WAITING",
+        "page[size]": "2",
+        "page[after]": "c1",
+    }
 
 
 async def test_list_items_are_tokens_without_output() -> None:
@@ -493,10 +540,12 @@ async def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
         assert KEY not in repr(client)
 
 
-@pytest.mark.parametrize(("variable", "message"), [("WAITPOINTS_API_URL", "No API URL"),
-                                                   ("WAITPOINTS_SECRET_KEY", "No secret key")])
-async def test_missing_settings_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch, variable: str,
-                                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "message"), [("WAITPOINTS_API_URL", "No API URL"), ("WAITPOINTS_SECRET_KEY", "No secret key")]
+)
+async def test_missing_settings_are_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, variable: str, message: str
+) -> None:
     monkeypatch.setenv("WAITPOINTS_API_URL", API)
     monkeypatch.setenv("WAITPOINTS_SECRET_KEY", KEY)
     monkeypatch.delenv(variable)

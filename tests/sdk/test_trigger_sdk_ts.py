@@ -31,8 +31,9 @@ def node() -> str:
     if node is None or npm is None:
         pytest.skip("node and npm are needed for the TypeScript SDK tests")
     if not (TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").exists():
-        install = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, capture_output=True, text=True,
-                                 timeout=600)
+        install = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, capture_output=True, text=True, timeout=600
+        )
         assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
     version = json.loads((TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").read_text())["version"]
     assert version == "4.8.3"
@@ -40,17 +41,24 @@ def node() -> str:
 
 
 def run_scenario(node: str, stack: SdkStack, scenario: str) -> dict[str, Any]:
-    env = {"PATH": str(Path(node).parent), "HOME": str(TS_DIR), "WAITPOINTS_API_URL": stack.url,
-           "WAITPOINTS_SECRET_KEY": stack.key, "RUN_ID": uuid.uuid4().hex[:12]}
-    result = subprocess.run([node, str(SCRIPT), scenario], cwd=TS_DIR, env=env, capture_output=True, text=True,
-                            timeout=120)
+    env = {
+        "PATH": str(Path(node).parent),
+        "HOME": str(TS_DIR),
+        "WAITPOINTS_API_URL": stack.url,
+        "WAITPOINTS_SECRET_KEY": stack.key,
+        "RUN_ID": uuid.uuid4().hex[:12],
+    }
+    result = subprocess.run(
+        [node, str(SCRIPT), scenario], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def stored(stack: SdkStack, token_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{stack.url}/api/v1/waitpoints/tokens/{token_id}",
-                         headers={"Authorization": f"Bearer {stack.key}"})
+    response = httpx.get(
+        f"{stack.url}/api/v1/waitpoints/tokens/{token_id}", headers={"Authorization": f"Bearer {stack.key}"}
+    )
     assert response.status_code == 200
     return response.json()  # type: ignore[no-any-return]
 
@@ -61,8 +69,17 @@ def value(results: dict[str, Any], name: str) -> Any:
     return outcome["value"]
 
 
-FIELDS = ("id", "url", "status", "tags", "createdAt", "timeoutAt", "completedAt", "idempotencyKey",
-          "idempotencyKeyExpiresAt")
+FIELDS = (
+    "id",
+    "url",
+    "status",
+    "tags",
+    "createdAt",
+    "timeoutAt",
+    "completedAt",
+    "idempotencyKey",
+    "idempotencyKeyExpiresAt",
+)
 
 
 def same_fields(sdk_token: dict[str, Any], api: dict[str, Any], fields: tuple[str, ...] = FIELDS) -> None:
@@ -96,8 +113,11 @@ def test_retrieve_token_reads_what_the_service_stored(results: dict[str, Any], s
     completed = value(results, "retrievedCompleted")
     api = stored(sdk_stack, completed["id"])
     same_fields(completed, api)
-    assert completed["output"] == json.loads(api["output"]) == {"status": "approved", "n": 1,
-                                                                "nested": {"list": [1, "two", None]}}
+    assert (
+        completed["output"]
+        == json.loads(api["output"])
+        == {"status": "approved", "n": 1, "nested": {"list": [1, "two", None]}}
+    )
 
 
 def test_complete_token_with_the_secret_key_and_again(results: dict[str, Any]) -> None:
@@ -141,7 +161,10 @@ def test_errors_are_the_sdks_own_classes(results: dict[str, Any]) -> None:
 def test_a_timed_out_token_has_the_sdks_timeout_error(results: dict[str, Any], sdk_stack: SdkStack) -> None:
     token = value(results, "retrievedTimedOut")
     assert token["status"] == "TIMED_OUT" and "output" not in token
-    assert token["error"] == {"error": "WaitpointTimeoutError", "message": f"Waitpoint timed out at {token['timeoutAt']}"}
+    assert token["error"] == {
+        "error": "WaitpointTimeoutError",
+        "message": f"Waitpoint timed out at {token['timeoutAt']}",
+    }
     same_fields(token, stored(sdk_stack, token["id"]))
 
 
@@ -151,8 +174,11 @@ def test_list_tokens_with_filters_and_pages(node: str, sdk_stack: SdkStack) -> N
     everything = value(results, "all")
     assert sorted(t["id"] for t in everything) == sorted(ids)
     for token in everything:  # a tag listing may not show a completion yet: the stream syncs it
-        same_fields(token, stored(sdk_stack, token["id"]), ("id", "url", "tags", "createdAt", "timeoutAt",
-                                                             "idempotencyKey", "idempotencyKeyExpiresAt"))
+        same_fields(
+            token,
+            stored(sdk_stack, token["id"]),
+            ("id", "url", "tags", "createdAt", "timeoutAt", "idempotencyKey", "idempotencyKeyExpiresAt"),
+        )
         assert "output" not in token
     assert {t["id"] for t in value(results, "waiting")} == set(ids[1:])
     assert {t["id"] for t in value(results, "completedOrTimedOut")} == {ids[0]}

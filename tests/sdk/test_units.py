@@ -89,13 +89,16 @@ def test_poll_rejects_bad_settings(interval: float, timeout: float | None) -> No
 # --- formatting -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("1h30m", "1h30m"),
-    (timedelta(seconds=90), "90s"),
-    (timedelta(milliseconds=1500), "2s"),
-    (timedelta(days=2), "172800s"),
-    (datetime(2030, 1, 1, tzinfo=UTC), "2030-01-01T00:00:00.000Z"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1h30m", "1h30m"),
+        (timedelta(seconds=90), "90s"),
+        (timedelta(milliseconds=1500), "2s"),
+        (timedelta(days=2), "172800s"),
+        (datetime(2030, 1, 1, tzinfo=UTC), "2030-01-01T00:00:00.000Z"),
+    ],
+)
 def test_format_timeout(value: object, expected: str) -> None:
     assert format_timeout(value) == expected  # type: ignore[arg-type]
 
@@ -165,8 +168,11 @@ def test_wait_builds_its_default_client_lazily_from_the_environment(monkeypatch:
 
 @pytest.mark.usefixtures("fresh_default")
 def test_wait_functions_use_the_configured_client() -> None:
-    recorder = Recorder(ok({"id": TOKEN_ID, "url": "u", "isCached": False, "publicAccessToken": "p"}),
-                        ok({"success": True}), ok(token(status="COMPLETED", output="{}")))
+    recorder = Recorder(
+        ok({"id": TOKEN_ID, "url": "u", "isCached": False, "publicAccessToken": "p"}),
+        ok({"success": True}),
+        ok(token(status="COMPLETED", output="{}")),
+    )
     wait.configure(API, KEY, http_client=httpx.Client(transport=httpx.MockTransport(recorder)))
     created = wait.create_token(timeout="10m", tags=["t"])
     assert wait.complete_token(created, {}) is True
@@ -210,20 +216,38 @@ def test_the_package_ships_py_typed() -> None:
 
 
 def test_the_sdk_imports_no_server_code_and_the_cli_does_not_import_it_at_startup() -> None:
-    code = ("import sys, waitpoints, waitpoints.cli.app; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('waitpoints_core', 'waitpoints_http', 'waitpoints_local', 'boto3', 'botocore', 'aws_lambda_powertools')]; "
-            "print(bad)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""})
+    code = (
+        "import sys, waitpoints, waitpoints.cli.app; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('waitpoints_core', 'waitpoints_http', 'waitpoints_local', 'boto3', 'botocore', 'aws_lambda_powertools')]; "
+        "print(bad)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""},
+    )
     assert result.stdout.strip() == "[]"
 
 
 # --- CLI pieces -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("2.5", 2.5), ("30s", 30), ("10m", 600),
-                                               ("1h30m", 5400), ("1hr", 3600), ("2d", 172800), ("1w", 604800)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90),
+        ("2.5", 2.5),
+        ("30s", 30),
+        ("10m", 600),
+        ("1h30m", 5400),
+        ("1hr", 3600),
+        ("2d", 172800),
+        ("1w", 604800),
+    ],
+)
 def test_cli_durations(text: str, seconds: float) -> None:
     from waitpoints.cli.options import parse_seconds
 
@@ -253,16 +277,24 @@ def test_cli_exit_codes() -> None:
 
 def test_cli_without_click_explains_how_to_install_it() -> None:
     code = "import sys; sys.modules['click'] = None; from waitpoints.cli import main; main()"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""}
+    )
     assert result.returncode == 1
     assert "pip install 'waitpoints[cli]'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_cli_server_commands_explain_missing_server_dependencies() -> None:
-    code = ("import sys; sys.modules['boto3'] = None; from waitpoints.cli.app import run; "
-            "sys.exit(run(['keys', 'create', '--env', 'x']))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                            env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""})
+    code = (
+        "import sys; sys.modules['boto3'] = None; from waitpoints.cli.app import run; "
+        "sys.exit(run(['keys', 'create', '--env', 'x']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""},
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "development dependencies (boto3 is missing)" in result.stderr

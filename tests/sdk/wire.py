@@ -19,8 +19,15 @@ def created(**overrides: Any) -> dict[str, Any]:
 
 
 def token(**overrides: Any) -> dict[str, Any]:
-    body = {"id": TOKEN_ID, "url": URL, "status": "WAITING", "createdAt": "2026-11-23T21:10:58.480Z", "tags": [],
-            "timeoutAt": "2026-11-23T21:20:58.480Z", "outputIsError": False}
+    body = {
+        "id": TOKEN_ID,
+        "url": URL,
+        "status": "WAITING",
+        "createdAt": "2026-11-23T21:10:58.480Z",
+        "tags": [],
+        "timeoutAt": "2026-11-23T21:20:58.480Z",
+        "outputIsError": False,
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -31,9 +38,13 @@ def completed(output: Any, output_type: str = "application/json") -> dict[str, A
 
 
 def timed_out() -> dict[str, Any]:
-    return token(status="TIMED_OUT", completedAt="2026-11-23T21:20:58.480Z", outputIsError=True,
-                 output='{"code":"WAITPOINT_TIMEOUT","message":"Waitpoint timed out at 2026-11-23T21:20:58.480Z"}',
-                 outputType="application/json")
+    return token(
+        status="TIMED_OUT",
+        completedAt="2026-11-23T21:20:58.480Z",
+        outputIsError=True,
+        output='{"code":"WAITPOINT_TIMEOUT","message":"Waitpoint timed out at 2026-11-23T21:20:58.480Z"}',
+        outputType="application/json",
+    )
 
 
 def page(items: Iterable[dict[str, Any]], next: str | None = None, previous: str | None = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from waitpoints_core import runtime
 from waitpoints_local.template import TEMPLATE_PATH, Template
 
@@ -33,33 +32,57 @@ TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Ste
 # exactly this; the one after checks the code needs all of it (every entry is used) and nothing more.
 REVIEWED: dict[str, set[tuple[str, str]]] = {
     "ApiFunction": {
-        ("dynamodb:GetItem", TABLE), ("dynamodb:PutItem", TABLE), ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:GetItem", TABLE),
+        ("dynamodb:PutItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", TABLE),  # tag partitions live in the table itself
-        *{("dynamodb:Query", f"index/{name}") for name in (
-            "AllIndex", "WaitingIndex", "CompletedIndex", "TimedOutIndex", "IdempotencyKeyIndex", "DueIndex")},
+        *{
+            ("dynamodb:Query", f"index/{name}")
+            for name in (
+                "AllIndex",
+                "WaitingIndex",
+                "CompletedIndex",
+                "TimedOutIndex",
+                "IdempotencyKeyIndex",
+                "DueIndex",
+            )
+        },
         ("secretsmanager:GetSecretValue", SECRET),
         # outputs over 256 KiB: written on complete, read on retrieve, deleted when the write lost
-        ("s3:PutObject", OUTPUTS), ("s3:GetObject", OUTPUTS), ("s3:DeleteObject", OUTPUTS),
+        ("s3:PutObject", OUTPUTS),
+        ("s3:GetObject", OUTPUTS),
+        ("s3:DeleteObject", OUTPUTS),
     },
     "CallbackFunction": {
-        ("dynamodb:UpdateItem", TABLE), ("secretsmanager:GetSecretValue", SECRET),
-        ("s3:PutObject", OUTPUTS), ("s3:DeleteObject", OUTPUTS),
+        ("dynamodb:UpdateItem", TABLE),
+        ("secretsmanager:GetSecretValue", SECRET),
+        ("s3:PutObject", OUTPUTS),
+        ("s3:DeleteObject", OUTPUTS),
     },
     "CreateTokenFunction": {
         ("dynamodb:GetItem", TABLE),  # the set of environments
-        ("dynamodb:PutItem", TABLE), ("secretsmanager:GetSecretValue", SECRET),
+        ("dynamodb:PutItem", TABLE),
+        ("secretsmanager:GetSecretValue", SECRET),
     },
     "WaitForTokenFunction": {
-        ("dynamodb:ConditionCheckItem", TABLE), ("dynamodb:PutItem", TABLE),
-        ("states:SendTaskSuccess", STATE_MACHINES), ("states:SendTaskFailure", STATE_MACHINES),
+        ("dynamodb:ConditionCheckItem", TABLE),
+        ("dynamodb:PutItem", TABLE),
+        ("states:SendTaskSuccess", STATE_MACHINES),
+        ("states:SendTaskFailure", STATE_MACHINES),
     },
     "StreamFunction": {
-        ("dynamodb:Query", TABLE), ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:Query", TABLE),
+        ("dynamodb:DeleteItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),  # tag items follow their token's status
-        ("states:SendTaskSuccess", STATE_MACHINES), ("states:SendTaskFailure", STATE_MACHINES),
+        ("states:SendTaskSuccess", STATE_MACHINES),
+        ("states:SendTaskFailure", STATE_MACHINES),
         ("sqs:SendMessage", "queue"),  # the event source mapping's on-failure destination
     },
-    "SweepFunction": {("dynamodb:GetItem", TABLE), ("dynamodb:UpdateItem", TABLE), ("dynamodb:Query", "index/DueIndex")},
+    "SweepFunction": {
+        ("dynamodb:GetItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:Query", "index/DueIndex"),
+    },
 }
 # Resources that stay wildcards: SendTaskSuccess/SendTaskFailure name a task token, not a resource, so the
 # narrowest form is "this account's state machines"; output objects get a fresh key per write
@@ -132,8 +155,12 @@ def test_every_function_is_reviewed() -> None:
 
 # --- what the code really uses ---------------------------------------------------------------------------
 
-_TRANSACT = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
-             "ConditionCheck": "dynamodb:ConditionCheckItem"}
+_TRANSACT = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
 
 
 def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str, str]]:
@@ -152,7 +179,7 @@ def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str,
     raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
 
 
-def _exercise(stack: Stack) -> None:  # noqa: PLR0915 - one walk through every path of every function
+def _exercise(stack: Stack) -> None:
     faults, key = stack.faults, stack.key
 
     def call(function: str, event: dict[str, Any], status: int | None = 200) -> Any:
@@ -174,9 +201,16 @@ def _exercise(stack: Stack) -> None:  # noqa: PLR0915 - one walk through every p
     call("ApiFunction", events.create(key, {"idempotencyKey": "k1"}))
     call("ApiFunction", events.retrieve(key, plain["id"]))
     call("ApiFunction", events.preflight(plain["id"]), 204)
-    for params in ({}, {"filter[status]": "WAITING"}, {"filter[status]": "COMPLETED"},
-                   {"filter[status]": "TIMED_OUT"}, {"filter[status]": "WAITING,TIMED_OUT"},
-                   {"filter[tags]": "a"}, {"filter[idempotencyKey]": "k1"}, {"page[size]": "1"}):
+    for params in (
+        {},
+        {"filter[status]": "WAITING"},
+        {"filter[status]": "COMPLETED"},
+        {"filter[status]": "TIMED_OUT"},
+        {"filter[status]": "WAITING,TIMED_OUT"},
+        {"filter[tags]": "a"},
+        {"filter[idempotencyKey]": "k1"},
+        {"page[size]": "1"},
+    ):
         page = body(call("ApiFunction", events.list_tokens(key, **params)))
     assert page["pagination"].get("next")
     call("ApiFunction", events.list_tokens(key, **{"page[size]": "1", "page[after]": page["pagination"]["next"]}))
@@ -186,7 +220,7 @@ def _exercise(stack: Stack) -> None:  # noqa: PLR0915 - one walk through every p
     call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
     call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
-    keys = runtime.get_service()._keys.get()  # noqa: SLF001 - to build a callback URL
+    keys = runtime.get_service()._keys.get()
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))

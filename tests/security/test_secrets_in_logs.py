@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-
 from waitpoints_core.signing import SigningKeys
 
 from .test_iam import TASK, _exercise
@@ -55,8 +54,13 @@ def assert_no_secrets(text: str, secrets: list[str], where: str) -> None:
     assert not API_KEY.search(text), f"an API key is in {where}"
 
 
-def test_no_secret_in_any_log_line_or_error_body(debug_logs: None, stack: Stack, monkeypatch: pytest.MonkeyPatch,
-                                                 capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_any_log_line_or_error_body(
+    debug_logs: None,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     responses: list[Any] = []
     original = stack.invoke
 
@@ -72,13 +76,19 @@ def test_no_secret_in_any_log_line_or_error_body(debug_logs: None, stack: Stack,
         monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
     _exercise(stack)
     out, err = capfd.readouterr()
-    logs = out + err + "\n".join(r.getMessage() + json.dumps(getattr(r, "__dict__", {}), default=str) for r in caplog.records)
+    logs = (
+        out
+        + err
+        + "\n".join(r.getMessage() + json.dumps(getattr(r, "__dict__", {}), default=str) for r in caplog.records)
+    )
     assert "resumed waiting workflows" in logs and logging.getLogger("service_undefined").isEnabledFor(logging.DEBUG)
     secrets = [stack.key, *signing_secrets(), *callback_hashes(stack.table), TASK]
     assert_no_secrets(logs, secrets, "the handlers' logs")
     errors = [r["body"] for r in responses if isinstance(r, dict) and r.get("statusCode", 200) >= 400]
     assert_no_secrets("\n".join(errors), secrets, "an error body")
     # the check itself can fail: a response that carries secrets is caught
-    created = next(json.loads(r["body"]) for r in responses if isinstance(r, dict) and "publicAccessToken" in r.get("body", ""))
+    created = next(
+        json.loads(r["body"]) for r in responses if isinstance(r, dict) and "publicAccessToken" in r.get("body", "")
+    )
     with pytest.raises(AssertionError):
         assert_no_secrets(json.dumps(created), secrets, "a create response")

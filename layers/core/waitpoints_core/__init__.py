@@ -72,8 +72,16 @@ if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
         parse_request,
     )
 
-_REQUEST_MODELS = frozenset({"CompleteTokenRequest", "CreateTokenRequest", "WaitForTokenRequest",
-                             "WorkflowCreateTokenRequest", "describe_validation_error", "parse_request"})
+_REQUEST_MODELS = frozenset(
+    {
+        "CompleteTokenRequest",
+        "CreateTokenRequest",
+        "WaitForTokenRequest",
+        "WorkflowCreateTokenRequest",
+        "describe_validation_error",
+        "parse_request",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,9 @@ class S3Blobs:
 
     def put(self, key: str, text: str) -> None:
         with aws_errors():
-            self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode(), ContentType="text/plain; charset=utf-8")
+            self._s3.put_object(
+                Bucket=self._bucket, Key=key, Body=text.encode(), ContentType="text/plain; charset=utf-8"
+            )
 
     def get(self, key: str) -> str:
         with aws_errors():

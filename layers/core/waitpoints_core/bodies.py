@@ -37,8 +37,10 @@ class Output:
             return
         escaped = len(json.dumps(self.text, ensure_ascii=False).encode())
         if escaped > MAX_RETURNABLE_BYTES:
-            raise PayloadTooLarge(f"The output is {escaped} bytes once JSON-encoded; the limit is "
-                                  f"{MAX_RETURNABLE_BYTES} bytes (what one response can return)")
+            raise PayloadTooLarge(
+                f"The output is {escaped} bytes once JSON-encoded; the limit is "
+                f"{MAX_RETURNABLE_BYTES} bytes (what one response can return)"
+            )
 
 
 def check_body_size(size: int, limit: int, what: str) -> None:
@@ -88,8 +90,10 @@ def output_from_callback(body: bytes, content_type: str | None) -> Output:
     except UnicodeDecodeError as exc:
         raise UnsupportedBody("Callback body is not UTF-8 text; send JSON, form fields or text") from exc
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json") or (
-        media == "application/x-www-form-urlencoded" and text.lstrip()[:1] in ("{", "[")
+    if (
+        media == "application/json"
+        or media.endswith("+json")
+        or (media == "application/x-www-form-urlencoded" and text.lstrip()[:1] in ("{", "["))
     ):
         try:
             value = parse_json(text)

@@ -36,8 +36,11 @@ class StepFunctionsBridge:
         return self._send(lambda: self._sfn.send_task_success(taskToken=task_token, output=output))
 
     def fail(self, task_token: str, error: str, cause: str) -> Delivery:
-        return self._send(lambda: self._sfn.send_task_failure(
-            taskToken=task_token, error=error[:ERROR_LIMIT], cause=cause[:CAUSE_LIMIT]))
+        return self._send(
+            lambda: self._sfn.send_task_failure(
+                taskToken=task_token, error=error[:ERROR_LIMIT], cause=cause[:CAUSE_LIMIT]
+            )
+        )
 
     @staticmethod
     def _send(call: object) -> Delivery:

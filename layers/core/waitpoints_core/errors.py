@@ -1,14 +1,14 @@
 """Errors the core raises. The HTTP edge maps each to a status code in one place.
 
-    WaitpointError
-    ├── InvalidInput        a request field is malformed or out of range        (400)
-    ├── TooManyTags         more than the allowed number of tags                 (422)
-    ├── PayloadTooLarge     a body is over its size limit                        (413)
-    ├── UnsupportedBody     a body cannot be turned into an output               (415)
-    ├── Unauthenticated     missing, unknown, invalid or expired credentials     (401)
-    ├── Forbidden           valid credentials without the needed scope           (403)
-    ├── NotFound            no such token in the caller's environment            (404)
-    └── Unavailable         AWS throttled or failed after bounded retries        (503)
+WaitpointError
+├── InvalidInput        a request field is malformed or out of range        (400)
+├── TooManyTags         more than the allowed number of tags                 (422)
+├── PayloadTooLarge     a body is over its size limit                        (413)
+├── UnsupportedBody     a body cannot be turned into an output               (415)
+├── Unauthenticated     missing, unknown, invalid or expired credentials     (401)
+├── Forbidden           valid credentials without the needed scope           (403)
+├── NotFound            no such token in the caller's environment            (404)
+└── Unavailable         AWS throttled or failed after bounded retries        (503)
 """
 
 from __future__ import annotations

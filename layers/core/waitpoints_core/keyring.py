@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .signing import SigningKeys
     from collections.abc import Callable
+
+    from .signing import SigningKeys
 
 
 class KeyRing:

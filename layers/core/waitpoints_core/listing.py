@@ -63,8 +63,18 @@ class ListFilters:
 
     def digest(self, env: str) -> str:
         """Binds a cursor to the environment and the filters it was made for."""
-        canonical = json.dumps([env, sorted(s.value for s in self.statuses), sorted(self.tags), self.idempotency_key,
-                                self.created_from, self.created_to, self.period_ms], separators=(",", ":"))
+        canonical = json.dumps(
+            [
+                env,
+                sorted(s.value for s in self.statuses),
+                sorted(self.tags),
+                self.idempotency_key,
+                self.created_from,
+                self.created_to,
+                self.period_ms,
+            ],
+            separators=(",", ":"),
+        )
         return _b64(hashlib.sha256(canonical.encode()).digest()[:12])
 
 
@@ -118,8 +128,10 @@ def _statuses(text: str) -> frozenset[TokenStatus]:
     allowed = {s.value for s in TokenStatus}
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise InvalidInput(f"filter[status]: invalid status values: {', '.join(_clip(v) or '(empty)' for v in bad)} "
-                           f"(allowed: {', '.join(s.value for s in TokenStatus)})")
+        raise InvalidInput(
+            f"filter[status]: invalid status values: {', '.join(_clip(v) or '(empty)' for v in bad)} "
+            f"(allowed: {', '.join(s.value for s in TokenStatus)})"
+        )
     return frozenset(TokenStatus(v) for v in values)
 
 
@@ -157,7 +169,9 @@ def _period(text: str | None) -> int | None:
         return None
     period = parse_duration(text)
     if not period:
-        raise InvalidInput(f"filter[createdAt][period]: '{_clip(text)}' is not a positive duration such as '1h' or '7d'")
+        raise InvalidInput(
+            f"filter[createdAt][period]: '{_clip(text)}' is not a positive duration such as '1h' or '7d'"
+        )
     return period
 
 
@@ -238,8 +252,9 @@ def encode_cursor(cursor: Cursor, env: str, filters: ListFilters, sign: Callable
     return f"{_b64(payload)}.{_b64(sign(payload))}"
 
 
-def decode_cursor(text: str, param: str, env: str, filters: ListFilters,
-                  verify: Callable[[bytes, bytes], bool]) -> Cursor:
+def decode_cursor(
+    text: str, param: str, env: str, filters: ListFilters, verify: Callable[[bytes, bytes], bool]
+) -> Cursor:
     """Check a cursor's signature, then that it was made for this direction, environment and these filters."""
     invalid = InvalidInput(f"{param}: invalid cursor; use the value of pagination.next or pagination.previous")
     payload_text, _, tag_text = text.partition(".")

@@ -99,4 +99,3 @@ class Principal:
 
     def can_complete(self, token_id: str) -> bool:
         return self.scopes is None or scope_allows_completion(self.scopes, token_id)
-

@@ -30,8 +30,13 @@ def count(name: str, value: int = 1, **dimensions: str) -> None:
     if not dimensions:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
-                       default_dimensions=metrics.default_dimensions) as metric:
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
 

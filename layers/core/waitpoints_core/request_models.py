@@ -33,28 +33,37 @@ class CreateTokenRequest(BaseModel):
         examples=["10m", "2030-01-01T00:00:00.000Z"],
     )
     idempotency_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
-        default=None, alias="idempotencyKey",
+        default=None,
+        alias="idempotencyKey",
         description="While this key is live in the environment, creating again returns the same token.",
     )
     idempotency_key_ttl: StrictStr | None = Field(
-        default=None, alias="idempotencyKeyTTL",
+        default=None,
+        alias="idempotencyKeyTTL",
         description="How long the idempotency key lives, as a duration. Defaults to 1h.",
     )
     tags: Tag | list[Tag] | None = Field(
         default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
     )
     complete_when: (
-        Annotated[dict[Annotated[str, Field(min_length=1, max_length=128)],
-                       Annotated[list[StrictStr | StrictInt | StrictBool | None], Field(min_length=1, max_length=20)]],
-                  Field(min_length=1, max_length=5)] | None
+        Annotated[
+            dict[
+                Annotated[str, Field(min_length=1, max_length=128)],
+                Annotated[list[StrictStr | StrictInt | StrictBool | None], Field(min_length=1, max_length=20)],
+            ],
+            Field(min_length=1, max_length=5),
+        ]
+        | None
     ) = Field(
-        default=None, alias="completeWhen",
+        default=None,
+        alias="completeWhen",
         description="Extension: only a callback whose JSON body has one of the listed values in each named "
-        "top-level field completes the token (e.g. Replicate's {\"status\": [\"succeeded\", \"failed\", "
-        "\"canceled\"]}); other deliveries are acknowledged and counted. The API's complete is not affected.",
+        'top-level field completes the token (e.g. Replicate\'s {"status": ["succeeded", "failed", '
+        '"canceled"]}); other deliveries are acknowledged and counted. The API\'s complete is not affected.',
     )
     webhook_signature: WebhookSignature | None = Field(
-        default=None, alias="webhookSignature",
+        default=None,
+        alias="webhookSignature",
         description="Extension: verify each callback's signature with the sender's signing secret, beside the URL's "
         "own HMAC. The secret is stored encrypted and never returned.",
     )

@@ -27,7 +27,9 @@ def get_service() -> WaitpointService:
     keys = KeyRing(load_keys, max_age=settings.signing_key_cache_seconds)
     bucket = settings.output_bucket
     return WaitpointService(
-        store, keys, settings,
+        store,
+        keys,
+        settings,
         bridge=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
         blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
     )
@@ -37,4 +39,4 @@ def reset() -> None:
     """Forget the cached service and clients (tests and the local stack, after changing the environment)."""
     get_service.cache_clear()
     aws.client.cache_clear()
-    aws._session.cache_clear()  # noqa: SLF001 - the session reads the environment (region, endpoint) once
+    aws._session.cache_clear()

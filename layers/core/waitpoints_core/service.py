@@ -11,12 +11,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import ids, webhooks
-from .bodies import JSON_TYPE, OFFLOAD_BYTES, TEXT_TYPE, Output, check_body_size, output_from_callback, output_from_value
+from .bodies import (
+    JSON_TYPE,
+    OFFLOAD_BYTES,
+    TEXT_TYPE,
+    Output,
+    check_body_size,
+    output_from_callback,
+    output_from_value,
+)
 from .bridge import OUTPUT_LIMIT, Delivery
 from .config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS, Settings
 from .durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from .errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
-from .listing import AFTER, BEFORE, Cursor, KeyRange, ListFilters, ListQuery, decode_cursor, encode_cursor, list_sort_key
+from .listing import (
+    AFTER,
+    BEFORE,
+    Cursor,
+    KeyRange,
+    ListFilters,
+    ListQuery,
+    decode_cursor,
+    encode_cursor,
+    list_sort_key,
+)
 from .models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint
 from .storage import Attachment, Completion, Waiter, token_from_image
 
@@ -34,20 +52,25 @@ class Store(Protocol):
 
     def insert_token(self, token: Waitpoint) -> str: ...
     def get_token(self, token_id: str) -> Waitpoint | None: ...
-    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int,
-                       expires_at: int) -> Completion: ...
-    def complete_if_unguarded(self, token_id: str, output: Output | None, now_ms: int,
-                              expires_at: int) -> tuple[Completion, Waitpoint | None]: ...
+    def complete_token(
+        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+    ) -> Completion: ...
+    def complete_if_unguarded(
+        self, token_id: str, output: Output | None, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]: ...
     def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool: ...
     def get_api_key_env(self, key_hash: str) -> str | None: ...
-    def attach_waiter(self, token_id: str, env: str | None, task_token: str, now_ms: int) -> tuple[Attachment, Waitpoint | None]: ...
+    def attach_waiter(
+        self, token_id: str, env: str | None, task_token: str, now_ms: int
+    ) -> tuple[Attachment, Waitpoint | None]: ...
     def waiters(self, token_id: str) -> list[Waiter]: ...
     def delete_waiter(self, waiter: Waiter) -> None: ...
     def environments(self) -> list[str]: ...
     def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
     def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
-    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
-                    now_ms: int) -> list[Waitpoint]: ...
+    def list_tokens(
+        self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int, now_ms: int
+    ) -> list[Waitpoint]: ...
     def sync_tag_items(self, token: Waitpoint) -> int: ...
 
 
@@ -89,8 +112,14 @@ def mint_api_key(store: ApiKeyStore, env: str) -> str:
 
 
 class WaitpointService:
-    def __init__(self, store: Store, keys: KeyRing, settings: Settings, bridge: Callable[[], Bridge],
-                 blobs: Callable[[], Blobs] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        settings: Settings,
+        bridge: Callable[[], Bridge],
+        blobs: Callable[[], Blobs] | None = None,
+    ) -> None:
         self._store = store
         self._keys = keys
         self._settings = settings
@@ -181,7 +210,9 @@ class WaitpointService:
         if not ttl_ms:
             raise InvalidInput(f"idempotencyKeyTTL: '{_clip(text)}' is not a duration such as '1h' or '30m'")
         if ttl_ms > self._retention_ms:
-            raise InvalidInput(f"idempotencyKeyTTL: at most {self._settings.retention_days}d (the token retention period)")
+            raise InvalidInput(
+                f"idempotencyKeyTTL: at most {self._settings.retention_days}d (the token retention period)"
+            )
         return ttl_ms
 
     def _timeout_at(self, timeout: str | int | None, now: int) -> int:
@@ -259,14 +290,24 @@ class WaitpointService:
             raise NotFound()
         return won
 
-    def _guarded_delivery(self, token: Waitpoint, output: Output, stored: Output, body: bytes,
-                          headers: Mapping[str, str], now: int, expires_at: int) -> bool:
+    def _guarded_delivery(
+        self,
+        token: Waitpoint,
+        output: Output,
+        stored: Output,
+        body: bytes,
+        headers: Mapping[str, str],
+        now: int,
+        expires_at: int,
+    ) -> bool:
         if token.webhook_scheme is not None and token.webhook_secret is not None:
             try:
                 secret = self._keys.get().unseal(token.webhook_secret, token.id)
             except ValueError as exc:
-                raise Unauthenticated("Webhook signature cannot be verified: the token's secret was sealed "
-                                      "with a signing key that has been retired") from exc
+                raise Unauthenticated(
+                    "Webhook signature cannot be verified: the token's secret was sealed "
+                    "with a signing key that has been retired"
+                ) from exc
             webhooks.verify(token.webhook_scheme, secret, headers, body, now // 1000)
         value = json.loads(output.text) if output.type == JSON_TYPE else output.text
         if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
@@ -352,7 +393,6 @@ class WaitpointService:
             raise NotFound()
         return outcome is Completion.WON
 
-
     # --- Step Functions ----------------------------------------------------------------------------------
 
     @property
@@ -367,8 +407,10 @@ class WaitpointService:
         if not base_url:
             raise InvalidInput("the deployment has no WAITPOINTS_API_URL to build callback URLs with")
         if not self._environment_exists(request.environment):
-            raise InvalidInput(f"environment: '{request.environment}' does not exist; an environment is created "
-                               "by minting its first secret key (make key ENV=<name>)")
+            raise InvalidInput(
+                f"environment: '{request.environment}' does not exist; an environment is created "
+                "by minting its first secret key (make key ENV=<name>)"
+            )
         return self.create(request.environment, request, base_url)
 
     def _environment_exists(self, env: str) -> bool:
@@ -386,11 +428,15 @@ class WaitpointService:
         token_id = ids.normalize_token_id(request.waitpoint_id)
         attachment, token = (
             self._store.attach_waiter(token_id, request.environment, request.task_token, now)
-            if token_id else (Attachment.NOT_FOUND, None)
+            if token_id
+            else (Attachment.NOT_FOUND, None)
         )
         if attachment is Attachment.NOT_FOUND:
-            self.bridge.fail(request.task_token, "Waitpoint.NotFound",
-                             f"Waitpoint {request.waitpoint_id} does not exist, has expired, or belongs to another environment")
+            self.bridge.fail(
+                request.task_token,
+                "Waitpoint.NotFound",
+                f"Waitpoint {request.waitpoint_id} does not exist, has expired, or belongs to another environment",
+            )
         elif token is not None:
             self._resume(token.seen_at(now), request.task_token)
         return attachment
@@ -404,7 +450,9 @@ class WaitpointService:
             self._store.delete_waiter(waiter)
         return counts
 
-    def on_item_changed(self, old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> dict[Delivery, int]:
+    def on_item_changed(
+        self, old_image: dict[str, Any] | None, new_image: dict[str, Any] | None
+    ) -> dict[Delivery, int]:
         """A DynamoDB stream record: when a token stops waiting, resume the executions waiting on it and bring
         its tag items (what tag-filtered listings read) up to date."""
         old, new = token_from_image(old_image), token_from_image(new_image)
@@ -420,8 +468,9 @@ class WaitpointService:
 
     def _resume(self, token: Waitpoint, task_token: str) -> Delivery:
         if token.status is TokenStatus.TIMED_OUT:
-            return self.bridge.fail(task_token, "Waitpoint.TimedOut",
-                                    f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}")
+            return self.bridge.fail(
+                task_token, "Waitpoint.TimedOut", f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}"
+            )
         if token.output_ref is not None:  # only outputs over OFFLOAD_BYTES (> OUTPUT_LIMIT) live in S3
             output, size = "", token.output_size or OFFLOAD_BYTES + 1
         else:
@@ -429,7 +478,8 @@ class WaitpointService:
             size = len(output.encode())
         if size > OUTPUT_LIMIT:
             return self.bridge.fail(
-                task_token, "Waitpoint.OutputTooLarge",
+                task_token,
+                "Waitpoint.OutputTooLarge",
                 f"The output of waitpoint {token.id} is {size} bytes, over Step Functions' {OUTPUT_LIMIT}-byte limit. "
                 f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
             )

@@ -51,7 +51,9 @@ class SigningKeys:
     def __post_init__(self) -> None:
         if self.current not in self.masters:
             raise ValueError("the current signing key id is not among the keys")
-        object.__setattr__(self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()})
+        object.__setattr__(
+            self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()}
+        )
         object.__setattr__(self, "_jwt", {k: _subkey(m, b"waitpoints/jwt/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_seal", {k: _subkey(m, b"waitpoints/seal/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_cursor", {k: _subkey(m, b"waitpoints/cursor/v1") for k, m in self.masters.items()})
@@ -132,7 +134,11 @@ class SigningKeys:
             if key is None:
                 raise Unauthenticated("Public access token is invalid")
             claims = jwt.decode(
-                token, key, algorithms=["HS256"], audience=_AUDIENCE, issuer=_ISSUER,
+                token,
+                key,
+                algorithms=["HS256"],
+                audience=_AUDIENCE,
+                issuer=_ISSUER,
                 options={"require": ["exp", "iat", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:

@@ -64,8 +64,18 @@ TIMED_OUT_INDEX = "TimedOutIndex"  # listPk / timedOutSk (sparse)
 IDEMPOTENCY_KEY_INDEX = "IdempotencyKeyIndex"  # idemPk / listSk (sparse)
 DUE_INDEX = "DueIndex"  # duePk / timeoutAt (N): WAITING tokens by deadline (sparse)
 # What every list index projects (and what a tag item copies): never `output`, which can be 256 KiB.
-LIST_FIELDS = ("env", "status", "tags", "createdAt", "timeoutAt", "completedAt", "idempotencyKey",
-               "idempotencyKeyExpiresAt", "outputIsError", "ttl")
+LIST_FIELDS = (
+    "env",
+    "status",
+    "tags",
+    "createdAt",
+    "timeoutAt",
+    "completedAt",
+    "idempotencyKey",
+    "idempotencyKeyExpiresAt",
+    "outputIsError",
+    "ttl",
+)
 _MAX_FETCH = 1000
 
 
@@ -139,8 +149,12 @@ def _list_fields(token: Waitpoint) -> dict[str, Any]:
 def token_to_item(token: Waitpoint) -> dict[str, Any]:
     """The token item, with the keys that place it in the list indexes for its status."""
     list_sk = {"S": list_sort_key(token.created_at, token.id)}
-    item: dict[str, Any] = {**token_key(token.id), **_list_fields(token), "listPk": {"S": f"LIST#{token.env}"},
-                            "listSk": list_sk}
+    item: dict[str, Any] = {
+        **token_key(token.id),
+        **_list_fields(token),
+        "listPk": {"S": f"LIST#{token.env}"},
+        "listSk": list_sk,
+    }
     if token.status is TokenStatus.WAITING:
         item["waitingSk"] = list_sk
         item["duePk"] = {"S": f"DUE#{token.env}"}
@@ -194,8 +208,15 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
     )
 
 
-_EXTENSION_FIELDS = ("outputRef", "outputSize", "completeWhen", "webhookScheme", "webhookSecret", "deliveries",
-                     "lastDeliveryAt")
+_EXTENSION_FIELDS = (
+    "outputRef",
+    "outputSize",
+    "completeWhen",
+    "webhookScheme",
+    "webhookSecret",
+    "deliveries",
+    "lastDeliveryAt",
+)
 _EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
@@ -216,8 +237,12 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
 _STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
 
 _RETRYABLE_CODES = {
-    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
 }
 
 
@@ -247,7 +272,11 @@ class DynamoDBStore(ListingQueries):
     def insert_token(self, token: Waitpoint) -> str:
         """Store a new token; with an idempotency key, atomically claim it. Returns the id that holds the key:
         the new token's id, or the id of the token a live key already points to (then nothing is written)."""
-        put_token = {"TableName": self._table, "Item": token_to_item(token), "ConditionExpression": "attribute_not_exists(pk)"}
+        put_token = {
+            "TableName": self._table,
+            "Item": token_to_item(token),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
         put_tags = [{"Put": {"TableName": self._table, "Item": item}} for item in tag_items(token)]
         if token.idempotency_key is None and not put_tags:
             try:
@@ -257,7 +286,10 @@ class DynamoDBStore(ListingQueries):
                 # The id is new and random, so an item already there is this very write: botocore retried a
                 # PutItem whose answer was lost (a timeout or a reset after DynamoDB applied it).
                 old = exc.response.get("Item") or {}
-                if exc.response["Error"]["Code"] != _CONDITION_FAILED or old.get("createdAt") != put_token["Item"]["createdAt"]:
+                if (
+                    exc.response["Error"]["Code"] != _CONDITION_FAILED
+                    or old.get("createdAt") != put_token["Item"]["createdAt"]
+                ):
                     raise
             return token.id
         if token.idempotency_key is None:
@@ -305,19 +337,29 @@ class DynamoDBStore(ListingQueries):
             item = self._ddb.get_item(TableName=self._table, Key=token_key(token_id), ConsistentRead=True).get("Item")
         return item_to_token(item) if item else None
 
-    def complete_token(self, token_id: str, env: str | None, output: Output | None, now_ms: int,
-                       expires_at: int) -> Completion:
+    def complete_token(
+        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+    ) -> Completion:
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
         return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
 
-    def complete_if_unguarded(self, token_id: str, output: Output | None, now_ms: int,
-                              expires_at: int) -> tuple[Completion, Waitpoint | None]:
+    def complete_if_unguarded(
+        self, token_id: str, output: Output | None, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]:
         """The callback's first attempt: complete only a token with no rule and no signature check. For a
         guarded token that still waits, returns (GUARDED, the token), read from the failed write itself."""
         return self._complete(token_id, None, output, now_ms, expires_at, unguarded_only=True)
 
-    def _complete(self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int,
-                  *, unguarded_only: bool) -> tuple[Completion, Waitpoint | None]:
+    def _complete(
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        now_ms: int,
+        expires_at: int,
+        *,
+        unguarded_only: bool,
+    ) -> tuple[Completion, Waitpoint | None]:
         sets = ["#status = :completed", "completedAt = :now", "#ttl = :ttl", ENTER_COMPLETED]
         values: dict[str, Any] = {
             ":completed": {"S": TokenStatus.COMPLETED.value},
@@ -371,8 +413,11 @@ class DynamoDBStore(ListingQueries):
         """Count a callback that did not complete the token. A delivery id already recorded (a sender's
         retry) is not counted again; returns whether this one was counted."""
         adds = ["deliveries :one"]
-        values: dict[str, Any] = {":one": {"N": "1"}, ":now": {"N": str(now_ms)},
-                                  ":waiting": {"S": TokenStatus.WAITING.value}}
+        values: dict[str, Any] = {
+            ":one": {"N": "1"},
+            ":now": {"N": str(now_ms)},
+            ":waiting": {"S": TokenStatus.WAITING.value},
+        }
         condition = "attribute_exists(pk) AND #status = :waiting"
         if delivery_id is not None:
             adds.append("deliveryIds :ids")
@@ -382,10 +427,12 @@ class DynamoDBStore(ListingQueries):
         try:
             with aws_errors():
                 self._ddb.update_item(
-                    TableName=self._table, Key=token_key(token_id),
+                    TableName=self._table,
+                    Key=token_key(token_id),
                     UpdateExpression=f"ADD {', '.join(adds)} SET lastDeliveryAt = :now",
                     ConditionExpression=condition,
-                    ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values,
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=values,
                 )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != _CONDITION_FAILED:
@@ -403,34 +450,55 @@ class DynamoDBStore(ListingQueries):
         timeout sweep visits: one transaction."""
         key_id = key_hash[:16]
         with aws_errors():
-            self._ddb.transact_write_items(TransactItems=[
-                {"Put": {
-                    "TableName": self._table,
-                    "Item": {**api_key_key(key_hash), "env": {"S": env}, "createdAt": {"N": str(now_ms)}},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }},
-                {"Put": {
-                    "TableName": self._table,
-                    "Item": {"pk": {"S": _KEYS_PK}, "sk": {"S": f"{env}#{key_id}"}, "keyId": {"S": key_id},
-                             "keyHash": {"S": key_hash}, "env": {"S": env}, "hint": {"S": hint},
-                             "createdAt": {"N": str(now_ms)}},
-                }},
-                {"Update": {
-                    "TableName": self._table, "Key": _ENVS_KEY, "UpdateExpression": "ADD #names :env",
-                    "ExpressionAttributeNames": {"#names": "names"},
-                    "ExpressionAttributeValues": {":env": {"SS": [env]}},
-                }},
-            ])
+            self._ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**api_key_key(key_hash), "env": {"S": env}, "createdAt": {"N": str(now_ms)}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "pk": {"S": _KEYS_PK},
+                                "sk": {"S": f"{env}#{key_id}"},
+                                "keyId": {"S": key_id},
+                                "keyHash": {"S": key_hash},
+                                "env": {"S": env},
+                                "hint": {"S": hint},
+                                "createdAt": {"N": str(now_ms)},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _ENVS_KEY,
+                            "UpdateExpression": "ADD #names :env",
+                            "ExpressionAttributeNames": {"#names": "names"},
+                            "ExpressionAttributeValues": {":env": {"SS": [env]}},
+                        }
+                    },
+                ]
+            )
 
     def api_keys(self) -> list[ApiKeyInfo]:
-        request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
-                                   "ExpressionAttributeValues": {":pk": {"S": _KEYS_PK}}}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": _KEYS_PK}},
+        }
         found: list[ApiKeyInfo] = []
         while True:
             with aws_errors():
                 page = self._ddb.query(**request)
-            found += [ApiKeyInfo(i["keyId"]["S"], i["env"]["S"], i["hint"]["S"], int(i["createdAt"]["N"]))
-                      for i in page.get("Items", [])]
+            found += [
+                ApiKeyInfo(i["keyId"]["S"], i["env"]["S"], i["hint"]["S"], int(i["createdAt"]["N"]))
+                for i in page.get("Items", [])
+            ]
             if "LastEvaluatedKey" not in page:
                 return found
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -442,10 +510,12 @@ class DynamoDBStore(ListingQueries):
                 registry = {"pk": {"S": _KEYS_PK}, "sk": {"S": f"{info.env}#{key_id}"}}
                 with aws_errors():
                     key_hash = self._ddb.get_item(TableName=self._table, Key=registry)["Item"]["keyHash"]["S"]
-                    self._ddb.transact_write_items(TransactItems=[
-                        {"Delete": {"TableName": self._table, "Key": api_key_key(key_hash)}},
-                        {"Delete": {"TableName": self._table, "Key": registry}},
-                    ])
+                    self._ddb.transact_write_items(
+                        TransactItems=[
+                            {"Delete": {"TableName": self._table, "Key": api_key_key(key_hash)}},
+                            {"Delete": {"TableName": self._table, "Key": registry}},
+                        ]
+                    )
                 return info
         return None
 
@@ -456,7 +526,9 @@ class DynamoDBStore(ListingQueries):
 
     # --- Step Functions waiters and timeouts ----------------------------------------------------------
 
-    def attach_waiter(self, token_id: str, env: str | None, task_token: str, now_ms: int) -> tuple[Attachment, Waitpoint | None]:
+    def attach_waiter(
+        self, token_id: str, env: str | None, task_token: str, now_ms: int
+    ) -> tuple[Attachment, Waitpoint | None]:
         """Record a task token as waiting, atomically with a check that the token still waits.
 
         The check and the write form one transaction, so a completion is ordered either before it (FINAL:
@@ -482,14 +554,21 @@ class DynamoDBStore(ListingQueries):
         }
         try:
             with aws_errors():
-                self._ddb.transact_write_items(TransactItems=[
-                    {"ConditionCheck": {
-                        "TableName": self._table, "Key": token_key(token_id), "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }},
-                    {"Put": {"TableName": self._table, "Item": waiter}},
-                ])
+                self._ddb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "ConditionCheck": {
+                                "TableName": self._table,
+                                "Key": token_key(token_id),
+                                "ConditionExpression": condition,
+                                "ExpressionAttributeNames": names,
+                                "ExpressionAttributeValues": values,
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                        {"Put": {"TableName": self._table, "Item": waiter}},
+                    ]
+                )
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons", [])
             if exc.response["Error"]["Code"] != "TransactionCanceledException" or not reasons:
@@ -521,14 +600,17 @@ class DynamoDBStore(ListingQueries):
 
     def delete_waiter(self, waiter: Waiter) -> None:
         with aws_errors():
-            self._ddb.delete_item(TableName=self._table,
-                                  Key={"pk": {"S": f"TOKEN#{waiter.token_id}"}, "sk": {"S": waiter.sort_key}})
+            self._ddb.delete_item(
+                TableName=self._table, Key={"pk": {"S": f"TOKEN#{waiter.token_id}"}, "sk": {"S": waiter.sort_key}}
+            )
 
     def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]:
         """(token id, timeoutAt) of up to `limit` waiting tokens of `env` whose timeout has passed."""
         with aws_errors():
             page = self._ddb.query(
-                TableName=self._table, IndexName=DUE_INDEX, Limit=limit,
+                TableName=self._table,
+                IndexName=DUE_INDEX,
+                Limit=limit,
                 KeyConditionExpression="duePk = :due AND timeoutAt <= :now",
                 ExpressionAttributeValues={":due": {"S": f"DUE#{env}"}, ":now": {"N": str(now_ms)}},
             )

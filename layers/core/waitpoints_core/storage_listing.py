@@ -39,8 +39,9 @@ class ListingQueries:
     _ddb: BaseClient
     _table: str
 
-    def list_tokens(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int,
-                    now_ms: int) -> list[Waitpoint]:
+    def list_tokens(
+        self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int, now_ms: int
+    ) -> list[Waitpoint]:
         """Up to `limit` tokens of `env` matching `filters` inside `keys`, newest first when `forward` (else
         oldest first). Only Query on keys: one source per index or tag partition, merged in list order."""
         if keys.empty:
@@ -55,8 +56,11 @@ class ListingQueries:
         first_limit = max(1, math.ceil(limit / max(len(sources), 1)))
         streams = [self._read(source, keys, forward, first_limit, remaining) for source in sources]
         wanted = _predicate(filters, now_ms)
-        merged = (streams[0] if len(streams) == 1 and not backlog
-                  else heapq.merge(*streams, iter(backlog), key=_list_position, reverse=forward))
+        merged = (
+            streams[0]
+            if len(streams) == 1 and not backlog
+            else heapq.merge(*streams, iter(backlog), key=_list_position, reverse=forward)
+        )
         for token in merged:
             if token.id not in found and wanted(token):
                 found[token.id] = token
@@ -64,8 +68,9 @@ class ListingQueries:
                     break
         return list(found.values())
 
-    def _plan(self, env: str, filters: ListFilters, keys: KeyRange, forward: bool,
-              now_ms: int) -> tuple[list[_Source], list[Waitpoint]]:
+    def _plan(
+        self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, now_ms: int
+    ) -> tuple[list[_Source], list[Waitpoint]]:
         """The sources for the most selective filter: idempotency key > tags > status > time range (the time
         range and the cursor are a key condition on every source). The rest is checked by `_predicate`."""
         statuses = filters.status_subset
@@ -75,8 +80,9 @@ class ListingQueries:
             idem_pk = ("idemPk", f"IDEMK#{env}#{_digest(filters.idempotency_key)}")
             return [_Source(IDEMPOTENCY_KEY_INDEX, idem_pk, "listSk", *status_filter)], []
         if filters.tags:
-            return [_Source(None, ("pk", tag_key(env, tag, "")["pk"]["S"]), "sk", *status_filter)
-                    for tag in filters.tags], []
+            return [
+                _Source(None, ("pk", tag_key(env, tag, "")["pk"]["S"]), "sk", *status_filter) for tag in filters.tags
+            ], []
         if not statuses:
             return [_Source(ALL_INDEX, list_pk, "listSk")], []
         waiting, timed_out = TokenStatus.WAITING in statuses, TokenStatus.TIMED_OUT in statuses
@@ -94,8 +100,9 @@ class ListingQueries:
                 backlog = self._overdue(env, keys, forward, now_ms)
         return sources, backlog
 
-    def _read(self, source: _Source, keys: KeyRange, forward: bool, first_limit: int,
-              remaining: Callable[[], int]) -> Iterator[Waitpoint]:
+    def _read(
+        self, source: _Source, keys: KeyRange, forward: bool, first_limit: int, remaining: Callable[[], int]
+    ) -> Iterator[Waitpoint]:
         """One source, lazily: each Query reads about what the page still needs, scaled by the share of
         items the source's filter let through so far."""
         names = {"#pk": source.key[0], **source.names}
@@ -109,8 +116,11 @@ class ListingQueries:
             names["#sk"] = source.sort
         values.update({k: {"S": v} for k, v in ((":low", keys.low), (":high", keys.high)) if v is not None})
         request: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": condition, "ScanIndexForward": not forward,
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": not forward,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
         if source.index:
             request["IndexName"] = source.index
@@ -135,10 +145,14 @@ class ListingQueries:
         Read whole from DueIndex and sorted here: the backlog is bounded by the sweep's lag, not by the table.
         """
         request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": DUE_INDEX,
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
             "KeyConditionExpression": "duePk = :due AND timeoutAt BETWEEN :earliest AND :now",
-            "ExpressionAttributeValues": {":due": {"S": f"DUE#{env}"}, ":earliest": {"N": str(keys.earliest_ms)},
-                                          ":now": {"N": str(now_ms)}},
+            "ExpressionAttributeValues": {
+                ":due": {"S": f"DUE#{env}"},
+                ":earliest": {"N": str(keys.earliest_ms)},
+                ":now": {"N": str(now_ms)},
+            },
         }
         found = []
         while True:
@@ -174,7 +188,7 @@ class ListingQueries:
                         TableName=self._table,
                         Key=tag_key(token.env, tag, list_sk),
                         UpdateExpression="SET #status = :status, completedAt = :completedAt, "
-                                         "outputIsError = :isError, #ttl = :ttl",
+                        "outputIsError = :isError, #ttl = :ttl",
                         ConditionExpression="attribute_exists(pk) AND #status = :waiting",
                         ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
                         ExpressionAttributeValues=values,
@@ -190,13 +204,22 @@ class _Source:
     """One Query target: an index (or the table, for tag partitions), its partition, its sort-key attribute,
     and an optional filter that saves transfer (the in-memory predicate stays the authority)."""
 
-    def __init__(self, index: str | None, key: tuple[str, str], sort: str, filter_expression: str | None = None,
-                 values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        index: str | None,
+        key: tuple[str, str],
+        sort: str,
+        filter_expression: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
         self.index, self.key, self.sort = index, key, sort
         self.filter, self.values, self.names = filter_expression, values or {}, names or {}
 
 
-def _status_filter(statuses: frozenset[TokenStatus], now_ms: int) -> tuple[str, dict[str, Any], dict[str, str]] | tuple[()]:
+def _status_filter(
+    statuses: frozenset[TokenStatus], now_ms: int
+) -> tuple[str, dict[str, Any], dict[str, str]] | tuple[()]:
     """A FilterExpression for statuses as seen now (a WAITING token past its timeout is TIMED_OUT)."""
     if not statuses:
         return ()
@@ -206,8 +229,11 @@ def _status_filter(statuses: frozenset[TokenStatus], now_ms: int) -> tuple[str, 
         TokenStatus.TIMED_OUT: "(#status = :timedOut OR (#status = :waiting AND timeoutAt <= :now))",
     }
     expression = " OR ".join(clauses[s] for s in TokenStatus if s in statuses)
-    candidates = {":waiting": TokenStatus.WAITING, ":completed": TokenStatus.COMPLETED,
-                  ":timedOut": TokenStatus.TIMED_OUT}
+    candidates = {
+        ":waiting": TokenStatus.WAITING,
+        ":completed": TokenStatus.COMPLETED,
+        ":timedOut": TokenStatus.TIMED_OUT,
+    }
     values: dict[str, Any] = {k: {"S": v.value} for k, v in candidates.items() if k in expression}
     if ":now" in expression:
         values[":now"] = {"N": str(now_ms)}

@@ -32,11 +32,13 @@ def preflight(event: dict[str, Any], origins: tuple[str, ...]) -> dict[str, Any]
     if _allowed(origin, origins):
         requested = (header(event, "access-control-request-headers") or "").lower().split(",")
         allowed = dict.fromkeys([*_ALWAYS_ALLOWED, *(h.strip() for h in requested if h.strip())])
-        headers.update({
-            "Access-Control-Allow-Origin": str(origin),
-            "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": ",".join(allowed),
-            "Access-Control-Expose-Headers": EXPOSED,
-            "Access-Control-Max-Age": "600",
-        })
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": str(origin),
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": ",".join(allowed),
+                "Access-Control-Expose-Headers": EXPOSED,
+                "Access-Control-Max-Age": "600",
+            }
+        )
     return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ConfigDict, Field, TypeAdapter
-from typing_extensions import Annotated, NotRequired, TypedDict
+from typing_extensions import TypedDict
 from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
 
 if TYPE_CHECKING:
@@ -112,8 +112,13 @@ LIST_PARAMETERS = {
 
 
 TOKENS = "/api/v1/waitpoints/tokens"
-TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
-            "description": "The token id, `waitpoint_…` (or its 25 characters alone)"}
+TOKEN_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The token id, `waitpoint_…` (or its 25 characters alone)",
+}
 
 
 @dataclass(frozen=True)
@@ -129,19 +134,26 @@ OPERATIONS = {
     (TOKENS, "post"): Operation(CreatedToken, (400, 401, 413, 422, 503), body=CreateTokenRequest),
     (TOKENS, "get"): Operation(TokenPage, (400, 401, 413, 503)),
     (f"{TOKENS}/{{id}}", "get"): Operation(Token, (401, 404, 413, 503)),
-    (f"{TOKENS}/{{id}}/complete", "post"): Operation(Success, (400, 401, 403, 404, 413, 503),
-                                                      body=CompleteTokenRequest),
+    (f"{TOKENS}/{{id}}/complete", "post"): Operation(
+        Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest
+    ),
 }
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
-        title="waitpoints", version="1",
-        description="Trigger.dev-compatible waitpoint tokens. Authenticate with `Authorization: Bearer <secret key>`.",
-        security_schemes={"secretKey": HTTPBearer(
-            description="A secret key wp_<env>_…, or on complete a token's publicAccessToken")},
-        security=[{"secretKey": []}],
-    ))
+    doc: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title="waitpoints",
+            version="1",
+            description="Trigger.dev-compatible waitpoint tokens. Authenticate with `Authorization: Bearer <secret key>`.",
+            security_schemes={
+                "secretKey": HTTPBearer(
+                    description="A secret key wp_<env>_…, or on complete a token's publicAccessToken"
+                )
+            },
+            security=[{"secretKey": []}],
+        )
+    )
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(name, None)  # Powertools adds its validation shapes to every document; this API never sends them
@@ -150,33 +162,49 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         if "{id}" in path:
             operation["parameters"] = [dict(TOKEN_ID)]
         if spec.body is not None:
-            operation["requestBody"] = {"required": False, "content": {"application/json": {
-                "schema": _component(schemas, spec.body, "validation")}}}
-        operation["responses"] = {"200": {"description": "Success", "content": {"application/json": {
-            "schema": _component(schemas, spec.success, "serialization")}}}}
+            operation["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": _component(schemas, spec.body, "validation")}},
+            }
+        operation["responses"] = {
+            "200": {
+                "description": "Success",
+                "content": {"application/json": {"schema": _component(schemas, spec.success, "serialization")}},
+            }
+        }
         for status in spec.errors:
             operation["responses"][str(status)] = _error_response(schemas, status)
     # The list route reads its query string itself (a repeated parameter keeps its last value).
     doc["paths"][TOKENS]["get"]["parameters"] = [
         {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-        for name, text in LIST_PARAMETERS.items()]
-    doc["paths"][f"{TOKENS}/{{id}}/callback/{{hash}}"] = {"post": {
-        "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
-        "operationId": "callback", "security": [],
-        "parameters": [
-            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-            {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}},
-        ],
-        "requestBody": {"required": False, "content": {
-            "application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}}},
-        "responses": {
-            "200": {"description": "Completed (or already final: the first completion stays)",
-                    "content": {"application/json": {"schema": _component(schemas, Success, "serialization")}}},
-            **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
-            "405": {"description": "Only POST", "content": {"application/json": {
-                "schema": _component(schemas, Error, "serialization")}}},
-        },
-    }}
+        for name, text in LIST_PARAMETERS.items()
+    ]
+    doc["paths"][f"{TOKENS}/{{id}}/callback/{{hash}}"] = {
+        "post": {
+            "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
+            "operationId": "callback",
+            "security": [],
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Completed (or already final: the first completion stays)",
+                    "content": {"application/json": {"schema": _component(schemas, Success, "serialization")}},
+                },
+                **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
+                "405": {
+                    "description": "Only POST",
+                    "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
+                },
+            },
+        }
+    }
     return doc
 
 
@@ -193,8 +221,10 @@ def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation",
 
 
 def _error_response(schemas: dict[str, Any], status: int) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": _ERRORS[status], "content": {"application/json": {
-        "schema": _component(schemas, Error, "serialization")}}}
+    response: dict[str, Any] = {
+        "description": _ERRORS[status],
+        "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
+    }
     if status == 503:
         response["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
     return response

@@ -40,8 +40,9 @@ def json_error(status: int, message: str) -> Response[str]:
 _DEFAULT_POLICY = RoutePolicy(body_limit=0)
 
 
-def resolve(app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy], event: dict[str, Any],
-            context: LambdaContext) -> dict[str, Any]:
+def resolve(
+    app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy], event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
     """Authenticate, size-check and parse the body by route key, then let the resolver route.
 
     Routes find the caller in `app.context["principal"]` and the body, parsed as a JSON object (`{}` when there
@@ -50,8 +51,9 @@ def resolve(app: APIGatewayHttpResolver, policies: dict[str, RoutePolicy], event
     policy = policies.get(event.get("routeKey", ""), _DEFAULT_POLICY)
     try:
         if policy.authenticate:
-            principal = get_service().authenticate(header(event, "authorization"),
-                                                   allow_access_token=policy.access_tokens)
+            principal = get_service().authenticate(
+                header(event, "authorization"), allow_access_token=policy.access_tokens
+            )
             app.append_context(principal=principal)
         body = body_bytes(event)
         check_body_size(len(body), policy.body_limit, "Request body")

@@ -10,7 +10,12 @@ from waitpoints_core import CreatedToken, TokenPage, Waitpoint, format_iso
 
 
 def created(token: CreatedToken) -> dict[str, Any]:
-    return {"id": token.id, "url": token.url, "isCached": token.is_cached, "publicAccessToken": token.public_access_token}
+    return {
+        "id": token.id,
+        "url": token.url,
+        "isCached": token.is_cached,
+        "publicAccessToken": token.public_access_token,
+    }
 
 
 def jwt_headers(token: CreatedToken) -> dict[str, str]:

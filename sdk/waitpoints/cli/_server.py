@@ -39,7 +39,8 @@ def use_server_code(command: str) -> None:
     if repo is None:
         raise click.ClickException(
             f"'waitpoints {command}' needs the waitpoints repository (template.yaml, local/, layers/): "
-            "run it inside a clone, or install the clone with pip install -e '.[cli]'")
+            "run it inside a clone, or install the clone with pip install -e '.[cli]'"
+        )
     paths = [str(repo / "layers" / "core"), str(repo / "local"), str(repo)]
     sys.path[:0] = [p for p in paths if p not in sys.path]
     current = os.environ.get("PYTHONPATH")
@@ -54,4 +55,5 @@ def import_server_module(name: str, command: str) -> ModuleType:
     except ImportError as error:
         raise click.ClickException(
             f"'waitpoints {command}' needs the repository's development dependencies ({error.name} is missing): "
-            "run 'make run' once, or pip install -r requirements-dev.txt -c constraints.txt") from None
+            "run 'make run' once, or pip install -r requirements-dev.txt -c constraints.txt"
+        ) from None

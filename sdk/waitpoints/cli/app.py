@@ -20,8 +20,11 @@ Exit codes: 0 success; 1 failure (message on stderr); 2 usage or configuration e
 
 @click.group(context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="waitpoints")
-@click.option("--color/--no-color", default=None,
-              help="Force colour on or off (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colour on or off (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).",
+)
 @click.pass_context
 def cli(ctx: click.Context, color: bool | None) -> None:
     """Waitpoint tokens from the terminal: create, inspect, complete and wait on tokens, mint keys, and run

@@ -29,13 +29,19 @@ _UNIT_SECONDS = {"w": 604800, "d": 86400, "hr": 3600, "h": 3600, "m": 60, "s": 1
 def api_options(command: F) -> F:
     """``--api-url`` and ``--secret-key``, each with its environment variable."""
     command = click.option(
-        "--secret-key", metavar="KEY", envvar=ENV_SECRET_KEY, show_envvar=True,
+        "--secret-key",
+        metavar="KEY",
+        envvar=ENV_SECRET_KEY,
+        show_envvar=True,
         help="A secret key (wp_<env>_...), or for 'complete' a token's public access token. Never printed.",
     )(command)
     return click.option(
-        "--api-url", metavar="URL", envvar=ENV_API_URL, show_envvar=True,
+        "--api-url",
+        metavar="URL",
+        envvar=ENV_API_URL,
+        show_envvar=True,
         help="The API's base URL. Without this and --secret-key, .waitpoints/local.env (written by "
-             "'waitpoints dev' or 'make run') is read from the current directory.",
+        "'waitpoints dev' or 'make run') is read from the current directory.",
     )(command)
 
 

@@ -61,10 +61,24 @@ class Output:
         no_color = None if color is None else not color
         # Piped output must not be folded at 80 columns: URLs and ids are copied from it.
         stdout_width = None if sys.stdout.isatty() else 4096
-        self.out = Console(highlight=False, markup=False, emoji=False, no_color=no_color, width=stdout_width,
-                           force_terminal=True if color else None, soft_wrap=False)
-        self.err = Console(stderr=True, highlight=False, markup=False, emoji=False, no_color=no_color,
-                           force_terminal=True if color else None, soft_wrap=True)
+        self.out = Console(
+            highlight=False,
+            markup=False,
+            emoji=False,
+            no_color=no_color,
+            width=stdout_width,
+            force_terminal=True if color else None,
+            soft_wrap=False,
+        )
+        self.err = Console(
+            stderr=True,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            no_color=no_color,
+            force_terminal=True if color else None,
+            soft_wrap=True,
+        )
 
     # --- data (stdout) ----------------------------------------------------------------------------
 
@@ -100,8 +114,9 @@ class Output:
             table.add_column(name, no_wrap=name != "TAGS", overflow="fold")
         for token in tokens:
             when = token.completed_at if token.is_final else token.timeout_at
-            table.add_row(token.id, status_text(token.status), when_text(token.created_at), when_text(when),
-                          ", ".join(token.tags))
+            table.add_row(
+                token.id, status_text(token.status), when_text(token.created_at), when_text(when), ", ".join(token.tags)
+            )
         self.render(table)
 
     # --- messages (stderr) ------------------------------------------------------------------------

@@ -24,8 +24,11 @@ def tokens() -> None:
 
 
 @tokens.command()
-@click.option("--timeout", metavar="DURATION|DATETIME",
-              help="When the token times out: 10m, 1h30m, 2w3d, or an ISO 8601 date-time. Default 10m.")
+@click.option(
+    "--timeout",
+    metavar="DURATION|DATETIME",
+    help="When the token times out: 10m, 1h30m, 2w3d, or an ISO 8601 date-time. Default 10m.",
+)
 @click.option("--idempotency-key", metavar="KEY", help="Return the same token while this key lives.")
 @click.option("--idempotency-key-ttl", metavar="DURATION", help="How long the key lives (default 1h).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag; repeat for more (up to 10).")
@@ -33,19 +36,38 @@ def tokens() -> None:
 @json_option
 @api_options
 @click.pass_obj
-def create(out: Output, timeout: str | None, idempotency_key: str | None, idempotency_key_ttl: str | None,
-           tags: tuple[str, ...], quiet: bool, as_json: bool, api_url: str | None, secret_key: str | None) -> None:
+def create(
+    out: Output,
+    timeout: str | None,
+    idempotency_key: str | None,
+    idempotency_key_ttl: str | None,
+    tags: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
     """Create a token. Prints its id, callback URL and public access token."""
     with make_client(api_url, secret_key) as client:
-        token = client.create_token(timeout=timeout, idempotency_key=idempotency_key,
-                                    idempotency_key_ttl=idempotency_key_ttl, tags=list(tags) if tags else None)
+        token = client.create_token(
+            timeout=timeout,
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=idempotency_key_ttl,
+            tags=list(tags) if tags else None,
+        )
     if as_json:
         out.json(token.to_dict())
     elif quiet:
         out.line(token.id)
     else:
-        out.fields([("id", token.id), ("url", token.url), ("cached", "yes" if token.is_cached else "no"),
-                    ("public access token", token.public_access_token)])
+        out.fields(
+            [
+                ("id", token.id),
+                ("url", token.url),
+                ("cached", "yes" if token.is_cached else "no"),
+                ("public access token", token.public_access_token),
+            ]
+        )
 
 
 @tokens.command()
@@ -64,8 +86,13 @@ def get(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_k
 
 
 @tokens.command(name="list")
-@click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help="WAITING, COMPLETED or TIMED_OUT; repeat or separate with commas for any of several.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    help="WAITING, COMPLETED or TIMED_OUT; repeat or separate with commas for any of several.",
+)
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tokens with this tag; repeat for any of several.")
 @click.option("--idempotency-key", metavar="KEY", help="The token created with this idempotency key.")
 @click.option("--period", metavar="DURATION", help="Created within this long before now: 1h, 1d, 7d, 30d...")
@@ -78,9 +105,22 @@ def get(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_k
 @json_option
 @api_options
 @click.pass_obj
-def list_(out: Output, statuses: tuple[str, ...], tags: tuple[str, ...], idempotency_key: str | None,
-          period: str | None, from_: Any, to: Any, limit: int | None, after: str | None, before: str | None,
-          all_pages: bool, as_json: bool, api_url: str | None, secret_key: str | None) -> None:
+def list_(
+    out: Output,
+    statuses: tuple[str, ...],
+    tags: tuple[str, ...],
+    idempotency_key: str | None,
+    period: str | None,
+    from_: Any,
+    to: Any,
+    limit: int | None,
+    after: str | None,
+    before: str | None,
+    all_pages: bool,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
     """List tokens, newest first, one page at a time (or --all).
 
     With --json a page prints as the API returns it; with --all, every token in one {"data": [...]}.
@@ -88,11 +128,16 @@ def list_(out: Output, statuses: tuple[str, ...], tags: tuple[str, ...], idempot
     wanted = [s.strip().upper() for s in chain.from_iterable(v.split(",") for v in statuses) if s.strip()]
     bad = [s for s in wanted if s not in TokenStatus.__members__]
     if bad:
-        raise click.BadParameter(f"{', '.join(bad)} (choose from WAITING, COMPLETED, TIMED_OUT)",
-                                 param_hint="--status")
-    filters: dict[str, Any] = {"status": wanted or None, "tags": list(tags) or None,
-                               "idempotency_key": idempotency_key, "period": period, "from_": from_, "to": to,
-                               "limit": limit}
+        raise click.BadParameter(f"{', '.join(bad)} (choose from WAITING, COMPLETED, TIMED_OUT)", param_hint="--status")
+    filters: dict[str, Any] = {
+        "status": wanted or None,
+        "tags": list(tags) or None,
+        "idempotency_key": idempotency_key,
+        "period": period,
+        "from_": from_,
+        "to": to,
+        "limit": limit,
+    }
     with make_client(api_url, secret_key) as client:
         if all_pages:
             found = list(client.list_tokens(**filters))
@@ -116,13 +161,24 @@ def list_(out: Output, statuses: tuple[str, ...], tags: tuple[str, ...], idempot
 @tokens.command()
 @click.argument("token_id", metavar="ID")
 @click.argument("data", required=False)
-@click.option("--data-file", type=click.File("r"), metavar="PATH",
-              help="Read the JSON data from a file ('-' for stdin) instead of the DATA argument.")
+@click.option(
+    "--data-file",
+    type=click.File("r"),
+    metavar="PATH",
+    help="Read the JSON data from a file ('-' for stdin) instead of the DATA argument.",
+)
 @json_option
 @api_options
 @click.pass_obj
-def complete(out: Output, token_id: str, data: str | None, data_file: Any, as_json: bool, api_url: str | None,
-             secret_key: str | None) -> None:
+def complete(
+    out: Output,
+    token_id: str,
+    data: str | None,
+    data_file: Any,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
     """Complete a token with DATA (JSON), which becomes its output.
 
     Without DATA the token completes with no output. Text must be quoted as JSON: '"approved"'.
@@ -137,8 +193,9 @@ def complete(out: Output, token_id: str, data: str | None, data_file: Any, as_js
         try:
             value = json.loads(text)
         except ValueError as error:
-            raise click.BadParameter(f"not JSON ({error}); to send text, quote it: '\"{text[:40]}\"'",
-                                     param_hint="DATA") from None
+            raise click.BadParameter(
+                f"not JSON ({error}); to send text, quote it: '\"{text[:40]}\"'", param_hint="DATA"
+            ) from None
     with make_client(api_url, secret_key) as client:
         client.complete_token(token_id, value)
     if as_json:
@@ -149,15 +206,32 @@ def complete(out: Output, token_id: str, data: str | None, data_file: Any, as_js
 
 @tokens.command()
 @click.argument("token_id", metavar="ID")
-@click.option("--timeout", type=Duration(), metavar="DURATION",
-              help="Give up after this long (30, 30s, 10m, 1h30m) and exit 3. Default: until the token's own timeout.")
-@click.option("--poll-interval", type=Duration(), default="2s", show_default=True, metavar="DURATION",
-              help="The longest pause between reads (they start at 0.25s and double).")
+@click.option(
+    "--timeout",
+    type=Duration(),
+    metavar="DURATION",
+    help="Give up after this long (30, 30s, 10m, 1h30m) and exit 3. Default: until the token's own timeout.",
+)
+@click.option(
+    "--poll-interval",
+    type=Duration(),
+    default="2s",
+    show_default=True,
+    metavar="DURATION",
+    help="The longest pause between reads (they start at 0.25s and double).",
+)
 @json_option
 @api_options
 @click.pass_obj
-def wait(out: Output, token_id: str, timeout: float | None, poll_interval: float, as_json: bool,
-         api_url: str | None, secret_key: str | None) -> None:
+def wait(
+    out: Output,
+    token_id: str,
+    timeout: float | None,
+    poll_interval: float,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
     """Wait until a token is completed, then print its output.
 
     Exits 3 when the token times out, or when --timeout runs out first. With --json, prints the token as
@@ -209,8 +283,11 @@ def print_output(out: Output, value: Any) -> None:
 
 
 def show_token(out: Output, token: Token) -> None:
-    rows: list[tuple[str, str | Text]] = [("id", token.id), ("status", status_text(token.status)),
-                                          ("created", when_text(token.created_at))]
+    rows: list[tuple[str, str | Text]] = [
+        ("id", token.id),
+        ("status", status_text(token.status)),
+        ("created", when_text(token.created_at)),
+    ]
     if token.timeout_at is not None:
         suffix = "" if token.is_final else f"  ({human_delta(until(token.timeout_at))})"
         rows.append(("times out", when_text(token.timeout_at) + suffix))
@@ -232,4 +309,3 @@ def show_token(out: Output, token: Token) -> None:
         else:
             rows.append(("output", json.dumps(token.output, indent=2, ensure_ascii=False)))
     out.fields(rows)
-
