@@ -601,7 +601,9 @@ def moto_world() -> Iterator[World]:
     os.environ.update(FAKE_AWS)
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
-    from waitpoints_core import DynamoDBStore, mint_api_key, runtime  # noqa: PLC0415
+    from waitpoints_core import runtime  # noqa: PLC0415
+    from waitpoints_core.dynamodb import DynamoDBStore  # noqa: PLC0415
+    from waitpoints_core.services.auth import mint_api_key  # noqa: PLC0415
     from waitpoints_core.signing import SigningKeys  # noqa: PLC0415
     from waitpoints_local.emulator import create_resources  # noqa: PLC0415
     from waitpoints_local.lambdas import load_handler  # noqa: PLC0415

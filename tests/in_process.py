@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from waitpoints_core import DynamoDBStore, mint_api_key, runtime
+from waitpoints_core import runtime
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.services.auth import mint_api_key
 from waitpoints_local import moto_fixes
 from waitpoints_local.emulator import create_resources, fake_aws_environment
 from waitpoints_local.template import Template

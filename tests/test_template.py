@@ -87,7 +87,7 @@ def test_the_table_survives_stack_deletion() -> None:
 
 
 def test_list_indexes_project_the_list_fields_and_never_the_output() -> None:
-    from waitpoints_core.storage import LIST_FIELDS
+    from waitpoints_core.dynamodb.codecs import LIST_FIELDS
 
     (table,) = Template().resources_of_type("AWS::DynamoDB::Table").values()
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, get_service, parse_list_query
-from waitpoints_core.observability import count, instrument
-from waitpoints_http import cors, wire
+from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, get_service
+from waitpoints_http import cors, routes, wire
+from waitpoints_http.list_query import parse_list_query
+from waitpoints_http.metrics import count, instrument
 from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
+from waitpoints_http.routes import COMPLETE, OPENAPI, TOKEN, TOKENS, resolver_path, route_key
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-TOKENS = "/api/v1/waitpoints/tokens"
-OPENAPI = "/api/v1/openapi.json"
-COMPLETE_ROUTE = f"POST {TOKENS}/{{id}}/complete"
+COMPLETE_ROUTE = route_key("POST", COMPLETE)
 
 logger = Logger()
 # The routes validate their bodies themselves (see waitpoints_http.resolver) and the OpenAPI document is built
@@ -31,13 +31,19 @@ if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") != "on-demand":
 app = APIGatewayHttpResolver()
 install(app)
 POLICIES = {
-    f"POST {TOKENS}": RoutePolicy(body_limit=CREATE_BODY_LIMIT),
-    f"GET {TOKENS}": RoutePolicy(body_limit=0),
-    f"GET {TOKENS}/{{id}}": RoutePolicy(body_limit=0),
+    route_key("POST", TOKENS): RoutePolicy(body_limit=CREATE_BODY_LIMIT),
+    route_key("GET", TOKENS): RoutePolicy(body_limit=0),
+    route_key("GET", TOKEN): RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
-    f"OPTIONS {TOKENS}/{{id}}/complete": RoutePolicy(body_limit=0, authenticate=False),
-    f"GET {OPENAPI}": RoutePolicy(body_limit=0, authenticate=False),
+    route_key("OPTIONS", COMPLETE): RoutePolicy(body_limit=0, authenticate=False),
+    route_key("GET", OPENAPI): RoutePolicy(body_limit=0, authenticate=False),
 }
+
+
+def _token_url(token_id: str) -> str:
+    service = get_service()
+    base = base_url(app.current_event.raw_event, service.settings.public_url)
+    return routes.callback_url(base, token_id, service.tokens.callback_hash(token_id))
 
 
 @app.post(TOKENS, summary="Create a waitpoint token")
@@ -45,43 +51,37 @@ def create_token() -> Response[dict[str, Any]]:
     from waitpoints_core.request_models import CreateTokenRequest, parse_request  # noqa: PLC0415
 
     request = parse_request(CreateTokenRequest, app.context["body"])
-    created = get_service().create(app.context["principal"].env, request, base_url(app.current_event.raw_event))
+    created = get_service().tokens.create(app.context["principal"].env, request)
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
-    return Response(200, "application/json", wire.created(created), wire.jwt_headers(created))
+    base = base_url(app.current_event.raw_event, get_service().settings.public_url)
+    url = routes.callback_url(base, created.id, created.callback_hash)
+    return Response(200, "application/json", wire.created(created, url), wire.jwt_headers(created))
 
 
 @app.get(TOKENS, summary="List waitpoint tokens, newest first")
 def list_tokens() -> dict[str, Any]:  # the query string is read raw (a repeat keeps its last value)
-    event = app.current_event.raw_event
-    service = get_service()
-    result = service.list_tokens(app.context["principal"].env, parse_list_query(query_params(event)))
-    base = base_url(event)
-    return wire.page(result, lambda token_id: service.callback_url(base, token_id))
+    query = parse_list_query(query_params(app.current_event.raw_event))
+    return wire.page(get_service().listing.list_tokens(app.context["principal"].env, query), _token_url)
 
 
-@app.get(f"{TOKENS}/<id>", summary="Retrieve a waitpoint token")
+@app.get(resolver_path(TOKEN), summary="Retrieve a waitpoint token")
 def retrieve_token(id: str) -> dict[str, Any]:
-    service = get_service()
-    token = service.retrieve(app.context["principal"].env, id)
-    return wire.token(token, service.callback_url(base_url(app.current_event.raw_event), token.id))
+    token = get_service().tokens.retrieve(app.context["principal"].env, id)
+    return wire.token(token, _token_url(token.id))
 
 
-@app.post(f"{TOKENS}/<id>/complete", summary="Complete a waitpoint token")
+@app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")
 def complete_token(id: str) -> dict[str, bool]:
     from waitpoints_core.request_models import CompleteTokenRequest, parse_request  # noqa: PLC0415
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
-    principal = app.context["principal"]
-    won = (
-        get_service().complete(principal, id, request.data)
-        if request.has_data
-        else get_service().complete(principal, id)
-    )
+    tokens, principal = get_service().tokens, app.context["principal"]
+    won = tokens.complete(principal, id, request.data) if request.has_data else tokens.complete(principal, id)
     count("TokensCompleted", int(won))
     return {"success": True}
 
 
-@app.route(f"{TOKENS}/<id>/complete", method="OPTIONS", include_in_schema=False)
+@app.route(resolver_path(COMPLETE), method="OPTIONS", include_in_schema=False)
 def complete_preflight(id: str) -> Response[str]:
     preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
     return Response(preflight["statusCode"], None, "", preflight["headers"])

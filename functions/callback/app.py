@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import WaitpointError, get_service
-from waitpoints_core.observability import count, instrument
+from waitpoints_http.metrics import count, instrument
 from waitpoints_http.request import body_bytes
 from waitpoints_http.responses import error_response, from_error, json_response
 
@@ -28,7 +28,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return error_response(405, "Method not allowed: POST the completion to this URL", {"Allow": "POST"})
     params = event.get("pathParameters") or {}
     try:
-        won = get_service().complete_by_callback(
+        won = get_service().tokens.complete_by_callback(
             params.get("id", ""), params.get("hash", ""), body_bytes(event), event.get("headers") or {}
         )
     except WaitpointError as error:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from waitpoints_core import WorkflowCreateTokenRequest, get_service, parse_request
-from waitpoints_core.observability import count, instrument
-from waitpoints_http import wire
+from waitpoints_http import routes, wire
+from waitpoints_http.metrics import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,6 +23,8 @@ logger = Logger()
 @instrument
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    created = get_service().create_for_workflow(parse_request(WorkflowCreateTokenRequest, event))
+    service = get_service()
+    created = service.workflows.create_for_workflow(parse_request(WorkflowCreateTokenRequest, event))
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
-    return wire.created(created)
+    base = service.settings.public_url or service.settings.api_url or ""
+    return wire.created(created, routes.callback_url(base, created.id, created.callback_hash))

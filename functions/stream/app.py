@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from waitpoints_core import get_service
-from waitpoints_core.bridge import Delivery
-from waitpoints_core.observability import count, instrument, milliseconds
+from waitpoints_core import Delivery, get_service
+from waitpoints_core.runtime import decode_stream_record
+from waitpoints_http.metrics import count, instrument, milliseconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -27,14 +27,17 @@ def record_handler(record: DynamoDBRecord) -> None:
     change = record.raw_event["dynamodb"]
     if "ApproximateCreationDateTime" in change:
         milliseconds("StreamLag", max(0.0, time.time() - float(change["ApproximateCreationDateTime"])) * 1000)
-    counts = get_service().on_item_changed(change.get("OldImage"), change.get("NewImage"))
+    token_change = decode_stream_record(change)
+    if token_change is None:  # another kind of item (a waiter, a tag item, a key)
+        return
+    counts = get_service().workflows.on_token_changed(token_change)
     count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
     count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:
         logger.info(
             "resumed waiting workflows",
             extra={
-                "waitpoint_id": change["Keys"]["pk"]["S"].removeprefix("TOKEN#"),
+                "waitpoint_id": token_change.token_id,
                 **{delivery.value: n for delivery, n in counts.items()},  # sent: resumed; gone: no longer waiting
             },
         )
@@ -47,4 +50,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     count("ResumeRetries", len(response.get("batchItemFailures", [])))
-    return response
+    return dict(response)

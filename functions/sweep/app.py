@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from waitpoints_core import get_service
-from waitpoints_core.observability import count, instrument
+from waitpoints_http.metrics import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,7 +22,7 @@ _SAFETY_MS = 5_000
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     budget = max(1_000, context.get_remaining_time_in_millis() - _SAFETY_MS)
-    timed_out = get_service().sweep_timeouts(budget_ms=budget)
+    timed_out = get_service().workflows.sweep_timeouts(budget_ms=budget)
     count("TokensTimedOut", timed_out)
     if timed_out:
         logger.info("timed out waiting tokens", extra={"timed_out": timed_out})

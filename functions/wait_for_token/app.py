@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from waitpoints_core import WaitForTokenRequest, get_service, parse_request
-from waitpoints_core.observability import count, instrument
+from waitpoints_http.metrics import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,7 +24,7 @@ logger = Logger()
 @logger.inject_lambda_context  # never log the event: it holds the task token
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     request = parse_request(WaitForTokenRequest, event)
-    attachment = get_service().wait_for_token(request)
+    attachment = get_service().workflows.wait_for_token(request)
     count("WorkflowsWaiting")
     logger.info("workflow waits on waitpoint", extra={"waitpoint_id": request.waitpoint_id, "result": attachment.value})
     return {"waitpointId": request.waitpoint_id, "result": attachment.value}

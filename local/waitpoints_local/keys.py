@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from waitpoints_core import DynamoDBStore, InvalidInput, mint_api_key
+from waitpoints_core import InvalidInput
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.services.auth import mint_api_key
 
 from .emulator import fake_aws_environment
 

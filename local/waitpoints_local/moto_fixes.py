@@ -89,7 +89,8 @@ def sorted_items(self: Table, hash_attrs: list[str], range_attrs: list[str | Non
 
 
 def all_items(self: Table) -> list[Item]:
-    items = [item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group])]
+    groups: list[Any] = list(self.items.values())  # {range key: item} per hash key, or the items themselves
+    items: list[Item] = [i for g in groups for i in g.values()] if self.range_key_attr else groups
     return sorted(items, key=lambda item: (plain(item.hash_key), plain(item.range_key)))
 
 
@@ -109,7 +110,7 @@ def install() -> None:
         with _LOCK:
             saved = _touched(self, transact_items)
             streams = {id(t): (t, len(t.stream_shard.items)) for t, *_ in saved if t.stream_shard is not None}
-            ddb_models.copy = _KeepTables  # type: ignore[attr-defined]
+            ddb_models.copy = _KeepTables  # type: ignore[attr-defined, assignment]
             try:
                 transact_write_items(self, transact_items)
             except Exception:
@@ -118,7 +119,7 @@ def install() -> None:
             finally:
                 ddb_models.copy = copy  # type: ignore[attr-defined]
 
-    Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    Table.sorted_items = sorted_items  # type: ignore[method-assign, assignment]
     Table.all_items = all_items  # type: ignore[method-assign]
     DynamoHandler.call_action = locked_call_action  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_by_key  # type: ignore[method-assign]

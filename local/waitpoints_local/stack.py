@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import boto3
-from waitpoints_core import DynamoDBStore, mint_api_key
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.services.auth import mint_api_key
 
 from . import emulator, stepfunctions
 from .gateway import Binding, GatewayServer, Router

@@ -24,7 +24,7 @@ def _invoke_routed(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     """moto's LambdaFunction._invoke_lambda, sent to our container pool for the template's functions."""
     pool = _routes.get(self.function_name)
     if pool is None:
-        return _moto_invoke(self, event)  # type: ignore[no-any-return]
+        return _moto_invoke(self, event)
     try:
         result = pool.invoke(event if isinstance(event, dict) else json.loads(event or "{}"))
     except InvocationError as error:

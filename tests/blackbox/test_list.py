@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from waitpoints_core import DynamoDBStore, mint_api_key
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.services.auth import mint_api_key
 
 from .conftest import Stack
 from .helpers import TOKENS, complete, create, error_of, no_nulls, parse_iso

@@ -20,7 +20,7 @@ def test_creates_a_token_with_a_callback_url_on_the_api(bridge: Bridge, create_t
     assert created["url"].startswith(f"https://api.example.test/api/v1/waitpoints/tokens/{created['id']}/callback/")
     again = create_token.invoke({"environment": "dev", "idempotencyKey": "exec-1"})
     assert again["id"] == created["id"] and again["isCached"] is True
-    assert bridge.service.retrieve("dev", created["id"]).tags == ["wf"]
+    assert bridge.service.tokens.retrieve("dev", created["id"]).tags == ["wf"]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ def _function(logical_id: str) -> LocalFunction:
 
 
 def test_wait_for_token_event(bridge: Bridge) -> None:
-    token_id = bridge.service.create("dev", CreateTokenRequest(), "https://api.example.test").id
+    token_id = bridge.service.tokens.create("dev", CreateTokenRequest()).id
     assert _function("WaitForTokenFunction").invoke(_event("wait_for_token", token_id)) == {
         "waitpointId": token_id,
         "result": "attached",

@@ -6,8 +6,7 @@ import json
 import threading
 
 import pytest
-from waitpoints_core import CreateTokenRequest, Principal, WaitForTokenRequest, format_iso
-from waitpoints_core.storage import Attachment
+from waitpoints_core import Attachment, CreateTokenRequest, Principal, WaitForTokenRequest, format_iso
 
 from .conftest import Bridge
 
@@ -15,31 +14,31 @@ DEV = Principal(env="dev")
 
 
 def _token(bridge: Bridge, **options: object) -> str:
-    return bridge.service.create("dev", CreateTokenRequest.model_validate(options), "https://api.example.test").id
+    return bridge.service.tokens.create("dev", CreateTokenRequest.model_validate(options)).id
 
 
 def _wait(bridge: Bridge, token_id: str, task_token: str) -> Attachment:
-    return bridge.service.wait_for_token(WaitForTokenRequest(taskToken=task_token, waitpointId=token_id))
+    return bridge.service.workflows.wait_for_token(WaitForTokenRequest(taskToken=task_token, waitpointId=token_id))
 
 
 def test_completion_resumes_every_waiter_with_the_output(bridge: Bridge) -> None:
     token_id = _token(bridge)
     assert _wait(bridge, token_id, "task-a") is Attachment.ATTACHED
     assert _wait(bridge, token_id, "task-b") is Attachment.ATTACHED
-    bridge.service.complete(DEV, token_id, {"status": "approved"})
+    bridge.service.tokens.complete(DEV, token_id, {"status": "approved"})
     assert bridge.invoke_stream(bridge.deliver_stream()) == {"batchItemFailures": []}
     outcomes = bridge.sfn.outcomes()
     for task in ("task-a", "task-b"):
         assert outcomes[task]["operation"] == "SendTaskSuccess"
         assert json.loads(outcomes[task]["output"]) == {"status": "approved"}
-    assert bridge.service._store.waiters(token_id) == []
+    assert bridge.service.store.waiters(token_id) == []
 
 
 @pytest.mark.parametrize(("data", "received"), [("plain text", "plain text"), (None, None), ([1, 2], [1, 2])])
 def test_outputs_arrive_as_json(bridge: Bridge, data: object, received: object) -> None:
     token_id = _token(bridge)
     _wait(bridge, token_id, "task")
-    bridge.service.complete(DEV, token_id, data)
+    bridge.service.tokens.complete(DEV, token_id, data)
     bridge.invoke_stream(bridge.deliver_stream())
     assert json.loads(bridge.sfn.outcomes()["task"]["output"]) == received
 
@@ -47,14 +46,14 @@ def test_outputs_arrive_as_json(bridge: Bridge, data: object, received: object) 
 def test_completion_without_data_resumes_with_null(bridge: Bridge) -> None:
     token_id = _token(bridge)
     _wait(bridge, token_id, "task")
-    bridge.service.complete(DEV, token_id)
+    bridge.service.tokens.complete(DEV, token_id)
     bridge.invoke_stream(bridge.deliver_stream())
     assert bridge.sfn.outcomes()["task"]["output"] == "null"
 
 
 def test_attaching_to_a_final_token_resumes_at_once(bridge: Bridge) -> None:
     token_id = _token(bridge)
-    bridge.service.complete(DEV, token_id, {"done": 1})
+    bridge.service.tokens.complete(DEV, token_id, {"done": 1})
     assert _wait(bridge, token_id, "late") is Attachment.FINAL
     assert json.loads(bridge.sfn.outcomes()["late"]["output"]) == {"done": 1}
 
@@ -62,7 +61,7 @@ def test_attaching_to_a_final_token_resumes_at_once(bridge: Bridge) -> None:
 def test_unknown_or_other_environment_waitpoint_fails_with_not_found(bridge: Bridge) -> None:
     token_id = _token(bridge)
     other_env = WaitForTokenRequest(taskToken="t1", waitpointId=token_id, environment="prod")
-    assert bridge.service.wait_for_token(other_env) is Attachment.NOT_FOUND
+    assert bridge.service.workflows.wait_for_token(other_env) is Attachment.NOT_FOUND
     assert _wait(bridge, "waitpoint_" + "x" * 25, "t2") is Attachment.NOT_FOUND
     assert _wait(bridge, "../etc", "t3") is Attachment.NOT_FOUND
     for task in ("t1", "t2", "t3"):
@@ -76,10 +75,10 @@ def test_timeout_fails_waiters_with_a_cause_naming_token_and_time(bridge: Bridge
     token_id = _token(bridge, timeout="1s")
     _wait(bridge, token_id, "task")
     time.sleep(1.05)
-    assert bridge.service.sweep_timeouts() == 1
+    assert bridge.service.workflows.sweep_timeouts() == 1
     bridge.invoke_stream(bridge.deliver_stream())
     call = bridge.sfn.outcomes()["task"]
-    timeout_at = bridge.service._store.get_token(token_id).timeout_at
+    timeout_at = bridge.service.store.get_token(token_id).timeout_at
     assert call["operation"] == "SendTaskFailure" and call["error"] == "Waitpoint.TimedOut"
     assert call["cause"] == f"Waitpoint {token_id} timed out at {format_iso(timeout_at)}"
 
@@ -87,9 +86,9 @@ def test_timeout_fails_waiters_with_a_cause_naming_token_and_time(bridge: Bridge
 def test_output_too_large_fails_with_how_to_fetch_it(bridge: Bridge) -> None:
     token_id = _token(bridge)
     _wait(bridge, token_id, "task")
-    bridge.service.complete_by_callback(
+    bridge.service.tokens.complete_by_callback(
         token_id,
-        bridge.service._keys.get().callback_hash(token_id),
+        bridge.service.tokens.callback_hash(token_id),
         b'"' * 140_000,
         {"content-type": "text/plain"},
     )
@@ -104,22 +103,22 @@ def test_throttled_record_is_retried_and_a_gone_execution_is_dropped(bridge: Bri
     _wait(bridge, throttled, "task-throttled")
     _wait(bridge, gone, "task-gone")
     bridge.sfn.faults = {"task-throttled": ["ThrottlingException"], "task-gone": ["TaskTimedOut"]}
-    bridge.service.complete(DEV, throttled, "first")
-    bridge.service.complete(DEV, gone, "second")
+    bridge.service.tokens.complete(DEV, throttled, "first")
+    bridge.service.tokens.complete(DEV, gone, "second")
     records = bridge.deliver_stream()
     assert len(records) == 2
 
     response = bridge.invoke_stream(records)
     throttled_record = next(r for r in records if throttled in r["dynamodb"]["Keys"]["pk"]["S"])
     assert response == {"batchItemFailures": [{"itemIdentifier": throttled_record["dynamodb"]["SequenceNumber"]}]}
-    assert bridge.service._store.waiters(gone) == []
-    assert len(bridge.service._store.waiters(throttled)) == 1
+    assert bridge.service.store.waiters(gone) == []
+    assert len(bridge.service.store.waiters(throttled)) == 1
 
     # Lambda retries from the failed record; this time Step Functions accepts it. Nothing was lost.
     assert bridge.invoke_stream([throttled_record]) == {"batchItemFailures": []}
     assert bridge.sfn.outcomes()["task-throttled"]["output"] == '"first"'
     assert "task-gone" not in bridge.sfn.outcomes()
-    assert bridge.service._store.waiters(throttled) == []
+    assert bridge.service.store.waiters(throttled) == []
 
 
 def test_attach_racing_completion_never_leaves_an_execution_waiting(bridge: Bridge) -> None:
@@ -134,7 +133,7 @@ def test_attach_racing_completion_never_leaves_an_execution_waiting(bridge: Brid
 
         def finish(token_id: str = token_id, n: int = n) -> None:
             barrier.wait()
-            bridge.service.complete(DEV, token_id, {"round": n})
+            bridge.service.tokens.complete(DEV, token_id, {"round": n})
 
         threads = [threading.Thread(target=attach), threading.Thread(target=finish)]
         for thread in threads:
@@ -154,15 +153,15 @@ def test_sweep_reads_only_the_due_index_and_leaves_the_rest(bridge: Bridge) -> N
 
     due = [_token(bridge, timeout="1s") for _ in range(3)]
     completed = _token(bridge, timeout="1s")
-    bridge.service.complete(DEV, completed, "done")
+    bridge.service.tokens.complete(DEV, completed, "done")
     later = _token(bridge, timeout="1h")
     operations: list[str] = []
     aws.client("dynamodb").meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: operations.append(model.name)
     )
     time.sleep(1.05)
-    assert bridge.service.sweep_timeouts() == 3
+    assert bridge.service.workflows.sweep_timeouts() == 3
     assert "Scan" not in operations and operations.count("Query") == 1
-    statuses = {t: bridge.service._store.get_token(t).status.value for t in (*due, completed, later)}
+    statuses = {t: bridge.service.store.get_token(t).status.value for t in (*due, completed, later)}
     assert statuses == {**dict.fromkeys(due, "TIMED_OUT"), completed: "COMPLETED", later: "WAITING"}
-    assert bridge.service.sweep_timeouts() == 0
+    assert bridge.service.workflows.sweep_timeouts() == 0

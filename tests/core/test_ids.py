@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from waitpoints_core import ids
 from waitpoints_core.errors import InvalidInput
-from waitpoints_core.service import mint_api_key
+from waitpoints_core.services.auth import mint_api_key
 
 TOKEN_ID = re.compile(r"waitpoint_[a-z0-9]{25}")
 

@@ -15,7 +15,6 @@ from waitpoints_core import (
     InvalidInput,
     WaitForTokenRequest,
     WorkflowCreateTokenRequest,
-    parse_list_query,
     parse_request,
 )
 from waitpoints_core.bodies import output_from_callback, parse_json
@@ -24,6 +23,7 @@ from waitpoints_core.errors import PayloadTooLarge, Unauthenticated, Unsupported
 from waitpoints_core.ids import looks_like_api_key, new_token_id, normalize_token_id
 from waitpoints_core.listing import AFTER, BEFORE, Cursor, ListFilters, decode_cursor, encode_cursor
 from waitpoints_core.signing import SigningKeys
+from waitpoints_http.list_query import parse_list_query
 from waitpoints_http.resolver import json_object
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

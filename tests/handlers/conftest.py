@@ -15,7 +15,9 @@ import botocore.session
 import pytest
 from botocore.loaders import Loader, create_loader
 from moto import mock_aws
-from waitpoints_core import DynamoDBStore, mint_api_key, runtime
+from waitpoints_core import runtime
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.services.auth import mint_api_key
 from waitpoints_core.signing import SigningKeys
 from waitpoints_local.emulator import create_resources
 from waitpoints_local.lambdas import LocalFunction

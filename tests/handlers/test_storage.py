@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from waitpoints_core import NotFound, Output, Principal, get_service
+from waitpoints_core import Completion, NotFound, Output, Principal, get_service
+from waitpoints_core.dynamodb.codecs import idempotency_key
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.models import TokenStatus, Waitpoint
-from waitpoints_core.storage import Completion, idempotency_key
 from waitpoints_local import moto_fixes
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def expired_token(aws: Deployment) -> Waitpoint:
 def test_token_past_its_ttl_reads_as_not_found(aws: Deployment) -> None:
     token = expired_token(aws)
     with pytest.raises(NotFound):
-        get_service().retrieve("dev", token.id)
+        get_service().tokens.retrieve("dev", token.id)
 
 
 def test_token_past_its_ttl_cannot_be_completed(aws: Deployment) -> None:
@@ -138,7 +138,7 @@ def test_token_past_its_ttl_cannot_be_completed(aws: Deployment) -> None:
         is Completion.NOT_FOUND
     )
     with pytest.raises(NotFound):
-        get_service().complete(Principal("dev"), token.id, {"late": True})
+        get_service().tokens.complete(Principal("dev"), token.id, {"late": True})
     assert aws.item(token.id) is not None
     assert "output" not in (aws.item(token.id) or {})
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from waitpoints_core import DynamoDBStore, Settings, WaitpointService
+from waitpoints_core import Settings, WaitpointService
+from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.keyring import KeyRing
+from waitpoints_core.services import listing as service_listing
+from waitpoints_core.services import tokens as service_tokens
+from waitpoints_core.services import workflows as service_workflows
 from waitpoints_core.signing import SigningKeys
 from waitpoints_local.emulator import REGION, create_table, fake_aws_environment
 from waitpoints_local.template import Template
@@ -68,3 +72,9 @@ def service(ddb: Any) -> WaitpointService:
 @pytest.fixture
 def meter(ddb: Any) -> Meter:
     return Meter(ddb)
+
+
+def freeze_clock(patch: pytest.MonkeyPatch, clock: Callable[[], int]) -> None:
+    """Make every service slice read the time from `clock`."""
+    for module in (service_tokens, service_listing, service_workflows):
+        patch.setattr(module, "now_ms", clock)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from waitpoints_core import InvalidInput, TokenStatus
-from waitpoints_core.listing import DEFAULT_PAGE_SIZE, ListFilters, parse_list_query
+from waitpoints_core.listing import DEFAULT_PAGE_SIZE, ListFilters
+from waitpoints_http.list_query import parse_list_query
 
 W, C, T = TokenStatus.WAITING, TokenStatus.COMPLETED, TokenStatus.TIMED_OUT
 

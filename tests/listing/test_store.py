@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from waitpoints_core import CreateTokenRequest, DynamoDBStore, Principal, TokenStatus, Waitpoint
-from waitpoints_core import service as service_module
+from waitpoints_core import CreateTokenRequest, Principal, TokenStatus, Waitpoint, WaitpointService
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.dynamodb.codecs import ENTER_TIMED_OUT, LEAVE_WAITING, tag_items, token_key
 from waitpoints_core.ids import new_token_id
-from waitpoints_core.listing import parse_list_query
-from waitpoints_core.service import WaitpointService
-from waitpoints_core.storage import ENTER_TIMED_OUT, LEAVE_WAITING, tag_items, token_key
+from waitpoints_http.list_query import parse_list_query
 
-from .conftest import TABLE, Meter
+from .conftest import TABLE, Meter, freeze_clock
 
 W, C, T = TokenStatus.WAITING, TokenStatus.COMPLETED, TokenStatus.TIMED_OUT
 NOW = 1_800_000_000_000
@@ -63,7 +62,7 @@ def sweep(ddb: Any, token: Waitpoint) -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     now = [NOW]
-    monkeypatch.setattr(service_module, "now_ms", lambda: now[0])
+    freeze_clock(monkeypatch, lambda: now[0])
     yield now
 
 
@@ -73,7 +72,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 def test_create_with_tags_and_key_writes_token_claim_and_tag_items_in_one_transaction(
     service: WaitpointService, ddb: Any, meter: Meter
 ) -> None:
-    created = service.create("dev", CreateTokenRequest(tags=["a", "b", "a"], idempotencyKey="k1"), "http://x")
+    created = service.tokens.create("dev", CreateTokenRequest(tags=["a", "b", "a"], idempotencyKey="k1"))
     assert meter.calls == {"TransactWriteItems": 1}
     item = get(ddb, token_key(created.id))
     list_sk = item["listSk"]["S"]
@@ -82,31 +81,33 @@ def test_create_with_tags_and_key_writes_token_claim_and_tag_items_in_one_transa
         item["listPk"] == {"S": "LIST#dev"} and item["waitingSk"]["S"] == list_sk and item["duePk"] == {"S": "DUE#dev"}
     )
     assert item["idemPk"]["S"].startswith("IDEMK#dev#") and len(item["idemPk"]["S"]) == len("IDEMK#dev#") + 64
-    token = service.retrieve("dev", created.id)
+    token = service.tokens.retrieve("dev", created.id)
     tags = [get(ddb, {"pk": t["pk"], "sk": t["sk"]}) for t in tag_items(token)]
     assert len(tags) == 2 and all(t["id"] == {"S": created.id} and t["sk"]["S"] == list_sk for t in tags)
     assert all("output" not in t and "listPk" not in t and "waitingSk" not in t for t in tags)
 
 
 def test_create_without_tags_or_key_is_one_put(service: WaitpointService, meter: Meter) -> None:
-    service.create("dev", CreateTokenRequest(), "http://x")
+    service.tokens.create("dev", CreateTokenRequest())
     assert meter.calls == {"PutItem": 1}
 
 
 def test_a_cached_create_writes_no_tag_items(service: WaitpointService) -> None:
-    first = service.create("dev", CreateTokenRequest(tags="first", idempotencyKey="same"), "http://x")
-    again = service.create("dev", CreateTokenRequest(tags="second", idempotencyKey="same"), "http://x")
+    first = service.tokens.create("dev", CreateTokenRequest(tags="first", idempotencyKey="same"))
+    again = service.tokens.create("dev", CreateTokenRequest(tags="second", idempotencyKey="same"))
     assert again.is_cached and again.id == first.id
-    assert service.list_tokens("dev", parse_list_query({"filter[tags]": "second"})).tokens == []
-    assert [t.id for t in service.list_tokens("dev", parse_list_query({"filter[tags]": "first"})).tokens] == [first.id]
+    assert service.listing.list_tokens("dev", parse_list_query({"filter[tags]": "second"})).tokens == []
+    assert [t.id for t in service.listing.list_tokens("dev", parse_list_query({"filter[tags]": "first"})).tokens] == [
+        first.id
+    ]
 
 
 def test_complete_moves_the_token_from_waiting_to_completed_in_its_one_update(
     service: WaitpointService, ddb: Any, meter: Meter
 ) -> None:
-    created = service.create("dev", CreateTokenRequest(), "http://x")
+    created = service.tokens.create("dev", CreateTokenRequest())
     meter.calls.clear()
-    service.complete(Principal("dev"), created.id, {"ok": 1})
+    service.tokens.complete(Principal("dev"), created.id, {"ok": 1})
     assert meter.calls == {"UpdateItem": 1}
     item = get(ddb, token_key(created.id))
     assert item["completedSk"] == item["listSk"] and "waitingSk" not in item and "duePk" not in item
@@ -117,12 +118,12 @@ def test_the_sweep_actions_move_a_token_to_timed_out_once(
 ) -> None:
     token = make(timeout=NOW - 1)
     store.insert_token(token)
-    before = service.list_tokens("dev", parse_list_query({"filter[status]": "TIMED_OUT"}))
+    before = service.listing.list_tokens("dev", parse_list_query({"filter[status]": "TIMED_OUT"}))
     sweep(ddb, token)
-    after = service.list_tokens("dev", parse_list_query({"filter[status]": "TIMED_OUT"}))
+    after = service.listing.list_tokens("dev", parse_list_query({"filter[status]": "TIMED_OUT"}))
     assert [t.id for t in before.tokens] == [t.id for t in after.tokens] == [token.id]
     assert after.tokens[0].completed_at == token.timeout_at
-    assert service.list_tokens("dev", parse_list_query({"filter[status]": "WAITING"})).tokens == []
+    assert service.listing.list_tokens("dev", parse_list_query({"filter[status]": "WAITING"})).tokens == []
 
 
 # --- pages ----------------------------------------------------------------------------------------------
@@ -133,9 +134,11 @@ def test_an_empty_page_after_a_cursor_still_links_back(
 ) -> None:
     token = make()
     store.insert_token(token)
-    first = service.list_tokens("dev", parse_list_query({"page[size]": "1"}))
+    first = service.listing.list_tokens("dev", parse_list_query({"page[size]": "1"}))
     assert first.next is None and first.previous is None
-    back = service.list_tokens("dev", parse_list_query({"page[size]": "1", "filter[createdAt][from]": str(NOW - 1)}))
+    back = service.listing.list_tokens(
+        "dev", parse_list_query({"page[size]": "1", "filter[createdAt][from]": str(NOW - 1)})
+    )
     assert back.tokens == []
 
 
@@ -145,9 +148,9 @@ def test_a_period_is_frozen_at_the_first_page(
     tokens = [make(created=NOW - m * MINUTE) for m in (10, 20, 50)]
     for token in tokens:
         store.insert_token(token)
-    first = service.list_tokens("dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2"}))
+    first = service.listing.list_tokens("dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2"}))
     clock[0] = NOW + 30 * MINUTE  # a fresh `period=1h` would now start after the oldest token
-    rest = service.list_tokens(
+    rest = service.listing.list_tokens(
         "dev", parse_list_query({"filter[createdAt][period]": "1h", "page[size]": "2", "page[after]": first.next or ""})
     )
     assert [t.id for t in first.tokens + rest.tokens] == [t.id for t in tokens]
@@ -158,7 +161,7 @@ def test_expired_tokens_are_not_listed(service: WaitpointService, store: DynamoD
     store.insert_token(live)
     store.insert_token(expired)
     for params in ({}, {"filter[tags]": "t"}, {"filter[status]": "WAITING"}):
-        assert [t.id for t in service.list_tokens("dev", parse_list_query(params)).tokens] == [live.id]
+        assert [t.id for t in service.listing.list_tokens("dev", parse_list_query(params)).tokens] == [live.id]
 
 
 def test_lazy_timeout_in_every_source(service: WaitpointService, store: DynamoDBStore, clock: list[int]) -> None:
@@ -166,14 +169,21 @@ def test_lazy_timeout_in_every_source(service: WaitpointService, store: DynamoDB
     store.insert_token(token)
     for params in ({}, {"filter[tags]": "lazy"}, {"filter[idempotencyKey]": "lazy"}):
         clock[0] = NOW
-        assert service.list_tokens("dev", parse_list_query(params)).tokens[0].status is W
-        assert service.list_tokens("dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})).tokens == []
+        assert service.listing.list_tokens("dev", parse_list_query(params)).tokens[0].status is W
+        assert (
+            service.listing.list_tokens("dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})).tokens == []
+        )
         clock[0] = NOW + 1000
-        seen = service.list_tokens("dev", parse_list_query(params)).tokens[0]
+        seen = service.listing.list_tokens("dev", parse_list_query(params)).tokens[0]
         assert seen.status is T and seen.completed_at == token.timeout_at and seen.output_is_error
-        assert service.list_tokens("dev", parse_list_query({**params, "filter[status]": "WAITING"})).tokens == []
+        assert (
+            service.listing.list_tokens("dev", parse_list_query({**params, "filter[status]": "WAITING"})).tokens == []
+        )
         assert [
-            t.id for t in service.list_tokens("dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})).tokens
+            t.id
+            for t in service.listing.list_tokens(
+                "dev", parse_list_query({**params, "filter[status]": "TIMED_OUT"})
+            ).tokens
         ] == [token.id]
 
 
@@ -187,16 +197,18 @@ def test_sync_tag_items_brings_tag_items_up_to_date_idempotently(
     store.insert_token(token)
     store.complete_token(token.id, "dev", None, NOW, NOW // 1000 + 3600)
     by_tag = parse_list_query({"filter[tags]": "s1"})
-    assert service.list_tokens("dev", by_tag).tokens[0].status is W  # stale until the stream consumer runs
+    assert service.listing.list_tokens("dev", by_tag).tokens[0].status is W  # stale until the stream consumer runs
     completed = store.get_token(token.id)
     assert completed is not None
     assert store.sync_tag_items(completed) == 2
-    listed = service.list_tokens("dev", by_tag).tokens[0]
+    listed = service.listing.list_tokens("dev", by_tag).tokens[0]
     assert (listed.status, listed.completed_at, listed.expires_at) == (C, NOW, NOW // 1000 + 3600)
-    assert service.list_tokens("dev", parse_list_query({"filter[tags]": "s2", "filter[status]": "COMPLETED"})).tokens
+    assert service.listing.list_tokens(
+        "dev", parse_list_query({"filter[tags]": "s2", "filter[status]": "COMPLETED"})
+    ).tokens
     assert store.sync_tag_items(completed) == 0  # a replayed record changes nothing
-    service.sync_tag_items(completed)
-    assert service.list_tokens("dev", by_tag).tokens[0].status is C
+    service.workflows.sync_tag_items(completed)
+    assert service.listing.list_tokens("dev", by_tag).tokens[0].status is C
 
 
 def test_sync_tag_items_ignores_waiting_tokens_and_missing_tag_items(store: DynamoDBStore, meter: Meter) -> None:
@@ -222,8 +234,8 @@ def test_sync_tag_items_for_a_swept_token(
 
 def test_tag_items_carry_no_index_keys() -> None:
     """A tag item is found through its own partition only; in an index it would read as a token."""
+    from waitpoints_core.dynamodb.codecs import tag_items
     from waitpoints_core.models import TokenStatus, Waitpoint
-    from waitpoints_core.storage import tag_items
 
     token = Waitpoint(
         id="waitpoint_" + "t" * 25,

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from waitpoints_core import InvalidInput, TokenStatus, Waitpoint
-from waitpoints_core import service as service_module
-from waitpoints_core.listing import parse_list_query
-from waitpoints_core.service import TokenPage, WaitpointService
+from waitpoints_core import InvalidInput, TokenPage, TokenStatus, Waitpoint, WaitpointService
+from waitpoints_http.list_query import parse_list_query
 
-from .conftest import Meter, make_service, moto_table
+from .conftest import Meter, freeze_clock, make_service, moto_table
 from .test_store import MINUTE, NOW, make, sweep
 
 
@@ -28,9 +26,9 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch, moto_table(patch) as ddb:
-        patch.setattr(service_module, "now_ms", lambda: NOW)
+        freeze_clock(patch, lambda: NOW)
         service = make_service(ddb)
-        store = service._store
+        store = service.store
         rng = random.Random(7)
         specs = []
         for i in range(36):
@@ -51,7 +49,7 @@ def world() -> Iterator[World]:
                 sweep(ddb, token)
             final = store.get_token(token.id)
             assert final is not None
-            service.sync_tag_items(final)  # what the stream consumer does
+            service.workflows.sync_tag_items(final)  # what the stream consumer does
             seen.append(final.seen_at(NOW))
         yield World(service, Meter(ddb), seen)
 
@@ -76,7 +74,7 @@ def walk(service: WaitpointService, env: str, params: dict[str, str], size: int)
     pages, after = [], None
     for _ in range(1000):
         query = {**params, "page[size]": str(size), **({"page[after]": after} if after else {})}
-        pages.append(service.list_tokens(env, parse_list_query(query)))
+        pages.append(service.listing.list_tokens(env, parse_list_query(query)))
         after = pages[-1].next
         if after is None:
             return pages
@@ -142,11 +140,11 @@ def test_walking_previous_from_the_last_page_gives_the_same_pages(world: World, 
     backward = [forward[-1]]
     while backward[-1].previous:
         query = {**params, "page[size]": "4", "page[before]": backward[-1].previous}
-        backward.append(world.service.list_tokens("dev", parse_list_query(query)))
+        backward.append(world.service.listing.list_tokens("dev", parse_list_query(query)))
     assert [[t.id for t in p.tokens] for p in reversed(backward)] == [[t.id for t in p.tokens] for p in forward]
     for earlier, later in itertools.pairwise(reversed(backward)):  # pages reached backwards link forwards again
         query = {**params, "page[size]": "4", "page[after]": earlier.next or ""}
-        assert [t.id for t in world.service.list_tokens("dev", parse_list_query(query)).tokens] == [
+        assert [t.id for t in world.service.listing.list_tokens("dev", parse_list_query(query)).tokens] == [
             t.id for t in later.tokens
         ]
 
@@ -156,26 +154,28 @@ def test_other_environments_see_only_their_own(world: World) -> None:
     assert walk(world.service, "staging", {}, 100)[0].tokens == []
     dev = walk(world.service, "dev", {}, 5)[0]
     with pytest.raises(InvalidInput, match=r"^page\[after\]: this cursor was made for other filters or another env"):
-        world.service.list_tokens("prod", parse_list_query({"page[size]": "5", "page[after]": dev.next or ""}))
+        world.service.listing.list_tokens("prod", parse_list_query({"page[size]": "5", "page[after]": dev.next or ""}))
 
 
 def test_a_cursor_only_works_with_its_filters(world: World) -> None:
     service = world.service
-    page = service.list_tokens("dev", parse_list_query({"filter[tags]": "red", "page[size]": "2"}))
+    page = service.listing.list_tokens("dev", parse_list_query({"filter[tags]": "red", "page[size]": "2"}))
     for other in ({"filter[tags]": "blue"}, {}, {"filter[tags]": "red", "filter[status]": "WAITING"}):
         with pytest.raises(InvalidInput, match=r"^page\[after\]: "):
-            service.list_tokens("dev", parse_list_query({**other, "page[size]": "2", "page[after]": page.next or ""}))
+            service.listing.list_tokens(
+                "dev", parse_list_query({**other, "page[size]": "2", "page[after]": page.next or ""})
+            )
     resized = {"filter[tags]": "red", "page[size]": "7", "page[after]": page.next or ""}  # the size may change
-    assert [t.id for t in service.list_tokens("dev", parse_list_query(resized)).tokens] == model(
+    assert [t.id for t in service.listing.list_tokens("dev", parse_list_query(resized)).tokens] == model(
         world, "dev", {"filter[tags]": "red"}
     )[2:9]
 
 
 def test_before_wins_over_after(world: World) -> None:
     service = world.service
-    first = service.list_tokens("dev", parse_list_query({"page[size]": "3"}))
-    second = service.list_tokens("dev", parse_list_query({"page[size]": "3", "page[after]": first.next or ""}))
-    both = service.list_tokens(
+    first = service.listing.list_tokens("dev", parse_list_query({"page[size]": "3"}))
+    second = service.listing.list_tokens("dev", parse_list_query({"page[size]": "3", "page[after]": first.next or ""}))
+    both = service.listing.list_tokens(
         "dev",
         parse_list_query({"page[size]": "3", "page[after]": second.next or "", "page[before]": second.previous or ""}),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from waitpoints_core import DynamoDBStore
-from waitpoints_core.storage import tag_items
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.dynamodb.codecs import tag_items
 from waitpoints_local import moto_fixes
 
 from tests.listing.conftest import TABLE, moto_table

@@ -1,7 +1,8 @@
-"""waitpoints_core: the domain of waitpoint tokens. Knows nothing of API Gateway or HTTP status codes.
+"""waitpoints_core: the domain of waitpoint tokens. Knows nothing of API Gateway, HTTP or botocore.
 
-The pydantic request models are imported on first use (`__getattr__` below): the callback and stream functions
-never validate a request body, and pydantic is a large part of a cold start.
+Importing it loads no AWS code: `get_service` (the composition root, which wires in the DynamoDB, S3 and Step
+Functions adapters) and the pydantic request models load on first use (`__getattr__` below). The callback and
+stream functions never validate a request body, and pydantic is a large part of a cold start.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -20,27 +21,31 @@ from .errors import (
     UnsupportedBody,
     WaitpointError,
 )
-from .listing import ListQuery, parse_list_query
+from .listing import ListFilters, ListQuery
 from .models import CreatedToken, Principal, TokenStatus, Waitpoint
-from .runtime import get_service
-from .service import TokenPage, WaitpointService, mint_api_key
-from .storage import DynamoDBStore
+from .ports import Attachment, Completion, Delivery, TokenChange
+from .services import WaitpointService
+from .services.listing import TokenPage
 
 __all__ = [
     "COMPLETION_BODY_LIMIT",
     "CREATE_BODY_LIMIT",
+    "Attachment",
     "CompleteTokenRequest",
+    "Completion",
     "CreateTokenRequest",
     "CreatedToken",
-    "DynamoDBStore",
+    "Delivery",
     "Forbidden",
     "InvalidInput",
+    "ListFilters",
     "ListQuery",
     "NotFound",
     "Output",
     "PayloadTooLarge",
     "Principal",
     "Settings",
+    "TokenChange",
     "TokenPage",
     "TokenStatus",
     "TooManyTags",
@@ -56,9 +61,7 @@ __all__ = [
     "describe_validation_error",
     "format_iso",
     "get_service",
-    "mint_api_key",
     "now_ms",
-    "parse_list_query",
     "parse_request",
 ]
 
@@ -71,6 +74,7 @@ if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
         describe_validation_error,
         parse_request,
     )
+    from .runtime import get_service
 
 _REQUEST_MODELS = frozenset(
     {
@@ -89,4 +93,8 @@ def __getattr__(name: str) -> Any:
         from . import request_models  # noqa: PLC0415
 
         return getattr(request_models, name)
+    if name == "get_service":
+        from .runtime import get_service  # noqa: PLC0415
+
+        return get_service
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

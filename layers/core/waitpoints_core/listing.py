@@ -1,4 +1,5 @@
-"""Listing tokens: the query parameters, the signed page cursors, and the key range a page reads.
+"""Listing tokens: the filters, the signed page cursors, and the key range a page reads (the query-string
+grammar that fills them in is the HTTP edge's: waitpoints_http.list_query).
 
 Every list source (each index, each tag partition) is ordered by one value, the list sort key
 `<createdAt as 13 digits>#<id>`. A time range and a cursor are therefore both bounds on that one key, and a
@@ -12,23 +13,20 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .durations import parse_duration, parse_instant
 from .errors import InvalidInput
-from .models import MAX_TAGS, TokenStatus
+from .models import TokenStatus
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-_MAX_IDEMPOTENCY_KEY = 2048
-_MAX_TAG_CHARS = 128
 _MAX_CURSOR_CHARS = 512
 _MAX_MS = 10**13 - 1  # 13 digits: the year 2286
 _SORT_KEY = re.compile(r"\A\d{13}#waitpoint_[a-z0-9]{25}\Z")
-_PAGE_SIZE = re.compile(r"\A[0-9]{1,3}\Z")
 
+# The names of the two cursor fields, as error messages call them.
 AFTER = "page[after]"
 BEFORE = "page[before]"
 
@@ -84,99 +82,6 @@ class ListQuery:
     size: int = DEFAULT_PAGE_SIZE
     after: str | None = None
     before: str | None = None
-
-
-def parse_list_query(params: Mapping[str, str]) -> ListQuery:
-    """Trigger.dev's list parameters → ListQuery; any invalid value is InvalidInput naming the parameter.
-
-    An empty filter value counts as absent (the SDK sends `filter[tags]=` for `tags: []`).
-    """
-    return ListQuery(
-        filters=ListFilters(
-            statuses=_statuses(params.get("filter[status]") or ""),
-            tags=_tags(params.get("filter[tags]") or ""),
-            idempotency_key=_idempotency_key(params.get("filter[idempotencyKey]") or None),
-            created_from=_instant(params, "filter[createdAt][from]"),
-            created_to=_instant(params, "filter[createdAt][to]"),
-            period_ms=_period(params.get("filter[createdAt][period]") or None),
-        ),
-        size=_page_size(params.get("page[size]")),
-        after=_cursor_text(params, AFTER),
-        before=_cursor_text(params, BEFORE),
-    )
-
-
-def _page_size(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_PAGE_SIZE
-    if not _PAGE_SIZE.match(text) or not 1 <= int(text) <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"page[size]: must be a whole number from 1 to {MAX_PAGE_SIZE}")
-    return int(text)
-
-
-def _cursor_text(params: Mapping[str, str], name: str) -> str | None:
-    text = params.get(name)
-    if text is not None and not text:
-        raise InvalidInput(f"{name}: empty cursor; use the value of pagination.next or pagination.previous")
-    return text
-
-
-def _statuses(text: str) -> frozenset[TokenStatus]:
-    if not text:
-        return frozenset()
-    values = [v.strip() for v in text.split(",")]
-    allowed = {s.value for s in TokenStatus}
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise InvalidInput(
-            f"filter[status]: invalid status values: {', '.join(_clip(v) or '(empty)' for v in bad)} "
-            f"(allowed: {', '.join(s.value for s in TokenStatus)})"
-        )
-    return frozenset(TokenStatus(v) for v in values)
-
-
-def _tags(text: str) -> tuple[str, ...]:
-    if not text:
-        return ()
-    tags = tuple(dict.fromkeys(text.split(",")))
-    if any(not tag for tag in tags):
-        raise InvalidInput("filter[tags]: empty tag in the list")
-    if any(len(tag) > _MAX_TAG_CHARS for tag in tags):
-        raise InvalidInput(f"filter[tags]: each tag is at most {_MAX_TAG_CHARS} characters")
-    if len(tags) > MAX_TAGS:
-        raise InvalidInput(f"filter[tags]: at most {MAX_TAGS} tags")
-    return tags
-
-
-def _idempotency_key(text: str | None) -> str | None:
-    if text is not None and len(text) > _MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(f"filter[idempotencyKey]: at most {_MAX_IDEMPOTENCY_KEY} characters")
-    return text
-
-
-def _instant(params: Mapping[str, str], name: str) -> int | None:
-    text = params.get(name)
-    if not text:
-        return None
-    at = parse_instant(text)
-    if at is None:
-        raise InvalidInput(f"{name}: '{_clip(text)}' is neither epoch milliseconds nor an ISO 8601 date-time")
-    return at
-
-
-def _period(text: str | None) -> int | None:
-    if text is None:
-        return None
-    period = parse_duration(text)
-    if not period:
-        raise InvalidInput(
-            f"filter[createdAt][period]: '{_clip(text)}' is not a positive duration such as '1h' or '7d'"
-        )
-    return period
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # --- key ranges ----------------------------------------------------------------------------------------
@@ -267,7 +172,7 @@ def decode_cursor(
     if not verify(payload, tag):
         raise invalid
     body = json.loads(payload)
-    cursor = Cursor(str(body["b"]), body["d"] == "n", tuple(body.get("w", (None, None))))  # type: ignore[arg-type]
+    cursor = Cursor(str(body["b"]), body["d"] == "n", tuple(body.get("w", (None, None))))
     if not _SORT_KEY.match(cursor.boundary):
         raise invalid
     if cursor.forward != (param == AFTER):

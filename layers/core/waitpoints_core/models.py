@@ -83,11 +83,14 @@ def timed_out_fields(timeout_at: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CreatedToken:
+    """What create returns: the token's id, whether an idempotency key found an existing one, and its credentials
+    (the callback URL's hash, which the HTTP edge builds the URL around, and the public access token)."""
+
     id: str
     env: str
-    url: str
+    callback_hash: str = field(repr=False)
     is_cached: bool
-    public_access_token: str
+    public_access_token: str = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,21 @@
-"""The composition root: builds the service from settings and AWS clients, once per container."""
+"""The composition root: builds the services from settings and the AWS adapters, once per container."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from . import aws
-from .blobs import S3Blobs
-from .bridge import StepFunctionsBridge
+from .aws.errors import aws_errors
+from .aws.s3 import S3Blobs
+from .aws.stepfunctions import StepFunctionsBridge
 from .config import Settings
+from .dynamodb import DynamoDBStore
+from .dynamodb.codecs import decode_stream_record
 from .keyring import KeyRing
-from .service import WaitpointService
+from .services import WaitpointService
 from .signing import SigningKeys
-from .storage import DynamoDBStore, aws_errors
+
+__all__ = ["decode_stream_record", "get_service", "reset"]  # decode_stream_record: the stream handler's decoder
 
 
 @cache
@@ -30,7 +34,7 @@ def get_service() -> WaitpointService:
         store,
         keys,
         settings,
-        bridge=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
+        resume_target=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
         blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
     )
 
@@ -39,4 +43,4 @@ def reset() -> None:
     """Forget the cached service and clients (tests and the local stack, after changing the environment)."""
     get_service.cache_clear()
     aws.client.cache_clear()
-    aws._session.cache_clear()
+    aws._session.cache_clear()  # noqa: SLF001 - the session reads the environment (region, endpoint) once

@@ -18,6 +18,8 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
 
+from .routes import CALLBACK, COMPLETE, TOKEN, TOKENS
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
@@ -111,7 +113,6 @@ LIST_PARAMETERS = {
 }
 
 
-TOKENS = "/api/v1/waitpoints/tokens"
 TOKEN_ID = {
     "name": "id",
     "in": "path",
@@ -133,10 +134,8 @@ class Operation:
 OPERATIONS = {
     (TOKENS, "post"): Operation(CreatedToken, (400, 401, 413, 422, 503), body=CreateTokenRequest),
     (TOKENS, "get"): Operation(TokenPage, (400, 401, 413, 503)),
-    (f"{TOKENS}/{{id}}", "get"): Operation(Token, (401, 404, 413, 503)),
-    (f"{TOKENS}/{{id}}/complete", "post"): Operation(
-        Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest
-    ),
+    (TOKEN, "get"): Operation(Token, (401, 404, 413, 503)),
+    (COMPLETE, "post"): Operation(Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
 }
 
 
@@ -179,7 +178,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
         for name, text in LIST_PARAMETERS.items()
     ]
-    doc["paths"][f"{TOKENS}/{{id}}/callback/{{hash}}"] = {
+    doc["paths"][CALLBACK] = {
         "post": {
             "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
             "operationId": "callback",

@@ -17,8 +17,11 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return (event.get("headers") or {}).get(name)
 
 
-def base_url(event: dict[str, Any]) -> str:
-    """The API's public origin as the caller reached it, including a named stage."""
+def base_url(event: dict[str, Any], public_url: str | None = None) -> str:
+    """The API's public origin: `public_url` when the deployment sets one, else as the caller reached it
+    (including a named stage)."""
+    if public_url:
+        return public_url.rstrip("/")
     context = event.get("requestContext") or {}
     scheme = header(event, "x-forwarded-proto") or "https"
     stage = context.get("stage")

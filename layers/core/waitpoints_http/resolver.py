@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from waitpoints_core import InvalidInput, WaitpointError, check_body_size, get_service
+from waitpoints_core import InvalidInput, WaitpointError, check_body_size
 from waitpoints_core.bodies import parse_json
 
+from .auth import authenticate
 from .request import body_bytes, header
 from .responses import extra_headers_for, from_error, status_for
 
@@ -51,15 +52,13 @@ def resolve(
     policy = policies.get(event.get("routeKey", ""), _DEFAULT_POLICY)
     try:
         if policy.authenticate:
-            principal = get_service().authenticate(
-                header(event, "authorization"), allow_access_token=policy.access_tokens
-            )
-            app.append_context(principal=principal)
+            principal = authenticate(header(event, "authorization"), allow_access_token=policy.access_tokens)
+            app.append_context(principal=principal)  # type: ignore[no-untyped-call]
         body = body_bytes(event)
         check_body_size(len(body), policy.body_limit, "Request body")
-        app.append_context(body=json_object(body))
+        app.append_context(body=json_object(body))  # type: ignore[no-untyped-call]
     except WaitpointError as error:
-        app.clear_context()
+        app.clear_context()  # type: ignore[no-untyped-call]
         return from_error(error)
     return app.resolve(event, context)
 
@@ -81,7 +80,7 @@ def json_object(body: bytes) -> dict[str, Any]:
 def install(app: APIGatewayHttpResolver) -> None:
     """Answer every error as `{"error": "<message>"}` with the status from the one error table."""
 
-    @app.exception_handler(WaitpointError)
+    @app.exception_handler(WaitpointError)  # type: ignore[untyped-decorator]
     def _domain_error(error: WaitpointError) -> Response[str]:
         return json_error(status_for(error), error.message)
 

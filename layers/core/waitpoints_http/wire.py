@@ -9,10 +9,10 @@ from typing import Any
 from waitpoints_core import CreatedToken, TokenPage, Waitpoint, format_iso
 
 
-def created(token: CreatedToken) -> dict[str, Any]:
+def created(token: CreatedToken, url: str) -> dict[str, Any]:
     return {
         "id": token.id,
-        "url": token.url,
+        "url": url,
         "isCached": token.is_cached,
         "publicAccessToken": token.public_access_token,
     }

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .storage import aws_errors
+from .errors import aws_errors
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 
 class S3Blobs:
+    """The Blobs port on S3."""
+
     def __init__(self, client: BaseClient, bucket: str) -> None:
-        self._s3 = client
+        self._s3: Any = client  # typed loosely, like the DynamoDB client (dynamodb.table)
         self._bucket = bucket
 
     def put(self, key: str, text: str) -> None:

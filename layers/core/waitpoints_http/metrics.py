@@ -1,4 +1,4 @@
-"""Metrics and tracing for the handlers.
+"""Metrics and tracing for every handler (the edge: the core emits no metric).
 
 Metrics are CloudWatch EMF lines through Powertools, in the `Waitpoints` namespace with the dimension
 `service` (the dashboard in template.yaml reads them there). The X-Ray tracer costs about 250 ms of cold start to import, so it is loaded only when the
@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-from .config import tracing_enabled
+from waitpoints_core.config import tracing_enabled
 
 F = TypeVar("F", bound=Callable[..., Any])
 

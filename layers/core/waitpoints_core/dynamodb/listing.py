@@ -1,7 +1,6 @@
-"""Listing: the Query-only engine behind GET /api/v1/waitpoints/tokens (README, "Listing").
+"""Listing: the Query-only engine behind the token list (docs/listing.md).
 
-A mixin of DynamoDBStore: one source per index or tag partition for the most selective filter, merged in list
-order; tag items brought up to date when their token stops waiting.
+One source per index or tag partition for the most selective filter, merged in list order.
 """
 
 from __future__ import annotations
@@ -10,35 +9,19 @@ import heapq
 import math
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from .listing import KeyRange, ListFilters, list_sort_key
-from .models import TokenStatus, Waitpoint
-from .storage import (
-    _CONDITION_FAILED,
-    _MAX_FETCH,
-    ALL_INDEX,
-    COMPLETED_INDEX,
-    DUE_INDEX,
-    IDEMPOTENCY_KEY_INDEX,
-    TIMED_OUT_INDEX,
-    WAITING_INDEX,
-    _digest,
-    aws_errors,
-    item_to_token,
-    tag_key,
-)
+from ..aws.errors import aws_errors
+from ..listing import KeyRange, ListFilters, list_sort_key
+from ..models import TokenStatus, Waitpoint
+from . import codecs
+from .table import Table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from botocore.client import BaseClient
+_MAX_FETCH = 1000
 
 
-class ListingQueries:
-    _ddb: BaseClient
-    _table: str
-
+class ListingQueries(Table):
     def list_tokens(
         self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int, now_ms: int
     ) -> list[Waitpoint]:
@@ -75,27 +58,25 @@ class ListingQueries:
         range and the cursor are a key condition on every source). The rest is checked by `_predicate`."""
         statuses = filters.status_subset
         status_filter = _status_filter(statuses, now_ms)
-        list_pk = ("listPk", f"LIST#{env}")
+        list_pk = ("listPk", codecs.list_pk(env))
         if filters.idempotency_key is not None:
-            idem_pk = ("idemPk", f"IDEMK#{env}#{_digest(filters.idempotency_key)}")
-            return [_Source(IDEMPOTENCY_KEY_INDEX, idem_pk, "listSk", *status_filter)], []
+            idem_pk = ("idemPk", codecs.idempotency_index_pk(env, filters.idempotency_key))
+            return [_Source(codecs.IDEMPOTENCY_KEY_INDEX, idem_pk, "listSk", *status_filter)], []
         if filters.tags:
-            return [
-                _Source(None, ("pk", tag_key(env, tag, "")["pk"]["S"]), "sk", *status_filter) for tag in filters.tags
-            ], []
+            return [_Source(None, ("pk", codecs.tag_pk(env, tag)), "sk", *status_filter) for tag in filters.tags], []
         if not statuses:
-            return [_Source(ALL_INDEX, list_pk, "listSk")], []
+            return [_Source(codecs.ALL_INDEX, list_pk, "listSk")], []
         waiting, timed_out = TokenStatus.WAITING in statuses, TokenStatus.TIMED_OUT in statuses
         sources = []
         if waiting:
             # With TIMED_OUT also wanted, WaitingIndex's overdue tokens are wanted too: no filter, no backlog.
-            due_filter = () if timed_out else ("timeoutAt > :now", {":now": {"N": str(now_ms)}}, {})
-            sources.append(_Source(WAITING_INDEX, list_pk, "waitingSk", *due_filter))
+            due_filter: tuple[Any, ...] = () if timed_out else ("timeoutAt > :now", {":now": {"N": str(now_ms)}}, {})
+            sources.append(_Source(codecs.WAITING_INDEX, list_pk, "waitingSk", *due_filter))
         if TokenStatus.COMPLETED in statuses:
-            sources.append(_Source(COMPLETED_INDEX, list_pk, "completedSk"))
+            sources.append(_Source(codecs.COMPLETED_INDEX, list_pk, "completedSk"))
         backlog: list[Waitpoint] = []
         if timed_out:
-            sources.append(_Source(TIMED_OUT_INDEX, list_pk, "timedOutSk"))
+            sources.append(_Source(codecs.TIMED_OUT_INDEX, list_pk, "timedOutSk"))
             if not waiting:
                 backlog = self._overdue(env, keys, forward, now_ms)
         return sources, backlog
@@ -132,7 +113,7 @@ class ListingQueries:
                 page = self._ddb.query(**request, Limit=limit)
             scanned, kept = scanned + page["ScannedCount"], kept + page["Count"]
             for item in page["Items"]:
-                yield item_to_token(item)
+                yield codecs.item_to_token(item)
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -146,10 +127,10 @@ class ListingQueries:
         """
         request: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": DUE_INDEX,
+            "IndexName": codecs.DUE_INDEX,
             "KeyConditionExpression": "duePk = :due AND timeoutAt BETWEEN :earliest AND :now",
             "ExpressionAttributeValues": {
-                ":due": {"S": f"DUE#{env}"},
+                ":due": {"S": codecs.due_pk(env)},
                 ":earliest": {"N": str(keys.earliest_ms)},
                 ":now": {"N": str(now_ms)},
             },
@@ -158,46 +139,13 @@ class ListingQueries:
         while True:
             with aws_errors():
                 page = self._ddb.query(**request)
-            found += [token for token in map(item_to_token, page["Items"]) if keys.contains(_list_position(token))]
+            found += [
+                token for token in map(codecs.item_to_token, page["Items"]) if keys.contains(_list_position(token))
+            ]
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return sorted(found, key=_list_position, reverse=forward)
-
-    def sync_tag_items(self, token: Waitpoint) -> int:
-        """Copy a final token's status into its tag items; returns how many changed.
-
-        Idempotent: each write is conditional on the tag item existing and still WAITING, so a replayed stream
-        record, or a tag item that was never written, changes nothing.
-        """
-        if token.status is TokenStatus.WAITING:
-            return 0
-        list_sk = list_sort_key(token.created_at, token.id)
-        values = {
-            ":status": {"S": token.status.value},
-            ":completedAt": {"N": str(token.completed_at if token.completed_at is not None else token.timeout_at)},
-            ":isError": {"BOOL": token.output_is_error},
-            ":ttl": {"N": str(token.expires_at)},
-            ":waiting": {"S": TokenStatus.WAITING.value},
-        }
-        changed = 0
-        for tag in dict.fromkeys(token.tags):
-            try:
-                with aws_errors():
-                    self._ddb.update_item(
-                        TableName=self._table,
-                        Key=tag_key(token.env, tag, list_sk),
-                        UpdateExpression="SET #status = :status, completedAt = :completedAt, "
-                        "outputIsError = :isError, #ttl = :ttl",
-                        ConditionExpression="attribute_exists(pk) AND #status = :waiting",
-                        ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
-                        ExpressionAttributeValues=values,
-                    )
-                changed += 1
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != _CONDITION_FAILED:
-                    raise
-        return changed
 
 
 class _Source:

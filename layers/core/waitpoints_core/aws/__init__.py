@@ -16,13 +16,10 @@ s3transfer and costs about a third of a cold start (`make bench`).
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Any
 
 import botocore.session
 from botocore.config import Config
-
-if TYPE_CHECKING:
-    from botocore.client import BaseClient
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
@@ -33,8 +30,10 @@ CLIENT_CONFIG = Config(
 
 
 @cache
-def client(service: str) -> BaseClient:
-    """The container's one client for `service` (reset with `client.cache_clear()` and `_session.cache_clear()`)."""
+def client(service: str) -> Any:
+    """The container's one client for `service` (reset with `client.cache_clear()` and `_session.cache_clear()`).
+
+    Typed `Any`: the adapters build their requests as plain dicts (see dynamodb.table)."""
     return _session().create_client(service, config=CLIENT_CONFIG)
 
 

@@ -7,12 +7,12 @@ caller (the stream consumer) retries.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .storage import aws_errors
+from ..ports import Delivery
+from .errors import aws_errors, error_code
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -23,14 +23,13 @@ ERROR_LIMIT = 256
 CAUSE_LIMIT = 32_768
 
 
-class Delivery(Enum):
-    SENT = "sent"
-    GONE = "gone"  # the execution no longer waits on this task token
-
-
 class StepFunctionsBridge:
+    """The ResumeTarget port on Step Functions: the handle is a task token."""
+
+    output_limit = OUTPUT_LIMIT
+
     def __init__(self, client: BaseClient) -> None:
-        self._sfn = client
+        self._sfn: Any = client
 
     def succeed(self, task_token: str, output: str) -> Delivery:
         return self._send(lambda: self._sfn.send_task_success(taskToken=task_token, output=output))
@@ -48,7 +47,7 @@ class StepFunctionsBridge:
             with aws_errors():
                 call()  # type: ignore[operator]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in GONE_CODES:
+            if error_code(exc) in GONE_CODES:
                 return Delivery.GONE
             raise
         return Delivery.SENT

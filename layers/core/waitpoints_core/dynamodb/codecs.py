@@ -1,0 +1,251 @@
+"""The table's item formats: the only module that knows key formats and attribute names.
+
+Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
+
+    TOKEN#<id>                 TOKEN             a waitpoint token
+    TOKEN#<id>                 WAITER#<sha256>   a Step Functions task token waiting on that token
+    TAG#<env>#<sha256(tag)>    <listSk>          a copy of a tagged token's list fields, one per tag
+    IDEM#<env>#<sha256>        IDEM              a live idempotency key → the token it created
+    APIKEY#<sha256>            APIKEY            a secret API key's environment (keys are stored only as hashes)
+    APIKEYS                    <env>#<key id>    the key registry: id, environment, a short hint, creation time
+    ENVS                       ENVS              the set of environment names (the timeout sweep visits each)
+
+Token items also carry the keys of the list indexes (docs/listing.md): `listPk`/`listSk` always, `waitingSk` and
+`duePk` while WAITING, `completedSk` or `timedOutSk` once final, `idemPk` with a key. The sparse DueIndex
+(duePk = DUE#<env>, timeoutAt) holds exactly the waiting tokens, in timeout order: all the timeout sweep reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..listing import list_sort_key
+from ..models import TokenStatus, Waitpoint
+from ..ports import ApiKeyInfo, TokenChange, Waiter
+
+TOKEN_SK = "TOKEN"
+WAITER_PREFIX = "WAITER#"
+ENVS_KEY = {"pk": {"S": "ENVS"}, "sk": {"S": "ENVS"}}
+KEYS_PK = "APIKEYS"
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+# Update-expression actions shared by every write that ends a token's wait (complete, the callback, the timeout
+# sweep). DynamoDB copies one attribute into another inside the UpdateItem, so the writer needs neither the token's
+# environment nor its creation time to move it between the sparse list indexes:
+#     f"SET <its own actions>, {ENTER_COMPLETED} REMOVE {LEAVE_WAITING}"
+ENTER_COMPLETED = "completedSk = listSk"  # SET action: join CompletedIndex at the token's list position
+ENTER_TIMED_OUT = "timedOutSk = listSk"  # SET action: join TimedOutIndex at the token's list position
+LEAVE_WAITING = "waitingSk, duePk"  # REMOVE actions: leave WaitingIndex and DueIndex
+# The condition of every write that needs the token still waiting, as seen now.
+STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
+
+ALL_INDEX = "AllIndex"  # listPk / listSk: every token of an environment
+WAITING_INDEX = "WaitingIndex"  # listPk / waitingSk: WAITING tokens (sparse)
+COMPLETED_INDEX = "CompletedIndex"  # listPk / completedSk (sparse)
+TIMED_OUT_INDEX = "TimedOutIndex"  # listPk / timedOutSk (sparse)
+IDEMPOTENCY_KEY_INDEX = "IdempotencyKeyIndex"  # idemPk / listSk (sparse)
+DUE_INDEX = "DueIndex"  # duePk / timeoutAt (N): WAITING tokens by deadline (sparse)
+# What every list index projects (and what a tag item copies): never `output`, which can be 256 KiB.
+LIST_FIELDS = (
+    "env",
+    "status",
+    "tags",
+    "createdAt",
+    "timeoutAt",
+    "completedAt",
+    "idempotencyKey",
+    "idempotencyKeyExpiresAt",
+    "outputIsError",
+    "ttl",
+)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def list_pk(env: str) -> str:
+    return f"LIST#{env}"
+
+
+def due_pk(env: str) -> str:
+    return f"DUE#{env}"
+
+
+def idempotency_index_pk(env: str, key: str) -> str:
+    return f"IDEMK#{env}#{digest(key)}"
+
+
+def tag_pk(env: str, tag: str) -> str:
+    return f"TAG#{env}#{digest(tag)}"
+
+
+def token_id_of(key: dict[str, Any]) -> str:
+    """The token id in a token item's key (or a waiter's, which shares the partition)."""
+    return str(key["pk"]["S"]).removeprefix("TOKEN#")
+
+
+def waiter_key(token_id: str, task_token: str) -> dict[str, Any]:
+    return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": WAITER_PREFIX + digest(task_token)}}
+
+
+def waiter_item(waiter: Waiter, created_at: int, expires_at: int) -> dict[str, Any]:
+    return {
+        **waiter_key(waiter.token_id, waiter.task_token),
+        "taskToken": {"S": waiter.task_token},
+        "createdAt": {"N": str(created_at)},
+        "ttl": {"N": str(expires_at)},
+    }
+
+
+def item_to_waiter(item: dict[str, Any]) -> Waiter:
+    return Waiter(token_id_of(item), item["taskToken"]["S"])
+
+
+def token_key(token_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": TOKEN_SK}}
+
+
+def idempotency_key(env: str, key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDEM#{env}#{digest(key)}"}, "sk": {"S": "IDEM"}}
+
+
+def api_key_key(key_hash: str) -> dict[str, Any]:
+    return {"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}}
+
+
+def registry_key(env: str, key_id: str) -> dict[str, Any]:
+    return {"pk": {"S": KEYS_PK}, "sk": {"S": f"{env}#{key_id}"}}
+
+
+def registry_item(info: ApiKeyInfo, key_hash: str) -> dict[str, Any]:
+    return {
+        **registry_key(info.env, info.key_id),
+        "keyId": {"S": info.key_id},
+        "keyHash": {"S": key_hash},
+        "env": {"S": info.env},
+        "hint": {"S": info.hint},
+        "createdAt": {"N": str(info.created_at)},
+    }
+
+
+def item_to_key_info(item: dict[str, Any]) -> ApiKeyInfo:
+    return ApiKeyInfo(item["keyId"]["S"], item["env"]["S"], item["hint"]["S"], int(item["createdAt"]["N"]))
+
+
+def tag_key(env: str, tag: str, list_sk: str) -> dict[str, Any]:
+    return {"pk": {"S": tag_pk(env, tag)}, "sk": {"S": list_sk}}
+
+
+def _list_fields(token: Waitpoint) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "env": {"S": token.env},
+        "status": {"S": token.status.value},
+        "createdAt": {"N": str(token.created_at)},
+        "timeoutAt": {"N": str(token.timeout_at)},
+        "ttl": {"N": str(token.expires_at)},
+        "tags": {"L": [{"S": t} for t in token.tags]},
+    }
+    if token.idempotency_key is not None:
+        item["idempotencyKey"] = {"S": token.idempotency_key}
+        item["idempotencyKeyExpiresAt"] = {"N": str(token.idempotency_key_expires_at)}
+    if token.completed_at is not None:
+        item["completedAt"] = {"N": str(token.completed_at)}
+        item["outputIsError"] = {"BOOL": token.output_is_error}
+    return item
+
+
+def token_to_item(token: Waitpoint) -> dict[str, Any]:
+    """The token item, with the keys that place it in the list indexes for its status."""
+    list_sk = {"S": list_sort_key(token.created_at, token.id)}
+    item: dict[str, Any] = {
+        **token_key(token.id),
+        **_list_fields(token),
+        "listPk": {"S": list_pk(token.env)},
+        "listSk": list_sk,
+    }
+    if token.status is TokenStatus.WAITING:
+        item["waitingSk"] = list_sk
+        item["duePk"] = {"S": due_pk(token.env)}
+    else:
+        item["completedSk" if token.status is TokenStatus.COMPLETED else "timedOutSk"] = list_sk
+    if token.idempotency_key is not None:
+        item["idemPk"] = {"S": idempotency_index_pk(token.env, token.idempotency_key)}
+    if token.output is not None:
+        item["output"] = {"S": token.output}
+        item["outputType"] = {"S": token.output_type or "application/json"}
+    if token.complete_when is not None:
+        item["completeWhen"] = {"S": json.dumps(token.complete_when, separators=(",", ":"))}
+    if token.webhook_scheme is not None and token.webhook_secret is not None:
+        item["webhookScheme"] = {"S": token.webhook_scheme}
+        item["webhookSecret"] = {"B": token.webhook_secret}
+    return item
+
+
+def tag_items(token: Waitpoint) -> list[dict[str, Any]]:
+    """One item per distinct tag: the token's list fields in the tag's partition, at the token's list position."""
+    list_sk = list_sort_key(token.created_at, token.id)
+    fields = {"id": {"S": token.id}, **_list_fields(token)}
+    return [{**tag_key(token.env, tag, list_sk), **fields} for tag in dict.fromkeys(token.tags)]
+
+
+def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
+    """The token in a stream record's image, or None when the image is another kind of item."""
+    return item_to_token(image) if image and image.get("sk", {}).get("S") == TOKEN_SK else None
+
+
+def decode_stream_record(change: dict[str, Any]) -> TokenChange | None:
+    """A stream record's `dynamodb` part → the token before and after, or None for other kinds of item."""
+    old, new = token_from_image(change.get("OldImage")), token_from_image(change.get("NewImage"))
+    return TokenChange(old, new) if old or new else None
+
+
+def item_to_token(item: dict[str, Any]) -> Waitpoint:
+    get = item.get
+    completed_at, key, key_expires_at = get("completedAt"), get("idempotencyKey"), get("idempotencyKeyExpiresAt")
+    output, output_type, is_error = get("output"), get("outputType"), get("outputIsError")
+    tags = get("tags")
+    return Waitpoint(
+        id=item["id"]["S"] if "id" in item else token_id_of(item),
+        env=item["env"]["S"],
+        status=TokenStatus(item["status"]["S"]),
+        created_at=int(item["createdAt"]["N"]),
+        timeout_at=int(item["timeoutAt"]["N"]),
+        expires_at=int(item["ttl"]["N"]),
+        tags=[t["S"] for t in tags["L"]] if tags else [],
+        completed_at=int(completed_at["N"]) if completed_at else None,
+        idempotency_key=key["S"] if key else None,
+        idempotency_key_expires_at=int(key_expires_at["N"]) if key_expires_at else None,
+        output=output["S"] if output else None,
+        output_type=output_type["S"] if output_type else None,
+        output_is_error=is_error.get("BOOL", False) if is_error else False,
+        **({} if _EXTENSIONS.isdisjoint(item) else _extensions(item)),  # most items have none (a list page: all)
+    )
+
+
+_EXTENSION_FIELDS = (
+    "outputRef",
+    "outputSize",
+    "completeWhen",
+    "webhookScheme",
+    "webhookSecret",
+    "deliveries",
+    "lastDeliveryAt",
+)
+_EXTENSIONS = frozenset(_EXTENSION_FIELDS)
+
+
+def _extensions(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
+    ref, size, rule, scheme, secret, deliveries, last = map(item.get, _EXTENSION_FIELDS)
+    return {
+        "output_ref": ref["S"] if ref else None,
+        "output_size": int(size["N"]) if size else None,
+        "complete_when": json.loads(rule["S"]) if rule else None,
+        "webhook_scheme": scheme["S"] if scheme else None,
+        "webhook_secret": bytes(secret["B"]) if secret else None,
+        "deliveries": int(deliveries["N"]) if deliveries else 0,
+        "last_delivery_at": int(last["N"]) if last else None,
+    }

@@ -1,0 +1,130 @@
+"""The ports: what the services need from storage, blob storage and the workflows they resume, in domain terms.
+
+The adapters live in `dynamodb/` (the stores) and `aws/` (S3 blobs, Step Functions); `runtime.py` wires them in.
+Nothing here knows an attribute name, an AWS error code or a boto3 client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .bodies import Output
+    from .listing import KeyRange, ListFilters
+    from .models import Waitpoint
+
+
+class Completion(Enum):
+    """How a completing write ended."""
+
+    WON = "won"
+    ALREADY_FINAL = "already_final"  # completed earlier, or past its timeout
+    NOT_FOUND = "not_found"
+    GUARDED = "guarded"  # waiting, but a callback must pass the token's rule or signature check first
+
+
+class Attachment(Enum):
+    """How attaching a workflow to a token ended."""
+
+    ATTACHED = "attached"  # the token is waiting; its completion will resume the workflow
+    FINAL = "final"  # the token is already completed or timed out
+    NOT_FOUND = "not_found"
+
+
+class Delivery(Enum):
+    """How resuming one waiting workflow ended."""
+
+    SENT = "sent"
+    GONE = "gone"  # the workflow no longer waits on this handle (resumed already, timed out, deleted)
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """A workflow waiting on a token: the handle that resumes it (a Step Functions task token)."""
+
+    token_id: str
+    task_token: str
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """A secret key as the registry lists it: never the key, never its full hash."""
+
+    key_id: str  # the first 16 hex digits of the key's hash: enough to name it, useless to authenticate
+    env: str
+    hint: str  # the key's first characters, e.g. "wp_dev_Jl5H…"
+    created_at: int
+
+
+@dataclass(frozen=True)
+class TokenChange:
+    """A token's state before and after one write (from the table's change stream); None where it did not exist."""
+
+    old: Waitpoint | None
+    new: Waitpoint | None
+
+    @property
+    def token_id(self) -> str | None:
+        token = self.new or self.old
+        return token.id if token else None
+
+
+class TokenStore(Protocol):
+    def insert_token(self, token: Waitpoint) -> str: ...
+    def get_token(self, token_id: str) -> Waitpoint | None: ...
+    def complete_token(
+        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+    ) -> Completion: ...
+    def complete_if_unguarded(
+        self, token_id: str, output: Output | None, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]: ...
+    def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool: ...
+    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
+
+
+class ApiKeyStore(Protocol):
+    def get_api_key_env(self, key_hash: str) -> str | None: ...
+    def put_api_key(self, key_hash: str, env: str, hint: str, now_ms: int) -> None: ...
+    def environments(self) -> list[str]: ...
+
+
+class WaiterStore(Protocol):
+    def attach_waiter(
+        self, token_id: str, env: str | None, task_token: str, now_ms: int
+    ) -> tuple[Attachment, Waitpoint | None]: ...
+    def waiters(self, token_id: str) -> list[Waiter]: ...
+    def delete_waiter(self, waiter: Waiter) -> None: ...
+
+
+class ListingStore(Protocol):
+    def list_tokens(
+        self, env: str, filters: ListFilters, keys: KeyRange, forward: bool, limit: int, now_ms: int
+    ) -> list[Waitpoint]: ...
+    def sync_tag_items(self, token: Waitpoint) -> int: ...
+
+
+class DueIndex(Protocol):
+    def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
+
+
+class Store(TokenStore, ApiKeyStore, WaiterStore, ListingStore, DueIndex, Protocol):
+    """Everything the services need from storage (dynamodb.DynamoDBStore in production)."""
+
+
+class Blobs(Protocol):
+    """Where outputs too large for a token item go (aws.s3.S3Blobs in production)."""
+
+    def put(self, key: str, text: str) -> None: ...
+    def get(self, key: str) -> str: ...
+    def delete(self, key: str) -> None: ...
+
+
+class ResumeTarget(Protocol):
+    """Resumes waiting workflows by their handle (aws.stepfunctions.StepFunctionsBridge in production)."""
+
+    output_limit: int  # the largest output (bytes of UTF-8) `succeed` may send
+
+    def succeed(self, handle: str, output: str) -> Delivery: ...
+    def fail(self, handle: str, error: str, cause: str) -> Delivery: ...

@@ -1,0 +1,62 @@
+"""The services, one per job: `auth` (keys, access tokens, environments), `tokens` (create, retrieve, complete,
+callback), `listing` (pages and cursors) and `workflows` (create-for-workflow, attach, resume, the sweep).
+
+`WaitpointService` holds one of each, wired to the same store, signing keys and settings; each is built on first
+use, so a handler loads only the modules of the slices it touches.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import Settings
+    from ..keyring import KeyRing
+    from ..ports import Blobs, ResumeTarget, Store
+    from .auth import Authenticator
+    from .listing import ListingService
+    from .tokens import TokenService
+    from .workflows import WorkflowService
+
+
+class WaitpointService:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyRing,
+        settings: Settings,
+        resume_target: Callable[[], ResumeTarget],
+        blobs: Callable[[], Blobs] | None = None,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.settings = settings
+        self._resume_target = resume_target
+        self._blobs = blobs
+
+    @cached_property
+    def auth(self) -> Authenticator:
+        from .auth import Authenticator  # noqa: PLC0415 - each slice loads on first use
+
+        return Authenticator(self.store, self.keys, self.settings)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        from .tokens import TokenService  # noqa: PLC0415
+
+        return TokenService(self.store, self.keys, self.settings, self._blobs)
+
+    @cached_property
+    def listing(self) -> ListingService:
+        from .listing import ListingService  # noqa: PLC0415
+
+        return ListingService(self.store, self.keys)
+
+    @cached_property
+    def workflows(self) -> WorkflowService:
+        from .workflows import WorkflowService  # noqa: PLC0415
+
+        return WorkflowService(self.store, self.tokens, self.auth, self.settings, self._resume_target)

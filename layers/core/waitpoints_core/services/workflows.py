@@ -1,0 +1,149 @@
+"""Workflows: a Step Functions execution creates a token, waits on it, and is resumed when it stops waiting;
+the timeout sweep persists TIMED_OUT, which is what resumes workflows waiting on a token that timed out."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Protocol
+
+from .. import ids
+from ..bodies import OFFLOAD_BYTES, TEXT_TYPE
+from ..durations import DAY_MS, format_iso, now_ms
+from ..errors import InvalidInput
+from ..models import TokenStatus
+from ..ports import Attachment, Delivery
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import Settings
+    from ..models import CreatedToken, Waitpoint
+    from ..ports import ApiKeyStore, DueIndex, ListingStore, ResumeTarget, TokenChange, TokenStore, WaiterStore
+    from ..request_models import WaitForTokenRequest, WorkflowCreateTokenRequest
+    from .auth import Authenticator
+    from .tokens import TokenService
+
+    class WorkflowStore(TokenStore, WaiterStore, ListingStore, DueIndex, ApiKeyStore, Protocol):
+        """What the workflow slice needs from storage."""
+
+
+class WorkflowService:
+    def __init__(
+        self,
+        store: WorkflowStore,
+        tokens: TokenService,
+        auth: Authenticator,
+        settings: Settings,
+        resume_target: Callable[[], ResumeTarget],
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._auth = auth
+        self._settings = settings
+        self._resume_factory = resume_target
+        self._resume_target: ResumeTarget | None = None
+        self._retention_ms = settings.retention_days * DAY_MS
+
+    @property
+    def resume_target(self) -> ResumeTarget:
+        if self._resume_target is None:  # created on first use: only the workflow functions need it
+            self._resume_target = self._resume_factory()
+        return self._resume_target
+
+    def create_for_workflow(self, request: WorkflowCreateTokenRequest) -> CreatedToken:
+        """Create a token without an API key (the caller is IAM-authorised to invoke the function)."""
+        if not (self._settings.public_url or self._settings.api_url):
+            raise InvalidInput("the deployment has no WAITPOINTS_API_URL to build callback URLs with")
+        if not self._auth.environment_exists(request.environment):
+            raise InvalidInput(
+                f"environment: '{request.environment}' does not exist; an environment is created "
+                "by minting its first secret key (make key ENV=<name>)"
+            )
+        return self._tokens.create(request.environment, request)
+
+    def wait_for_token(self, request: WaitForTokenRequest) -> Attachment:
+        """Make a workflow's task token wait on a waitpoint; resume it at once if the token is already final."""
+        now = now_ms()
+        token_id = ids.normalize_token_id(request.waitpoint_id)
+        attachment, token = (
+            self._store.attach_waiter(token_id, request.environment, request.task_token, now)
+            if token_id
+            else (Attachment.NOT_FOUND, None)
+        )
+        if attachment is Attachment.NOT_FOUND:
+            self.resume_target.fail(
+                request.task_token,
+                "Waitpoint.NotFound",
+                f"Waitpoint {request.waitpoint_id} does not exist, has expired, or belongs to another environment",
+            )
+        elif token is not None:
+            self._resume(token.seen_at(now), request.task_token)
+        return attachment
+
+    def resume_waiters(self, token: Waitpoint) -> dict[Delivery, int]:
+        """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted once its
+        execution has the outcome (or is gone), so a retry after a failure resumes only the rest."""
+        counts = {Delivery.SENT: 0, Delivery.GONE: 0}
+        for waiter in self._store.waiters(token.id):
+            counts[self._resume(token, waiter.task_token)] += 1
+            self._store.delete_waiter(waiter)
+        return counts
+
+    def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
+        """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on it and bring
+        its tag items (what tag-filtered listings read) up to date."""
+        old, new = change.old, change.new
+        if old is None or new is None or old.status is not TokenStatus.WAITING or new.status is TokenStatus.WAITING:
+            return {}
+        self.sync_tag_items(new)
+        return self.resume_waiters(new)
+
+    def sync_tag_items(self, token: Waitpoint) -> None:
+        """Bring a token's tag items up to date after it completed or timed out. Idempotent; a WAITING
+        token changes nothing."""
+        self._store.sync_tag_items(token)
+
+    def _resume(self, token: Waitpoint, task_token: str) -> Delivery:
+        limit = self.resume_target.output_limit
+        if token.status is TokenStatus.TIMED_OUT:
+            return self.resume_target.fail(
+                task_token, "Waitpoint.TimedOut", f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}"
+            )
+        if token.output_ref is not None:  # only outputs over OFFLOAD_BYTES (over any limit) live in S3
+            output, size = "", token.output_size or OFFLOAD_BYTES + 1
+        else:
+            output = step_functions_output(token)
+            size = len(output.encode())
+        if size > limit:
+            return self.resume_target.fail(
+                task_token,
+                "Waitpoint.OutputTooLarge",
+                f"The output of waitpoint {token.id} is {size} bytes, over Step Functions' {limit}-byte limit. "
+                f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
+            )
+        return self.resume_target.succeed(task_token, output)
+
+    def sweep_timeouts(self, budget_ms: int = 50_000, batch: int = 100) -> int:
+        """Persist TIMED_OUT for waiting tokens past their timeout (their stream records then resume the
+        waiting workflows). Reads only the due index of each environment. Returns how many it timed out."""
+        started = now_ms()
+        timed_out = 0
+        for env in self._store.environments():
+            while now_ms() - started < budget_ms:
+                now = now_ms()
+                due = self._store.due_tokens(env, now, batch)
+                for token_id, timeout_at in due:
+                    expires_at = (timeout_at + self._retention_ms) // 1000
+                    timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
+                if len(due) < batch:
+                    break
+        return timed_out
+
+
+def step_functions_output(token: Waitpoint) -> str:
+    """A completed token's output as the JSON a workflow receives: JSON as it is, text as a JSON string."""
+    if token.output is None:
+        return "null"
+    if token.output_type == TEXT_TYPE:
+        return json.dumps(token.output, ensure_ascii=False)
+    return token.output
