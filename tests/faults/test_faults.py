@@ -128,7 +128,7 @@ def test_thirty_percent_faults_lose_nothing_and_apply_nothing_twice(stack: Stack
 
     # Complete: by callback URL, by the API, or both (the callback first: its data must win).
     expected: dict[int, dict[str, Any]] = {}
-    keys = runtime.get_service().keys.get()
+    keys = runtime.get_service().signing_keys.get()
     for i, token_id in ids.items():
         by_callback, by_api = {"i": i, "by": "callback"}, {"i": i, "by": "api"}
         senders = (

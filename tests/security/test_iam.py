@@ -220,7 +220,7 @@ def _exercise(stack: Stack) -> None:
     call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
     call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
-    keys = runtime.get_service().keys.get()
+    keys = runtime.get_service().signing_keys.get()
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))

@@ -20,7 +20,6 @@ from typing import Any
 
 from .errors import Unauthenticated
 
-SCHEMES = ("stripe", "standard-webhooks")
 TOLERANCE_SECONDS = 300
 
 

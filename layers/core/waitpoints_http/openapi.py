@@ -34,7 +34,7 @@ class Error(TypedDict):
     error: Annotated[str, Field(min_length=1, description="What was wrong, naming the field")]
 
 
-class CreatedToken(TypedDict):
+class CreatedTokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
     url: Annotated[str, Field(description="The callback URL: POST to it to complete the token, no API key needed")]
@@ -42,7 +42,7 @@ class CreatedToken(TypedDict):
     publicAccessToken: Annotated[str, Field(description="HS256 JWT for 24 h, scoped to completing this token")]
 
 
-class Token(TypedDict):
+class TokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
     url: str
@@ -58,7 +58,7 @@ class Token(TypedDict):
     outputIsError: bool
 
 
-class ListedToken(TypedDict):
+class ListedTokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
     url: str
@@ -71,19 +71,19 @@ class ListedToken(TypedDict):
     idempotencyKeyExpiresAt: NotRequired[IsoDate]
 
 
-class Pagination(TypedDict):
+class PaginationBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     next: NotRequired[Annotated[str, Field(description="Cursor for page[after]")]]
     previous: NotRequired[Annotated[str, Field(description="Cursor for page[before]")]]
 
 
-class TokenPage(TypedDict):
+class TokenPageBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
-    data: list[ListedToken]
-    pagination: Pagination
+    data: list[ListedTokenBody]
+    pagination: PaginationBody
 
 
-class Success(TypedDict):
+class SuccessBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     success: Literal[True]
 
@@ -132,10 +132,10 @@ class Operation:
 
 
 OPERATIONS = {
-    (TOKENS, "post"): Operation(CreatedToken, (400, 401, 413, 422, 503), body=CreateTokenRequest),
-    (TOKENS, "get"): Operation(TokenPage, (400, 401, 413, 503)),
-    (TOKEN, "get"): Operation(Token, (401, 404, 413, 503)),
-    (COMPLETE, "post"): Operation(Success, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
+    (TOKENS, "post"): Operation(CreatedTokenBody, (400, 401, 413, 422, 503), body=CreateTokenRequest),
+    (TOKENS, "get"): Operation(TokenPageBody, (400, 401, 413, 503)),
+    (TOKEN, "get"): Operation(TokenBody, (401, 404, 413, 503)),
+    (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
 }
 
 
@@ -194,7 +194,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Completed (or already final: the first completion stays)",
-                    "content": {"application/json": {"schema": _component(schemas, Success, "serialization")}},
+                    "content": {"application/json": {"schema": _component(schemas, SuccessBody, "serialization")}},
                 },
                 **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
                 "405": {

@@ -26,13 +26,13 @@ class WaitpointService:
     def __init__(
         self,
         store: Store,
-        keys: KeyRing,
+        signing_keys: KeyRing,
         settings: Settings,
         resume_target: Callable[[], ResumeTarget],
         blobs: Callable[[], Blobs] | None = None,
     ) -> None:
         self.store = store
-        self.keys = keys
+        self.signing_keys = signing_keys
         self.settings = settings
         self._resume_target = resume_target
         self._blobs = blobs
@@ -41,19 +41,19 @@ class WaitpointService:
     def auth(self) -> Authenticator:
         from .auth import Authenticator  # noqa: PLC0415 - each slice loads on first use
 
-        return Authenticator(self.store, self.keys, self.settings)
+        return Authenticator(self.store, self.signing_keys, self.settings)
 
     @cached_property
     def tokens(self) -> TokenService:
         from .tokens import TokenService  # noqa: PLC0415
 
-        return TokenService(self.store, self.keys, self.settings, self._blobs)
+        return TokenService(self.store, self.signing_keys, self.settings, self._blobs)
 
     @cached_property
     def listing(self) -> ListingService:
         from .listing import ListingService  # noqa: PLC0415
 
-        return ListingService(self.store, self.keys)
+        return ListingService(self.store, self.signing_keys)
 
     @cached_property
     def workflows(self) -> WorkflowService:

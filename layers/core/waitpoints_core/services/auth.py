@@ -19,9 +19,9 @@ _KEY_CACHE_ENTRIES = 1024
 
 
 class Authenticator:
-    def __init__(self, store: ApiKeyStore, keys: KeyRing, settings: Settings) -> None:
+    def __init__(self, store: ApiKeyStore, signing_keys: KeyRing, settings: Settings) -> None:
         self._store = store
-        self._keys = keys
+        self._signing_keys = signing_keys
         self._cache_seconds = settings.auth_cache_seconds
         self._key_cache: dict[str, tuple[str, float]] = {}
         self._environments: tuple[frozenset[str], float] = (frozenset(), 0.0)
@@ -34,7 +34,7 @@ class Authenticator:
         if ids.looks_like_api_key(credential):
             return Principal(env=self._key_env(credential))
         if allow_access_token and credential.count(".") == 2:
-            env, scopes = self._keys.get().verify_access_token(credential)
+            env, scopes = self._signing_keys.get().verify_access_token(credential)
             return Principal(env=env, scopes=scopes)
         raise Unauthenticated("Invalid API key")
 

@@ -25,9 +25,9 @@ class TokenPage:
 
 
 class ListingService:
-    def __init__(self, store: ListingStore, keys: KeyRing) -> None:
+    def __init__(self, store: ListingStore, signing_keys: KeyRing) -> None:
         self._store = store
-        self._keys = keys
+        self._signing_keys = signing_keys
 
     def list_tokens(self, env: str, query: ListQuery) -> TokenPage:
         """One page of `env`'s tokens, newest first, each with its status as seen now.
@@ -55,15 +55,15 @@ class ListingService:
         def link(boundary: str | None, to_older: bool, wanted: bool) -> str | None:
             if not wanted or boundary is None:
                 return None
-            return encode_cursor(Cursor(boundary, to_older, window), env, query.filters, self._keys.get().sign_cursor)
+            return encode_cursor(Cursor(boundary, to_older, window), env, query.filters, self._signing_keys.get().sign_cursor)
 
         return TokenPage([t.seen_at(now) for t in page], link(last, True, has_next), link(first, False, has_previous))
 
     def _read_cursor(self, text: str, param: str, env: str, filters: ListFilters) -> Cursor:
         def verify(payload: bytes, tag: bytes) -> bool:
-            if self._keys.get().verify_cursor(payload, tag):
+            if self._signing_keys.get().verify_cursor(payload, tag):
                 return True
-            fresh = self._keys.refresh_for_miss()  # a key rotated in by another container
+            fresh = self._signing_keys.refresh_for_miss()  # a key rotated in by another container
             return fresh is not None and fresh.verify_cursor(payload, tag)
 
         return decode_cursor(text, param, env, filters, verify)

@@ -28,10 +28,10 @@ MISSING: Any = object()  # `complete` without data: no output at all (not a null
 
 class TokenService:
     def __init__(
-        self, store: TokenStore, keys: KeyRing, settings: Settings, blobs: Callable[[], Blobs] | None = None
+        self, store: TokenStore, signing_keys: KeyRing, settings: Settings, blobs: Callable[[], Blobs] | None = None
     ) -> None:
         self._store = store
-        self._keys = keys
+        self._signing_keys = signing_keys
         self._settings = settings
         self._blobs_factory = blobs
         self._blobs: Blobs | None = None
@@ -61,16 +61,16 @@ class TokenService:
             idempotency_key_expires_at=key_expires_at,
             complete_when=request.complete_when,
             webhook_scheme=signature.scheme if signature else None,
-            webhook_secret=self._keys.get().seal(signature.secret, token_id) if signature else None,
+            webhook_secret=self._signing_keys.get().seal(signature.secret, token_id) if signature else None,
         )
         token_id = self._store.insert_token(token)
-        keys = self._keys.get()
+        signing = self._signing_keys.get()
         return CreatedToken(
             id=token_id,
             env=env,
-            callback_hash=keys.callback_hash(token_id),
+            callback_hash=signing.callback_hash(token_id),
             is_cached=token_id != token.id,
-            public_access_token=keys.mint_access_token(env, token_id, now),
+            public_access_token=signing.mint_access_token(env, token_id, now),
         )
 
     def _idempotency_ttl(self, given: str | None) -> int:
@@ -106,7 +106,7 @@ class TokenService:
 
     def callback_hash(self, token_id: str) -> str:
         """The credential in a token's callback URL (the HTTP edge builds the URL around it)."""
-        return self._keys.get().callback_hash(token_id)
+        return self._signing_keys.get().callback_hash(token_id)
 
     def retrieve(self, env: str, raw_id: str) -> Waitpoint:
         now = now_ms()
@@ -172,7 +172,7 @@ class TokenService:
     ) -> bool:
         if token.webhook_scheme is not None and token.webhook_secret is not None:
             try:
-                secret = self._keys.get().unseal(token.webhook_secret, token.id)
+                secret = self._signing_keys.get().unseal(token.webhook_secret, token.id)
             except ValueError as exc:
                 raise Unauthenticated(
                     "Webhook signature cannot be verified: the token's secret was sealed "
@@ -209,9 +209,9 @@ class TokenService:
         return self._blobs
 
     def _hash_matches(self, token_id: str, url_hash: str) -> bool:
-        if self._keys.get().verify_callback_hash(token_id, url_hash):
+        if self._signing_keys.get().verify_callback_hash(token_id, url_hash):
             return True
-        fresh = self._keys.refresh_for_miss()
+        fresh = self._signing_keys.refresh_for_miss()
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
     def _finish(self, token_id: str, env: str | None, output: Output | None) -> bool:
