@@ -3,7 +3,7 @@
 // back/forward, reload and links work. The secret key lives in sessionStorage (this tab) and in memory, nowhere else.
 
 import { ACTION_ROUTES, Api, ApiError } from "./api.js";
-import { h, when } from "./dom.js";
+import { append, h, when } from "./dom.js";
 import { describeJsonError, unchecked, validate } from "./schema.js";
 
 const KEY_STORAGE = "waitpoints.console.secretKey";
@@ -25,6 +25,7 @@ const LIST_PARAMS = {
 const ACTION_NAMES = { complete: "Complete", reject: "Reject", timeout: "Force timeout", extend: "Extend" };
 
 const main = document.getElementById("main");
+const wide = window.matchMedia("(min-width: 700px)"); // phones start with the filters folded
 const live = document.getElementById("live");
 const state = {
   api: null,
@@ -79,7 +80,7 @@ function renderSignIn() {
     error,
     h("div", {}, button),
   );
-  main.replaceChildren(
+  show(main, 
     h("section", { class: "card signin" }, noticeElement(), h("h1", { tabindex: "-1" }, "Sign in to the console"), form),
   );
   focusAfterRender(input);
@@ -135,6 +136,12 @@ async function render() {
   if (route.view === "token") return renderToken(route.id, renderId);
   state.lastList = location.hash || "#/tokens";
   return renderList(route.params, renderId);
+}
+
+/** Replace an element's children; null and undefined children are skipped (replaceChildren would print "null"). */
+function show(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
 }
 
 function focusAfterRender(fallback) {
@@ -247,10 +254,10 @@ function pageLink(params, cursorName, cursor, label, rel) {
 
 async function renderList(params, renderId) {
   const results = h("section", { class: "card results", "aria-labelledby": "results-heading" }, h("p", { class: "muted" }, "Loading tokens…"));
-  main.replaceChildren(
+  show(main, 
     noticeElement(),
     h("div", { class: "page-head" }, h("h1", { tabindex: "-1" }, "Tokens")),
-    h("details", { class: "card filters-card", open: true }, h("summary", {}, "Filters"), filterForm(params)),
+    h("details", { class: "card filters-card", open: wide.matches || [...params.keys()].some((k) => !["after", "before", "size"].includes(k)) }, h("summary", {}, "Filters"), filterForm(params)),
     results,
   );
   const query = listQuery(params);
@@ -265,7 +272,7 @@ async function renderList(params, renderId) {
     if ((params.get("status") ?? "").includes("REJECTED") && failure.status === 400 && /status/.test(message)) {
       message = `${message}. The REJECTED filter is not available on this server yet.`;
     }
-    results.replaceChildren(h("h2", { id: "results-heading", tabindex: "-1" }, "No results"), h("p", { class: "notice error", role: "alert" }, message));
+    show(results, h("h2", { id: "results-heading", tabindex: "-1" }, "No results"), h("p", { class: "notice error", role: "alert" }, message));
     return focusAfterRender();
   }
   if (renderId !== state.renderId) return;
@@ -284,7 +291,7 @@ async function renderList(params, renderId) {
     paged ? h("a", { class: "button ghost", href: firstPage(params), onclick: () => (state.focus = "results") }, "First page") : null,
     pagination.next ? pageLink(params, "after", pagination.next, "Next →", "next") : h("span", { class: "button disabled", "aria-disabled": "true" }, "Next →"),
   );
-  results.replaceChildren(heading, tokens.length ? tokenTable(tokens) : h("p", { class: "muted" }, "Try fewer filters, or create a token with POST /api/v1/waitpoints/tokens."), pager);
+  show(results, heading, tokens.length ? tokenTable(tokens) : h("p", { class: "muted" }, "Try fewer filters, or create a token with POST /api/v1/waitpoints/tokens."), pager);
   announce(heading.textContent);
   focusAfterRender();
 }
@@ -399,7 +406,7 @@ function section(title, ...content) {
 
 async function renderToken(id, renderId) {
   const back = h("a", { class: "back", href: state.lastList }, "← All tokens");
-  main.replaceChildren(back, h("h1", { tabindex: "-1", class: "token-title" }, "Token ", h("code", {}, id)), h("p", { class: "muted" }, "Loading…"));
+  show(main, back, h("h1", { tabindex: "-1", class: "token-title" }, "Token ", h("code", {}, id)), h("p", { class: "muted" }, "Loading…"));
   let token;
   let routes;
   try {
@@ -411,12 +418,12 @@ async function renderToken(id, renderId) {
       ? h("section", { class: "card" }, h("h1", { tabindex: "-1" }, "Token not found"), h("p", {}, "No token ", h("code", {}, id), " in this environment. It may never have existed, belong to another environment, or be past its retention."))
       : failureView(failure, "Token");
     if (!view) return;
-    main.replaceChildren(back, view);
+    show(main, back, view);
     return focusAfterRender();
   }
   if (renderId !== state.renderId) return;
   const extra = Object.fromEntries(Object.entries(token).filter(([name]) => !KNOWN_FIELDS.has(name)));
-  main.replaceChildren(
+  show(main, 
     back,
     h("div", { class: "page-head" }, h("h1", { tabindex: "-1", class: "token-title" }, h("code", {}, String(token.id))), badge(token)),
     noticeElement(),
