@@ -9,7 +9,7 @@ import { describeJsonError, unchecked, validate } from "./schema.js";
 const KEY_STORAGE = "waitpoints.console.secretKey";
 const STATUSES = ["WAITING", "COMPLETED", "TIMED_OUT", "REJECTED"];
 const PERIODS = ["", "1h", "24h", "7d", "30d"];
-const PAGE_SIZES = ["10", "25", "50", "100"];
+const PAGE_SIZES = ["5", "10", "25", "50", "100"];
 // The hash's names for the list's query parameters.
 const LIST_PARAMS = {
   status: "filter[status]",
