@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.local_stack import REPO
 
-from .conftest import ConsoleStack
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .conftest import ConsoleStack
 
 try:
     from playwright.sync_api import expect
@@ -111,7 +113,7 @@ def test_a_wrong_key_shows_a_clear_message_and_stores_nothing(page: Any, console
     expect(alert).to_contain_text("Paste a secret key")
 
 
-def test_sign_in_filter_page_open_complete_and_sign_out(
+def test_sign_in_filter_page_open_complete_and_sign_out(  # noqa: PLR0915 - one walk through the console
     page: Any, console_stack: ConsoleStack, seeded: dict[str, Any], tmp_path: Path
 ) -> None:
     stack = console_stack
@@ -254,7 +256,7 @@ def _routes(stack: ConsoleStack) -> set[str]:
         ("Extend", "extend", "Extend…", "Extend"),
     ],
 )
-def test_the_later_operator_actions_work_or_say_they_are_not_available(
+def test_the_later_operator_actions_work_or_say_they_are_not_available(  # noqa: PLR0917
     page: Any, console_stack: ConsoleStack, action: str, suffix: str, button: str, confirm: str
 ) -> None:
     """Reject, force timeout and extend come with the operator API. Until the server has a route, the console
