@@ -23,6 +23,8 @@ def test_every_template_route_is_served() -> None:
         f"OPTIONS {TOKENS}/{{id}}/complete",
         f"ANY {TOKENS}/{{id}}/callback/{{hash}}",
         "GET /api/v1/openapi.json",
+        "GET /console",
+        "GET /console/assets/{file}",
     }
 
 

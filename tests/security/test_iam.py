@@ -83,6 +83,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", "index/DueIndex"),
     },
+    "ConsoleFunction": set(),  # static files only: the browser calls the token API with the operator's key
 }
 # Resources that stay wildcards: SendTaskSuccess/SendTaskFailure name a task token, not a resource, so the
 # narrowest form is "this account's state machines"; output objects get a fresh key per write
