@@ -9,7 +9,8 @@ Fixtures:
 - `browser`: one Chromium for the whole session (headless, `--no-sandbox`: the tests may run as root in a container).
 - `page`: a fresh context and page per test (a 1000x800 viewport, JavaScript on, as a person's browser has it),
   with `page.problems`: every dialog opened, every console error (CSP violations are reported there; an HTTP
-  error status is not a problem) and every uncaught page error, recorded for `assert not page.problems`-style checks. A dialog is dismissed at once.
+  error status is not a problem) and every uncaught page error, recorded for `assert not page.problems`-style
+  checks. A dialog is dismissed at once.
 """
 
 from __future__ import annotations
