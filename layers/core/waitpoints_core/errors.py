@@ -3,6 +3,7 @@
 WaitpointError
 ├── InvalidInput        a request field is malformed or out of range        (400)
 ├── TooManyTags         more than the allowed number of tags                 (422)
+├── SchemaMismatch      completion data does not match the token's schema    (422)
 ├── PayloadTooLarge     a body is over its size limit                        (413)
 ├── UnsupportedBody     a body cannot be turned into an output               (415)
 ├── Unauthenticated     missing, unknown, invalid or expired credentials     (401)
@@ -28,6 +29,23 @@ class InvalidInput(WaitpointError):
 
 class TooManyTags(WaitpointError):
     """Raised when a token is given more tags than allowed."""
+
+
+class SchemaMismatch(WaitpointError):
+    """Raised when completion data does not match the token's JSON Schema; the token stays WAITING.
+
+    `path` is the JSONPath of the first failing value (`$`, `$.amount`, `$.items[2]`, `$["odd key"]`), `rule` the
+    schema keyword that failed (`type`, `minimum`, `required`, ...). `errors` lists up to a bounded number of
+    failures as `{"path", "rule", "message"}` dicts, most relevant first (the first one is `path`/`rule`).
+    """
+
+    def __init__(
+        self, message: str, *, path: str = "$", rule: str = "", errors: tuple[dict[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.rule = rule
+        self.errors = errors or ({"path": path, "rule": rule, "message": message},)
 
 
 class PayloadTooLarge(WaitpointError):

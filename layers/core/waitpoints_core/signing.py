@@ -1,9 +1,9 @@
-"""Callback-URL hashes and public access tokens, both keyed by the deployment's signing secret.
+"""Callback-URL and approval-URL hashes and public access tokens, all keyed by the deployment's signing secret.
 
 The secret (in Secrets Manager) is a JSON object: `{"current": "k1", "k1": "<random>", "k2": "<random>", ...}`.
 New URLs and tokens are signed with the current key; every key listed still verifies, so rotating in a new
-key never breaks outstanding URLs. Each purpose (callback hashes, JWTs, list cursors) gets its own subkey (HMAC of
-the key with a label), so a signature made for one purpose can never be replayed as another.
+key never breaks outstanding URLs. Each purpose (callback hashes, approval hashes, JWTs, list cursors) gets its
+own subkey (HMAC of the key with a label), so a signature made for one purpose can never be replayed as another.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class SigningKeys:
     current: str
     masters: dict[str, bytes]
     _callback: dict[str, bytes] = field(init=False, repr=False)
+    _approval: dict[str, bytes] = field(init=False, repr=False)
     _jwt: dict[str, bytes] = field(init=False, repr=False)
     _seal: dict[str, bytes] = field(init=False, repr=False)
     _cursor: dict[str, bytes] = field(init=False, repr=False)
@@ -53,6 +54,9 @@ class SigningKeys:
             raise ValueError("the current signing key id is not among the keys")
         object.__setattr__(
             self, "_callback", {k: _subkey(m, b"waitpoints/callback/v1") for k, m in self.masters.items()}
+        )
+        object.__setattr__(
+            self, "_approval", {k: _subkey(m, b"waitpoints/approval/v1") for k, m in self.masters.items()}
         )
         object.__setattr__(self, "_jwt", {k: _subkey(m, b"waitpoints/jwt/v1") for k, m in self.masters.items()})
         object.__setattr__(self, "_seal", {k: _subkey(m, b"waitpoints/seal/v1") for k, m in self.masters.items()})
@@ -73,6 +77,21 @@ class SigningKeys:
         given = candidate.encode("utf-8", "replace")
         matched = False
         for key in self._callback.values():
+            expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
+            matched |= hmac.compare_digest(expected, given)
+        return matched
+
+    def approval_hash(self, token_id: str) -> str:
+        """The approval page's URL hash: lowercase hex HMAC-SHA256 of the token id under the current key's
+        approval subkey. As strong as the callback hash and independent of it: the subkeys are derived with
+        different labels, so neither hash tells anything about the other or verifies in its place."""
+        return hmac.new(self._approval[self.current], token_id.encode(), hashlib.sha256).hexdigest()
+
+    def verify_approval_hash(self, token_id: str, candidate: str) -> bool:
+        """True when `candidate` is the approval hash of `token_id` under any known key; constant time per key."""
+        given = candidate.encode("utf-8", "replace")
+        matched = False
+        for key in self._approval.values():
             expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
             matched |= hmac.compare_digest(expected, given)
         return matched

@@ -16,6 +16,7 @@ from waitpoints_core import (
     UnsupportedBody,
     WaitpointError,
 )
+from waitpoints_core.errors import SchemaMismatch  # not re-exported by waitpoints_core yet (issue 15)
 
 STATUS_BY_ERROR: dict[type[WaitpointError], int] = {
     InvalidInput: 400,
@@ -25,6 +26,7 @@ STATUS_BY_ERROR: dict[type[WaitpointError], int] = {
     PayloadTooLarge: 413,
     UnsupportedBody: 415,
     TooManyTags: 422,
+    SchemaMismatch: 422,
     Unavailable: 503,
 }
 

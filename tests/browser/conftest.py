@@ -1,0 +1,94 @@
+"""Browser-test fixtures (issue 15): Debian's Chromium driven by Playwright for Python.
+
+Playwright's own browser download (`playwright install`) is never used: the browser is the system's Chromium,
+`/usr/bin/chromium` (`apt-get install chromium`), or the executable named by WAITPOINTS_CHROMIUM. A missing browser
+is a test failure that says what to install, never a skip (`make test` installs it first when it can:
+tests/browser/ensure_chromium.sh).
+
+Fixtures:
+- `browser`: one Chromium for the whole session (headless, `--no-sandbox`: the tests may run as root in a container).
+- `page`: a fresh context and page per test (a 1000x800 viewport, JavaScript on, as a person's browser has it),
+  with `page.problems`: every dialog opened, every console error (CSP violations are reported there; an HTTP
+  error status is not a problem) and every uncaught page error, recorded for `assert not page.problems`-style
+  checks. A dialog is dismissed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("WAITPOINTS_CHROMIUM", "/usr/bin/chromium")
+INSTALL_HINT = (
+    "apt-get install chromium (as root; `make test` does it for you when run as root), or set WAITPOINTS_CHROMIUM "
+    "to a Chromium or Chrome executable"
+)
+
+
+_HTTP_STATUS_MESSAGE = "Failed to load resource: the server responded with a status of"
+
+
+class Problems(list[str]):
+    """What a page did that a safe page never does: dialogs, console errors, uncaught errors."""
+
+    def csp_violations(self) -> list[str]:
+        return [p for p in self if "Content Security Policy" in p]
+
+
+def _chromium_path() -> str:
+    found = CHROMIUM if os.path.isabs(CHROMIUM) else shutil.which(CHROMIUM)
+    if not found or not os.access(found, os.X_OK):
+        pytest.fail(f"The browser tests need Chromium at {CHROMIUM}, and it is not there: {INSTALL_HINT}", False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = _chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - requirements-dev.txt pins it
+        pytest.fail("The browser tests need Playwright for Python: pip install -r requirements-dev.txt", False)
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
+        except Exception as exc:  # noqa: BLE001 - any launch failure is the same failure, explained
+            pytest.fail(f"Chromium at {executable} did not start ({exc}); {INSTALL_HINT}", False)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1000, "height": 800}, java_script_enabled=True)
+    tab = context.new_page()
+    problems = Problems()
+
+    def on_dialog(dialog: Any) -> None:
+        problems.append(f"dialog {dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    def on_console(message: Any) -> None:
+        # An error status (422 re-render, 404) is logged as a console error by Chromium: that is not a page problem.
+        if message.type == "error" and not message.text.startswith(_HTTP_STATUS_MESSAGE):
+            problems.append(f"console: {message.text}")
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.problems = problems
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: tmp, or docs/ when WAITPOINTS_UPDATE_SCREENSHOTS=1."""
+    if os.environ.get("WAITPOINTS_UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parents[2] / "docs"
+    return tmp_path
