@@ -160,11 +160,13 @@ class LocalDurableRunner:
         )
 
     def wait_for_callback(self, execution_arn: str, name: str | None = None, timeout: int = 30) -> str:
-        """The id of the execution's callback (`name` as given to wait_for_callback/create_callback, or the
-        first), once it is created."""
+        """The id of the execution's open callback once it is created: the one `create_callback(name)` or
+        `wait_for_callback(..., name=name)` made, or the latest when `name` is None."""
         assert self._runner is not None
         self._runner.poll_interval = 0.05
-        return str(self._runner.wait_for_callback(execution_arn, name=name, timeout=timeout))
+        # wait_for_callback(name=N) names its callback "N create callback id" (the SDK's wait_for_callback_handler)
+        label = None if name is None else f"{name} create callback id"
+        return str(self._runner.wait_for_callback(execution_arn, name=label, timeout=timeout))
 
     def wait_for_result(self, execution_arn: str, timeout: int = 60) -> Any:
         """The finished execution: a DurableFunctionTestResult (status, result as JSON text, error)."""
