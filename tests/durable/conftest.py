@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 pytest.importorskip("aws_durable_execution_sdk_python_testing")
 
-from aws_durable_execution_sdk_python import (  # noqa: E402
+from aws_durable_execution_sdk_python import (
     CallbackExternalError,
     CallbackTimeoutError,
     DurableContext,
     durable_execution,
 )
-from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig  # noqa: E402
-from waitpoints_local.durable import LocalDurableRunner  # noqa: E402
+from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig
+from waitpoints_local.durable import LocalDurableRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @durable_execution

@@ -4,7 +4,7 @@ its error mapping for what only AWS answers (botocore Stubber)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,7 +20,9 @@ from waitpoints_core.durable_callbacks import (
     is_callback_id,
 )
 from waitpoints_core.errors import Unavailable
-from waitpoints_local.durable import LocalDurableRunner
+
+if TYPE_CHECKING:
+    from waitpoints_local.durable import LocalDurableRunner
 
 UNKNOWN = "eyJhcm4iOiJub3BlIiwib3AiOiJub3BlIn0="  # well-formed, names no execution
 

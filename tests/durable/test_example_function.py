@@ -8,9 +8,7 @@ import importlib.util
 import io
 import json
 import sys
-from collections.abc import Iterator
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
@@ -28,6 +26,10 @@ from waitpoints_local.template import REPO_ROOT
 
 from tests.security.test_iam import REVIEWED
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import ModuleType
+
 CREATE, ATTACH = "waitpoints-CreateTokenFunction", "waitpoints-WaitForTokenFunction"
 WAITPOINT = "waitpoint_" + "a" * 25
 URL = f"https://api.example.test/api/v1/waitpoints/tokens/{WAITPOINT}/callback/{'b' * 64}"
@@ -39,7 +41,7 @@ class FakeLambda:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:
         payload = json.loads(Payload)
         self.calls.append((FunctionName, payload))
         if FunctionName == CREATE:
@@ -85,7 +87,9 @@ def _result(runner: DurableFunctionTestRunner, arn: str) -> Any:
     return json.loads(done.result)
 
 
-def test_it_creates_a_token_through_iam_then_attaches_its_callback(app: ModuleType, runner: DurableFunctionTestRunner) -> None:
+def test_it_creates_a_token_through_iam_then_attaches_its_callback(
+    app: ModuleType, runner: DurableFunctionTestRunner
+) -> None:
     arn, callback_id = _waiting(runner, {"environment": "prod", "timeoutSeconds": 600, "tags": ["t"]})
     runner.send_callback_success(callback_id, json.dumps({"status": "approved"}).encode())
     assert _result(runner, arn)["outcome"] == "approved"
@@ -148,5 +152,7 @@ def test_it_invokes_only_what_its_role_grants(app: ModuleType, runner: DurableFu
     arn, callback_id = _waiting(runner)
     runner.send_callback_success(callback_id, b'{"status": "approved"}')
     _result(runner, arn)
-    invoked = {("lambda:InvokeFunction", "function/" + name.removeprefix("waitpoints-")) for name, _ in app._lambda.calls}
+    invoked = {
+        ("lambda:InvokeFunction", "function/" + name.removeprefix("waitpoints-")) for name, _ in app._lambda.calls
+    }
     assert invoked == {p for p in REVIEWED["ExampleDurableFunction"] if p[0] == "lambda:InvokeFunction"}

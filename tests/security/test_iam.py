@@ -102,7 +102,7 @@ OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}
 ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS}
 
 
-def _resource(value: Any) -> str:
+def _resource(value: Any) -> str:  # noqa: PLR0911 - one return per short name
     """A statement's resource as the short names above."""
     text = json.dumps(value)
     if value == {"Fn::GetAtt": ["TokensTable", "Arn"]}:

@@ -39,7 +39,6 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -49,6 +48,8 @@ from .errors import Unavailable
 from .storage import aws_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from botocore.client import BaseClient
 
 RESULT_LIMIT = 262_144  # bytes of SendDurableExecutionCallbackSuccess's Result (see the module docstring)
