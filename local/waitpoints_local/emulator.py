@@ -71,6 +71,8 @@ def create_resources(template: Template, session: Any = boto3) -> dict[str, Any]
         session.client("s3").create_bucket(Bucket=refs[lid])
     for lid in template.resources_of_type("AWS::SQS::Queue"):
         refs[lid] = session.client("sqs").create_queue(QueueName=f"waitpoints-{lid}")["QueueUrl"]
+    for lid in template.resources_of_type("AWS::Serverless::Function"):
+        refs.setdefault(lid, f"waitpoints-{lid}")  # `!Ref Function` is its name: what stepfunctions.start registers
     return refs
 
 

@@ -134,6 +134,19 @@ class WaitpointTimeoutError(WaitpointsError):
         self.timeout_at = timeout_at
 
 
+class WaitpointRejectedError(WaitpointsError):
+    """Raised by ``waitpoints.durable.wait_for_token`` when the token was rejected (``Waitpoint.Rejected``).
+
+    ``reason`` and ``data`` are the rejection's, when it gave them.
+    """
+
+    def __init__(self, message: str, *, token_id: str, reason: str | None = None, data: Any = None) -> None:
+        super().__init__(message)
+        self.token_id = token_id
+        self.reason = reason
+        self.data = data
+
+
 class WaitTimeoutError(WaitpointTimeoutError):
     """Raised by ``WaitResult.unwrap()`` when ``for_token``'s own ``timeout`` ran out while the token still waits."""
 
