@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from waitpoints_core.bridge import Delivery
-from waitpoints_core.durable_callbacks import (
+from waitpoints_core import Delivery
+from waitpoints_core.aws.durable import (
     ERROR_LIMIT,
     RESULT_LIMIT,
     CallbackResultTooLarge,

@@ -14,7 +14,7 @@ import pytest
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 from aws_durable_execution_sdk_python_testing.execution import ExecutionStatus
-from waitpoints_core.durable_callbacks import (
+from waitpoints_core.aws.durable import (
     NOT_FOUND,
     OUTPUT_TOO_LARGE,
     REJECTED,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import httpx
-from waitpoints_core.bridge import Delivery
-from waitpoints_core.durable_callbacks import LambdaDurableCallbacks
+from waitpoints_core import Delivery
+from waitpoints_core.aws.durable import LambdaDurableCallbacks
 from waitpoints_local.durable import LocalDurableRunner, durable_functions
 from waitpoints_local.template import Template
 

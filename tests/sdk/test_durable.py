@@ -20,7 +20,7 @@ from aws_durable_execution_sdk_python.lambda_service import ErrorObject
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 from waitpoints import CreatedToken, WaitpointRejectedError, WaitpointTimeoutError
 from waitpoints import durable as helper
-from waitpoints_core.durable_callbacks import OUTPUT_TOO_LARGE, REJECTED, TIMED_OUT, error_object
+from waitpoints_core.aws.durable import OUTPUT_TOO_LARGE, REJECTED, TIMED_OUT, error_object
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

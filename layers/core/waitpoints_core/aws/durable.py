@@ -1,6 +1,6 @@
 """Lambda durable-function delivery: resume a `context.wait_for_callback` / `create_callback` with a token's
-outcome through `lambda:SendDurableExecutionCallbackSuccess` / `Failure` (the twin of bridge.py's
-StepFunctionsBridge; the lead moves this file to waitpoints_core/aws/durable.py).
+outcome through `lambda:SendDurableExecutionCallbackSuccess` / `Failure` (the twin of
+aws/stepfunctions.py's StepFunctionsBridge).
 
 Outcomes:
 - `CallbackTimeoutException` ("the callback ID token has either expired or the callback associated with the
@@ -19,7 +19,7 @@ Limits (botocore's lambda 2015-03-31 model in this venv, and the API reference):
   payload limit, which the callback's result is stored as); botocore 1.44.5's model already says
   `max: 1048576` ("1 MB"). We enforce the smaller, RESULT_LIMIT = 262,144 bytes, with no margin: `Result` is
   the HTTP body itself (a blob, no JSON or base64 envelope), so the bytes we count are the bytes AWS
-  counts. It is also Step Functions' output limit (bridge.OUTPUT_LIMIT), so one token output fits both
+  counts. It is also Step Functions' output limit (stepfunctions.OUTPUT_LIMIT), so one token output fits both
   resume targets or neither. Over it, `succeed` raises CallbackResultTooLarge before any request: the
   caller sends `fail(..., "Waitpoint.OutputTooLarge", ...)` instead, as it does for Step Functions.
 - The `Error` of SendDurableExecutionCallbackFailure: "the combined size of all error fields is limited to
@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .bridge import Delivery
-from .errors import Unavailable
-from .storage import aws_errors
+from ..errors import Unavailable
+from ..ports import Delivery
+from .errors import aws_errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -110,7 +110,9 @@ def _handle(callback_id: str) -> str:
 
 class LambdaDurableCallbacks:
     """Resumes durable executions; `client` is a boto3 `lambda` client (its endpoint_url may be the local
-    durable runner's)."""
+    durable runner's). The ResumeTarget port for durable functions: the handle is a callback id."""
+
+    output_limit = RESULT_LIMIT
 
     def __init__(self, client: BaseClient) -> None:
         self._lambda = client
