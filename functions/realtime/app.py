@@ -19,5 +19,8 @@ logger = Logger()
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     route = event["requestContext"]["routeKey"]
-    count("RealtimeMessages" if route not in ("$connect", "$disconnect") else "RealtimeConnections")
+    if route == "$connect":
+        count("RealtimeConnections")
+    elif route != "$disconnect":
+        count("RealtimeMessages")
     return websocket.handle(event)
