@@ -144,6 +144,12 @@ class WebSocketGateway:
         self.stop()
 
     @property
+    def idle(self) -> bool:
+        """No connection open, and every $disconnect has run."""
+        with self._lock:
+            return not self._clients
+
+    @property
     def connection_ids(self) -> list[str]:
         with self._lock:
             return [c.id for c in self._clients.values() if c.open]
@@ -213,12 +219,12 @@ class WebSocketGateway:
         except ConnectionClosed:
             pass
         finally:
-            with self._lock:
-                client.open = False
-                self._clients.pop(client.id, None)
+            client.open = False
             if ws.close_code is not None:
                 code, reason = ws.close_code, ws.close_reason or ""
             self._disconnect(client, code, reason)
+            with self._lock:
+                self._clients.pop(client.id, None)
 
     def _message(self, client: _Client, message: str | bytes) -> None:
         binary = isinstance(message, bytes)

@@ -88,9 +88,10 @@ class Client:
         return self.request({"action": "subscribe", **target})
 
 
-@pytest.fixture
-def realtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
-    with deployment(monkeypatch, TEMPLATE) as (refs, key):
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[Realtime]:
+    """One deployment and gateway for the module (a table with six indexes takes seconds to make)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, deployment(monkeypatch, TEMPLATE) as (refs, key):
         table = refs["TokensTable"]
         other_key = mint_api_key(DynamoDBStore(boto3.client("dynamodb"), table), "prod")
         (function,) = [f for f in TEMPLATE.functions() if f.logical_id == "RealtimeFunction"]
@@ -104,11 +105,18 @@ def realtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
         management = boto3.client("apigatewaymanagementapi", endpoint_url=gateway.management_url)
         store = DynamoDBSubscriptions(boto3.client("dynamodb"), table)
         try:
-            with ExitStack() as clients:
-                yield Realtime(gateway, key, other_key, table, store, management.post_to_connection, clients)
+            yield Realtime(gateway, key, other_key, table, store, management.post_to_connection, ExitStack())
         finally:
             gateway.stop()
             edge.reset()
+
+
+@pytest.fixture
+def realtime(deployed: Realtime) -> Iterator[Realtime]:
+    """The module's deployment, with this test's clients closed (and so cleaned up) after it."""
+    with ExitStack() as clients:
+        yield dataclasses.replace(deployed, clients=clients)
+    _wait_for(lambda: deployed.gateway.idle)
 
 
 def _completed(token: Waitpoint, output: Any = None) -> Waitpoint:
