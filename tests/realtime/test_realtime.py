@@ -381,3 +381,63 @@ def test_change_message_is_compact_json() -> None:
         "transition": "created",
         "token": {"id": token.id, "status": "WAITING"},
     }
+
+
+# --- the SDK's client -------------------------------------------------------------------------------------------
+
+
+def test_the_sdk_subscription_yields_the_snapshot_then_transitions(realtime: Realtime) -> None:
+    from waitpoints._subscription import SNAPSHOT, Subscription
+
+    token, _ = realtime.token()
+    with Subscription(realtime.gateway.url, realtime.key, token_id=token.id) as subscription:
+        snapshot = subscription.next(timeout=5)
+        assert (snapshot.transition, snapshot.token.id, snapshot.token.status.value) == (SNAPSHOT, token.id, "WAITING")
+        realtime.publish(token, _completed(token, {"ok": 1}))
+        change = subscription.next(timeout=5)
+        assert (change.transition, change.token.output, change.token.is_final) == ("completed", {"ok": 1}, True)
+        with pytest.raises(TimeoutError):
+            subscription.next(timeout=QUIET)
+
+
+def test_the_async_sdk_subscription_follows_a_tag(realtime: Realtime) -> None:
+    import asyncio
+
+    from waitpoints._subscription import AsyncSubscription
+
+    async def scenario() -> list[str]:
+        async with AsyncSubscription(realtime.gateway.url, realtime.key, tag="async-tag") as subscription:
+            token, _ = await asyncio.to_thread(realtime.token, ["async-tag"])
+            await asyncio.to_thread(realtime.publish, None, token)
+            await asyncio.to_thread(realtime.publish, token, _completed(token))
+            return [(await anext(subscription)).transition for _ in range(2)]
+
+    assert asyncio.run(scenario()) == ["created", "completed"]
+
+
+def test_the_sdk_refusals_are_subscription_errors(realtime: Realtime) -> None:
+    from waitpoints._subscription import Subscription, SubscriptionError
+
+    token, access = realtime.token()
+    other, _ = realtime.token()
+    with pytest.raises(SubscriptionError) as refused:
+        Subscription(realtime.gateway.url, access, token_id=other.id).__enter__()
+    assert refused.value.code == "forbidden"
+
+
+def test_polling_names_transitions_as_the_server_does() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from waitpoints._subscription import _diff
+    from waitpoints._types import Token
+    from waitpoints._types import TokenStatus as Status
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    waiting = Token("waitpoint_" + "c" * 25, "u", Status.WAITING, at, timeout_at=at + timedelta(hours=1))
+    seen: dict[str, Token] = {}
+    assert [c.transition for c in _diff(seen, [waiting], True, True)] == ["snapshot"]
+    later = dataclasses.replace(waiting, timeout_at=at + timedelta(hours=2))
+    assert [c.transition for c in _diff(seen, [later], False, True)] == ["extended"]
+    done = dataclasses.replace(later, status=Status.COMPLETED, raw={"rejected": True})
+    assert [c.transition for c in _diff(seen, [done], False, True)] == ["rejected"]
+    assert _diff(seen, [done], False, True) == []
