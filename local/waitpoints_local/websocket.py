@@ -50,7 +50,8 @@ class WebSocketRoutes:
         (self.api_id, api), *_ = [(lid, p) for lid, p in apis.items() if p.get("ProtocolType") == "WEBSOCKET"]
         self.selection = str(api.get("RouteSelectionExpression", "$request.body.action"))
         routes = {
-            lid: p for lid, p in template.resources_of_type("AWS::ApiGatewayV2::Route").items()
+            lid: p
+            for lid, p in template.resources_of_type("AWS::ApiGatewayV2::Route").items()
             if p.get("ApiId") == {"Ref": self.api_id}
         }
         self.keys = {str(p["RouteKey"]) for p in routes.values()}
@@ -112,7 +113,10 @@ class WebSocketGateway:
         )
         self._ws_port = int(self._server.socket.getsockname()[1])
         self._management = _ManagementServer((self.host, 0), self)
-        for name, target in (("ws-gateway", self._server.serve_forever), ("ws-management", self._management.serve_forever)):
+        for name, target in (
+            ("ws-gateway", self._server.serve_forever),
+            ("ws-management", self._management.serve_forever),
+        ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -196,7 +200,7 @@ class WebSocketGateway:
             event["multiValueQueryStringParameters"] = {k: [v for q, v in query if q == k] for k, _ in query}
         try:
             result = self.invoke(event)
-        except Exception as exc:  # noqa: BLE001 - a crashed $connect refuses the connection, as on AWS
+        except Exception as exc:
             print(f"$connect failed: {exc}", file=sys.stderr)
             return _http(HTTPStatus.INTERNAL_SERVER_ERROR)
         status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
@@ -234,7 +238,7 @@ class WebSocketGateway:
         event = {"requestContext": context, "body": body, "isBase64Encoded": binary}
         try:
             result = self.invoke(event)
-        except Exception as exc:  # noqa: BLE001 - API Gateway tells the client, the connection stays open
+        except Exception as exc:
             print(f"{route} failed: {exc}", file=sys.stderr)
             error = {"message": "Internal server error", "connectionId": client.id, "requestId": context["requestId"]}
             self._send(client, json.dumps(error).encode())
@@ -248,7 +252,7 @@ class WebSocketGateway:
         context["disconnectReason"] = reason
         try:
             self.invoke({"headers": {}, "requestContext": context, "isBase64Encoded": False})
-        except Exception as exc:  # noqa: BLE001 - nothing to answer: the client is gone
+        except Exception as exc:
             print(f"$disconnect failed: {exc}", file=sys.stderr)
 
     @staticmethod

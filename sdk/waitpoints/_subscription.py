@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,8 @@ from ._exceptions import WaitpointsError
 from ._types import Token, TokenStatus
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
     from ._client import AsyncClient, Client
 
 ENV_WS_URL = "WAITPOINTS_WS_URL"
@@ -208,8 +209,7 @@ def _poll(client: Client, token_id: str | None, tag: str | None, interval: float
     first = True
     while True:
         tokens = [client.retrieve_token(token_id)] if token_id else list(client.list_tokens_page(tags=tag, limit=100))
-        for change in _diff(seen, tokens, first, token_id is not None):
-            yield change
+        yield from _diff(seen, tokens, first, token_id is not None)
         first = False
         time.sleep(interval)
 

@@ -4,17 +4,31 @@ boto3's apigatewaymanagementapi client pointed at the gateway's @connections end
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from waitpoints_core import CreateTokenRequest, DynamoDBStore, TokenStatus, Waitpoint, get_service, mint_api_key
+from waitpoints._subscription import SNAPSHOT, AsyncSubscription, SubscriptionError, _diff
+from waitpoints._subscription import Subscription as SdkSubscription
+from waitpoints._types import Token
+from waitpoints._types import TokenStatus as Status
+from waitpoints_core import (
+    CreateTokenRequest,
+    DynamoDBStore,
+    TokenStatus,
+    Waitpoint,
+    get_service,
+    mint_api_key,
+    runtime,
+)
+from waitpoints_core.models import timed_out_fields
 from waitpoints_core.subscription_store import DynamoDBSubscriptions, connection_key, token_partition
 from waitpoints_core.subscriptions import (
     AUTH_WINDOW_MS,
@@ -27,6 +41,7 @@ from waitpoints_core.subscriptions import (
     Transition,
     change_between,
     fan_out,
+    transition_between,
 )
 from waitpoints_http import websocket as edge
 from waitpoints_local.lambdas import LocalFunction
@@ -36,6 +51,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.in_process import deployment
+from tests.security import events
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TEMPLATE = Template()
 QUIET = 0.3  # how long "nothing more arrives" is watched for
@@ -98,8 +117,6 @@ def deployed() -> Iterator[Realtime]:
         handler = LocalFunction(function)
         gateway = WebSocketGateway(handler.invoke).start()
         monkeypatch.setenv("WAITPOINTS_WS_MANAGEMENT_URL", gateway.management_url)
-        from waitpoints_core import runtime
-
         runtime.reset()
         edge.reset()
         management = boto3.client("apigatewaymanagementapi", endpoint_url=gateway.management_url)
@@ -160,14 +177,13 @@ def test_a_token_subscriber_gets_each_transition_once_in_order(realtime: Realtim
     assert json.loads(second["token"]["output"]) == {"approved": True} and second["token"]["outputIsError"] is False
     retrieved = get_service().retrieve("dev", token.id)
     assert set(second["token"]) >= {"id", "url", "status", "tags", "createdAt", "timeoutAt", "outputIsError"}
-    assert second["token"]["url"].endswith(retrieved.id + "/callback/" + get_service()._keys.get().callback_hash(token.id))
+    assert second["token"]["url"].endswith(
+        retrieved.id + "/callback/" + get_service()._keys.get().callback_hash(token.id)
+    )
     client.nothing_more()
 
 
 def test_transitions_are_named_created_completed_rejected_timed_out_extended() -> None:
-    from waitpoints_core.models import timed_out_fields
-    from waitpoints_core.subscriptions import transition_between
-
     waiting = Waitpoint("waitpoint_" + "a" * 25, "dev", TokenStatus.WAITING, 1, 10_000, 99)
     rejected = dataclasses.replace(
         _completed(waiting), output='{"code":"WAITPOINT_REJECTED","message":"no"}', output_is_error=True
@@ -210,7 +226,11 @@ def test_a_created_transition_reaches_tag_subscribers(realtime: Realtime) -> Non
     token, _ = realtime.token(tags=["new"])
     realtime.publish(None, token)
     message = client.next()
-    assert (message["transition"], message["token"]["id"], message["token"]["status"]) == ("created", token.id, "WAITING")
+    assert (message["transition"], message["token"]["id"], message["token"]["status"]) == (
+        "created",
+        token.id,
+        "WAITING",
+    )
 
 
 # --- who may watch what ----------------------------------------------------------------------------------------
@@ -258,12 +278,10 @@ def test_nothing_but_auth_before_auth(realtime: Realtime) -> None:
 
 
 def test_auth_after_the_window_is_refused(realtime: Realtime) -> None:
-    from tests.security import events
-    from waitpoints_http.websocket import get_realtime
 
     late = events.websocket("auth", "late-1", {"action": "auth", "token": realtime.key})
     late["requestContext"]["connectedAt"] = int(time.time() * 1000) - AUTH_WINDOW_MS - 1000
-    reply = get_realtime().handle("late-1", late["requestContext"]["connectedAt"], late["body"])
+    reply = edge.get_realtime().handle("late-1", late["requestContext"]["connectedAt"], late["body"])
     assert reply.close and reply.message["code"] == "unauthenticated"
 
 
@@ -294,7 +312,7 @@ def test_a_gone_connection_is_dropped_and_does_not_slow_the_others(realtime: Rea
     assert alive.next()["transition"] == "completed"
     assert realtime.store.get_connection("ghost-connection=", 0) is None
     assert not [m for m in _members(realtime, token_partition("dev", token.id)) if "ghost" in m["sk"]["S"]]
-    assert realtime.publish(token, _completed(token, "again")) .gone == 0  # never tried again
+    assert realtime.publish(token, _completed(token, "again")).gone == 0  # never tried again
 
 
 def test_a_client_that_goes_away_is_cleaned_up_by_disconnect(realtime: Realtime) -> None:
@@ -387,10 +405,8 @@ def test_change_message_is_compact_json() -> None:
 
 
 def test_the_sdk_subscription_yields_the_snapshot_then_transitions(realtime: Realtime) -> None:
-    from waitpoints._subscription import SNAPSHOT, Subscription
-
     token, _ = realtime.token()
-    with Subscription(realtime.gateway.url, realtime.key, token_id=token.id) as subscription:
+    with SdkSubscription(realtime.gateway.url, realtime.key, token_id=token.id) as subscription:
         snapshot = subscription.next(timeout=5)
         assert (snapshot.transition, snapshot.token.id, snapshot.token.status.value) == (SNAPSHOT, token.id, "WAITING")
         realtime.publish(token, _completed(token, {"ok": 1}))
@@ -401,10 +417,6 @@ def test_the_sdk_subscription_yields_the_snapshot_then_transitions(realtime: Rea
 
 
 def test_the_async_sdk_subscription_follows_a_tag(realtime: Realtime) -> None:
-    import asyncio
-
-    from waitpoints._subscription import AsyncSubscription
-
     async def scenario() -> list[str]:
         async with AsyncSubscription(realtime.gateway.url, realtime.key, tag="async-tag") as subscription:
             token, _ = await asyncio.to_thread(realtime.token, ["async-tag"])
@@ -416,22 +428,14 @@ def test_the_async_sdk_subscription_follows_a_tag(realtime: Realtime) -> None:
 
 
 def test_the_sdk_refusals_are_subscription_errors(realtime: Realtime) -> None:
-    from waitpoints._subscription import Subscription, SubscriptionError
-
-    token, access = realtime.token()
+    _, access = realtime.token()
     other, _ = realtime.token()
     with pytest.raises(SubscriptionError) as refused:
-        Subscription(realtime.gateway.url, access, token_id=other.id).__enter__()
+        SdkSubscription(realtime.gateway.url, access, token_id=other.id).__enter__()
     assert refused.value.code == "forbidden"
 
 
 def test_polling_names_transitions_as_the_server_does() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from waitpoints._subscription import _diff
-    from waitpoints._types import Token
-    from waitpoints._types import TokenStatus as Status
-
     at = datetime(2026, 1, 1, tzinfo=UTC)
     waiting = Token("waitpoint_" + "c" * 25, "u", Status.WAITING, at, timeout_at=at + timedelta(hours=1))
     seen: dict[str, Token] = {}

@@ -78,9 +78,9 @@ class DynamoDBSubscriptions:
 
     def get_connection(self, connection_id: str, now_s: int) -> Connection | None:
         with aws_errors():
-            item = self._ddb.get_item(TableName=self._table, Key=connection_key(connection_id), ConsistentRead=True).get(
-                "Item"
-            )
+            item = self._ddb.get_item(
+                TableName=self._table, Key=connection_key(connection_id), ConsistentRead=True
+            ).get("Item")
         if not item or int(item["ttl"]["N"]) <= now_s:
             return None
         scopes = item.get("scopes")
@@ -133,7 +133,10 @@ class DynamoDBSubscriptions:
         with aws_errors():
             self._ddb.delete_item(
                 TableName=self._table,
-                Key={"pk": {"S": _partition(connection.env, subscription)}, "sk": {"S": _MEMBER_PREFIX + connection.id}},
+                Key={
+                    "pk": {"S": _partition(connection.env, subscription)},
+                    "sk": {"S": _MEMBER_PREFIX + connection.id},
+                },
             )
         try:
             with aws_errors():
@@ -178,9 +181,9 @@ class DynamoDBSubscriptions:
     def drop_connection(self, connection_id: str) -> None:
         """Delete a connection's item and its subscriptions' items. Idempotent."""
         with aws_errors():
-            item = self._ddb.get_item(TableName=self._table, Key=connection_key(connection_id), ConsistentRead=True).get(
-                "Item"
-            )
+            item = self._ddb.get_item(
+                TableName=self._table, Key=connection_key(connection_id), ConsistentRead=True
+            ).get("Item")
         if not item:
             return
         env = item["env"]["S"]
@@ -188,7 +191,10 @@ class DynamoDBSubscriptions:
             with aws_errors():
                 self._ddb.delete_item(
                     TableName=self._table,
-                    Key={"pk": {"S": _partition(env, _from_member(member))}, "sk": {"S": _MEMBER_PREFIX + connection_id}},
+                    Key={
+                        "pk": {"S": _partition(env, _from_member(member))},
+                        "sk": {"S": _MEMBER_PREFIX + connection_id},
+                    },
                 )
         with aws_errors():
             self._ddb.delete_item(TableName=self._table, Key=connection_key(connection_id))

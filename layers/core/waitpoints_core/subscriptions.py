@@ -42,7 +42,7 @@ MAX_CLIENT_ID = 64  # the optional "id" a client puts on a request, echoed in th
 FAN_OUT_WORKERS = 8
 
 
-class Transition(str, Enum):
+class Transition(str, Enum):  # noqa: UP042 - as models.TokenStatus: str-valued, Python 3.11's StrEnum aside
     CREATED = "created"
     COMPLETED = "completed"
     REJECTED = "rejected"
@@ -138,15 +138,15 @@ def parse_request(body: str | None) -> Request:
     try:
         value = parse_json(text)
     except ValueError as exc:
-        raise InvalidInput("A message must be a JSON object such as {\"action\": \"subscribe\", ...}") from exc
+        raise InvalidInput('A message must be a JSON object such as {"action": "subscribe", ...}') from exc
     if not isinstance(value, dict):
-        raise InvalidInput("A message must be a JSON object such as {\"action\": \"subscribe\", ...}")
+        raise InvalidInput('A message must be a JSON object such as {"action": "subscribe", ...}')
     client_id = value.get("id")
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
         raise InvalidInput(f"id: a string of 1 to {MAX_CLIENT_ID} characters")
     action = value.get("action")
     allowed = _FIELDS.get(action) if isinstance(action, str) else None
-    if allowed is None:
+    if allowed is None or not isinstance(action, str):
         raise InvalidInput("action: one of auth, subscribe, unsubscribe, ping")
     unknown = sorted(set(value) - allowed - {"action", "id"})
     if unknown:
@@ -196,7 +196,7 @@ def authorize(principal: Principal, subscription: Subscription) -> None:
 # --- transitions ----------------------------------------------------------------------------------------------
 
 
-def transition_between(old: Waitpoint | None, new: Waitpoint | None) -> Transition | None:
+def transition_between(old: Waitpoint | None, new: Waitpoint | None) -> Transition | None:  # noqa: PLR0911
     """Which transition a change of a token item is, if any (a stream record's old and new images)."""
     if new is None:
         return None
@@ -233,7 +233,9 @@ class Change:
     fields: Mapping[str, Any]
 
     def message(self) -> bytes:
-        return _encode(token_message({"type": "transition", "transition": self.transition.value}, self.token, self.fields))
+        return _encode(
+            token_message({"type": "transition", "transition": self.transition.value}, self.token, self.fields)
+        )
 
 
 def change_between(
@@ -288,7 +290,7 @@ def fan_out(change: Change, store: SubscriberStore, post: Callable[..., Any], *,
     def deliver(connection_id: str) -> str:
         try:
             post(ConnectionId=connection_id, Data=data)
-        except Exception as exc:  # noqa: BLE001 - botocore's errors, duck-typed: the domain does not import botocore
+        except Exception as exc:
             if _is_gone(exc):
                 store.drop_connection(connection_id)
                 return "gone"

@@ -75,7 +75,7 @@ def _text(event: dict[str, Any]) -> str | None:
 def _ignore_gone(call: Any, **kwargs: Any) -> None:
     try:
         call(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - the client is gone already: nothing left to tell or close
+    except Exception as exc:
         if getattr(exc, "response", {}).get("Error", {}).get("Code") != "GoneException":
             raise
 
