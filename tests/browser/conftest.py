@@ -74,6 +74,7 @@ def page(browser: Any) -> Iterator[Any]:
         dialog.dismiss()
 
     tab.on("dialog", on_dialog)
+
     def on_console(message: Any) -> None:
         # An error status (422 re-render, 404) is logged as a console error by Chromium: that is not a page problem.
         if message.type == "error" and not message.text.startswith(_HTTP_STATUS_MESSAGE):

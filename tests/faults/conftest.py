@@ -44,6 +44,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "WaitForTokenFunction",
             "StreamFunction",
             "SweepFunction",
+            "RealtimeFunction",
         )
         functions = {f.logical_id: LocalFunction(f) for f in TEMPLATE.functions() if f.logical_id in names}
         bridge = Bridge(get_service(), StepFunctions(), functions["StreamFunction"], table)

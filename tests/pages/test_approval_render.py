@@ -68,7 +68,7 @@ def test_the_style_hash_matches_the_one_style_element() -> None:
 
 
 def test_creator_text_is_escaped_everywhere() -> None:
-    evil = "<x y=\"'&\">"
+    evil = '<x y="\'&">'
     schema = {"type": "object", "properties": {evil: {"enum": [evil], "title": evil, "description": evil}}}
     _, _, html = render_approval(
         ApprovalView(title=evil, description=evil, approve_label=evil, reject_label=evil, schema=schema)

@@ -40,3 +40,33 @@ def callback(token_id: str, url_hash: str, body: dict[str, Any] | None = None) -
 
 def preflight(token_id: str) -> dict[str, Any]:
     return with_id(read_event("api_complete_preflight"), token_id)
+
+
+def websocket(route: str, connection_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An API Gateway WebSocket event: $connect/$disconnect, or a message routed by its `action`."""
+    import json  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    now = int(time.time() * 1000)
+    kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+    event: dict[str, Any] = {
+        "requestContext": {
+            "routeKey": route,
+            "eventType": kind,
+            "messageDirection": "IN",
+            "connectionId": connection_id,
+            "connectedAt": now - 1000,
+            "requestTimeEpoch": now,
+            "requestId": f"req-{connection_id}-{now}",
+            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+            "stage": "live",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
+        "isBase64Encoded": False,
+    }
+    if kind == "CONNECT":
+        event["headers"] = {"Host": "abcdef1234.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"}
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event

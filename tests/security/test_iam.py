@@ -27,6 +27,7 @@ SECRET = "secret"
 STATE_MACHINES = "stateMachine:*"
 OUTPUTS = "outputs/*"  # objects under the outputs bucket's outputs/ prefix
 FUNCTIONS = "function:*"  # this account's functions in this region
+CONNECTIONS = "@connections/*"  # the WebSocket API stage's connections (POST: write to one, DELETE: close it)
 TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
 
 # The reviewed table: what each function may do, and on what. The test below checks the template grants
@@ -92,6 +93,14 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("lambda:InvokeFunction", "function/CreateTokenFunction"),
         ("lambda:InvokeFunction", "function/WaitForTokenFunction"),  # the attach
     },
+    "RealtimeFunction": {
+        ("dynamodb:GetItem", TABLE),  # API keys, connections, tokens (a token subscription answers its state)
+        ("dynamodb:PutItem", TABLE),  # connection and subscription items
+        ("dynamodb:UpdateItem", TABLE),  # the connection's list of subscriptions
+        ("dynamodb:DeleteItem", TABLE),  # unsubscribe, $disconnect
+        ("secretsmanager:GetSecretValue", SECRET),  # public access tokens, callback URLs
+        ("execute-api:ManageConnections", CONNECTIONS),  # a connection refused authentication: told, then closed
+    },
 }
 # Checked by tests/durable/test_example_function.py instead of the moto run below.
 OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}
@@ -99,8 +108,9 @@ OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}
 # narrowest form is "this account's state machines"; output objects get a fresh key per write
 # (outputs/<token>/<random>), so the narrowest form is the outputs/ prefix of the one bucket; a durable
 # function's role cannot name the function itself (a dependency cycle), so its checkpoints get this account's
-# functions.
-ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS}
+# functions; connection ids are minted per connection, so the narrowest form is the connections of the one
+# WebSocket API's one stage.
+ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS, CONNECTIONS}
 
 
 def _resource(value: Any) -> str:  # noqa: PLR0911 - one return per short name
@@ -118,6 +128,9 @@ def _resource(value: Any) -> str:  # noqa: PLR0911 - one return per short name
         return FUNCTIONS
     if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn" and value["Fn::GetAtt"][0].endswith("Function"):
         return f"function/{value['Fn::GetAtt'][0]}"
+    stage = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}"
+    if value in ({"Fn::Sub": f"{stage}/POST/@connections/*"}, {"Fn::Sub": f"{stage}/DELETE/@connections/*"}):
+        return CONNECTIONS
     return text
 
 
@@ -193,6 +206,8 @@ def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str,
     if service == "s3":
         assert body.get("Key", "").startswith("outputs/"), body
         return {(f"s3:{operation}", OUTPUTS)}
+    if service == "apigatewaymanagementapi":  # PostToConnection, DeleteConnection, GetConnection
+        return {("execute-api:ManageConnections", CONNECTIONS)}
     raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
 
 
@@ -252,6 +267,24 @@ def _exercise(stack: Stack) -> None:
     call("ApiFunction", events.complete(key, large["id"], {"data": "losing" * 60_000}))  # deletes its upload
     call("CallbackFunction", events.callback(large["id"], keys.callback_hash(large["id"]), {"late": "C" * 300_000}))
     call("StreamFunction", {"Records": stack.bridge.deliver_stream()}, None)
+    _exercise_realtime(call, key, plain, tagged)
+
+
+def _exercise_realtime(call: Any, key: str, plain: dict[str, Any], tagged: dict[str, Any]) -> None:
+    """Every path of the realtime function: connect, authenticate (a key, an access token, a bad one: told and
+    closed), subscribe to a token and a tag, unsubscribe, ping, disconnect."""
+    ws = events.websocket
+    call("RealtimeFunction", ws("$connect", "c1"))
+    call("RealtimeFunction", ws("auth", "c1", {"action": "auth", "token": key}))
+    call("RealtimeFunction", ws("subscribe", "c1", {"action": "subscribe", "tokenId": tagged["id"]}))
+    call("RealtimeFunction", ws("subscribe", "c1", {"action": "subscribe", "tag": "a"}))
+    call("RealtimeFunction", ws("unsubscribe", "c1", {"action": "unsubscribe", "tag": "a"}))
+    call("RealtimeFunction", ws("$default", "c1", {"action": "ping"}))
+    call("RealtimeFunction", ws("auth", "c2", {"action": "auth", "token": plain["publicAccessToken"]}))
+    call("RealtimeFunction", ws("subscribe", "c2", {"action": "subscribe", "tokenId": plain["id"]}))
+    call("RealtimeFunction", ws("auth", "c3", {"action": "auth", "token": "wp_dev_" + "x" * 43}))  # refused: closed
+    call("RealtimeFunction", ws("$disconnect", "c1"))
+    call("RealtimeFunction", ws("$disconnect", "c2"))
 
 
 def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack) -> None:

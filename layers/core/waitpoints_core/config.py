@@ -23,6 +23,9 @@ class Settings:
     auth_cache_seconds: float = 60.0
     signing_key_cache_seconds: float = 300.0
     cors_origins: tuple[str, ...] = ("*",)
+    # The WebSocket API's @connections endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); the
+    # realtime function falls back to the one its event names, a function without such events needs it set.
+    realtime_management_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +42,7 @@ class Settings:
             auth_cache_seconds=float(env.get("WAITPOINTS_AUTH_CACHE_SECONDS", "60")),
             signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
+            realtime_management_url=env.get("WAITPOINTS_WS_MANAGEMENT_URL") or None,
         )
 
 

@@ -10,12 +10,15 @@ from .aws.s3 import S3Blobs
 from .aws.stepfunctions import StepFunctionsBridge
 from .config import Settings
 from .dynamodb import DynamoDBStore
+from .aws.connections import connections
 from .dynamodb.codecs import decode_stream_record
+from .dynamodb.subscriptions import DynamoDBSubscriptions
 from .keyring import KeyRing
 from .services import WaitpointService
 from .signing import SigningKeys
 
-__all__ = ["decode_stream_record", "get_service", "reset"]  # decode_stream_record: the stream handler's decoder
+# What the edge reaches the adapters through: the stream record decoder, the WebSocket connections.
+__all__ = ["connections", "decode_stream_record", "get_service", "get_subscriptions", "reset"]
 
 
 @cache
@@ -42,5 +45,13 @@ def get_service() -> WaitpointService:
 def reset() -> None:
     """Forget the cached service and clients (tests and the local stack, after changing the environment)."""
     get_service.cache_clear()
+    get_subscriptions.cache_clear()
+    connections.cache_clear()
     aws.client.cache_clear()
     aws._session.cache_clear()  # noqa: SLF001 - the session reads the environment (region, endpoint) once
+
+
+@cache
+def get_subscriptions() -> DynamoDBSubscriptions:
+    """The real-time subscriptions' store, on the service's table."""
+    return DynamoDBSubscriptions(aws.client("dynamodb"), get_service().settings.table_name)

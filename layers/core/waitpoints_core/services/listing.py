@@ -55,7 +55,9 @@ class ListingService:
         def link(boundary: str | None, to_older: bool, wanted: bool) -> str | None:
             if not wanted or boundary is None:
                 return None
-            return encode_cursor(Cursor(boundary, to_older, window), env, query.filters, self._signing_keys.get().sign_cursor)
+            return encode_cursor(
+                Cursor(boundary, to_older, window), env, query.filters, self._signing_keys.get().sign_cursor
+            )
 
         return TokenPage([t.seen_at(now) for t in page], link(last, True, has_next), link(first, False, has_previous))
 
