@@ -32,8 +32,10 @@ def default_sigint() -> None:
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAITPOINTS_")}
-    # This checkout's package, whatever the venv's editable install points at.
-    env.update(PYTHONPATH=str(REPO / "sdk"), NO_COLOR="1", **(extra or {}))
+    # This checkout's package and server code, whatever the venv's editable install points at (an editable install
+    # puts the same folders on the path: dev-mode-dirs in pyproject.toml).
+    paths = os.pathsep.join(str(REPO / p) for p in ("sdk", "layers/core", "local", "admin", "."))
+    env.update(PYTHONPATH=paths, NO_COLOR="1", **(extra or {}))
     return env
 
 
