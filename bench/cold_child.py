@@ -73,8 +73,7 @@ def main() -> None:
         result = {"cold_ms": cold * 1000, "rss_init_mb": _rss_mb()}
         with open(canned_path, "rb") as f:
             canned = pickle.load(f)[op]
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from canned import install  # noqa: PLC0415
+        from canned import install  # noqa: PLC0415 - run as a script, its folder is sys.path[0]
 
         install(canned["responses"])
         events, expect, context = canned["events"], canned["expect"], Context()

@@ -5,7 +5,7 @@ layer's own item builders (`token_to_item`, `tag_items`), then walks the first p
 counts, with botocore event hooks, every DynamoDB request and the ScannedCount of every Query. Asserts that no
 Scan is ever issued. Not a timed test: the figures are requests and items, which do not depend on the machine.
 
-    python bench/list_bench.py [--sizes 10000,100000] [--pages 3]
+    python -m bench.list_bench [--sizes 10000,100000] [--pages 3]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "layers/core"), str(REPO / "local")]
 os.environ.update(
     {
         "AWS_DEFAULT_REGION": "us-east-1",

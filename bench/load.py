@@ -29,10 +29,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO)]
+from tests.local_stack import running_stack
 
-from tests.local_stack import running_stack  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 TOKENS = "/api/v1/waitpoints/tokens"
 

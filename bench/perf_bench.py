@@ -19,7 +19,7 @@ the stream consumer's resume (`resume`):
 
 Every figure is the median of several runs. Ratios are to the floor measured in the same run.
 
-    python bench/perf_bench.py [--runs 5] [--calls 3000] [--quick] [--no-throughput] [--out .waitpoints/bench.json]
+    python -m bench.perf_bench [--runs 5] [--calls 3000] [--quick] [--no-throughput] [--out .waitpoints/bench.json]
 
 bench.json holds exactly `{"operations": {<operation>: {<the nine figures>}}}`; bench-details.json beside it holds
 the rest (the requests by name, RSS after init, the local stack's throughput, dollars per million tokens).
@@ -50,9 +50,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for _p in ("layers/core", "local", ".", "bench"):
-    if str(REPO / _p) not in sys.path:
-        sys.path.insert(0, str(REPO / _p))
 
 FAKE_AWS = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -563,7 +560,7 @@ class Recorder:
         self._bodies[id(model)] = params.get("body")
 
     def _after(self, service: str) -> Callable[..., None]:
-        from canned import canned_key  # noqa: PLC0415
+        from .canned import canned_key  # noqa: PLC0415
 
         def record(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
             answer = {k: v for k, v in copy.deepcopy(parsed).items() if k != "ConsumedCapacity"}
@@ -814,7 +811,7 @@ BLOCK = 100
 def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str, dict[str, float]]:
     import gc  # noqa: PLC0415
 
-    from canned import install, uninstall  # noqa: PLC0415
+    from .canned import install, uninstall  # noqa: PLC0415
 
     context = lambda_context()
     figures: dict[str, dict[str, float]] = {}

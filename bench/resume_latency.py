@@ -18,10 +18,7 @@ from pathlib import Path
 
 import boto3
 import httpx
-
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("layers/core", "local")]
-
-from waitpoints_local.stack import LocalStack  # noqa: E402
+from waitpoints_local.stack import LocalStack
 
 WAIT_ONLY = {
     "StartAt": "Wait",

@@ -24,3 +24,17 @@ def read_event(name: str) -> dict[str, Any]:
 def load_event() -> Callable[[str], dict[str, Any]]:
     """`load_event("api_create_token")` → the parsed event, a new copy on every call."""
     return read_event
+
+
+# `make unit` runs `-m "not stack and not slow"`. A test is marked `stack` by its folder (these start a local stack,
+# make, sam or the bench) or by asking for the SDK's session stack; mark a new one by hand elsewhere.
+_STACK_FOLDERS = ("blackbox", "local", "bench", "deploy")
+_STACK_FIXTURES = {"sdk_stack", "local_state"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        if folder in _STACK_FOLDERS or _STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)

@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,7 +26,7 @@ def free_port() -> int:
 
 def python_env(**extra: str) -> dict[str, str]:
     """This environment, with the project's import paths and a fast local timeout sweep."""
-    paths = os.pathsep.join(str(REPO / p) for p in ("layers/core", "local", "."))
+    paths = os.pathsep.join(str(REPO / p) for p in ("layers/core", "local", "admin", "."))
     return {**os.environ, "PYTHONPATH": paths, "WAITPOINTS_SCHEDULE_SECONDS": "1", **extra}
 
 
@@ -69,12 +72,13 @@ def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
         log.close()
 
 
-def admin(module: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run an admin command (waitpoints_local.keys or .signing_keys) against a running local stack."""
+def admin(module: str, state_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run an admin command (waitpoints_admin.api_keys or .signing_keys) against a running local stack."""
     return subprocess.run(
-        [sys.executable, "-m", f"waitpoints_local.{module}", *args, "--state-dir", str(state_dir)],
+        [sys.executable, "-m", f"waitpoints_admin.{module}", *args, "--state-dir", str(state_dir)],
         cwd=REPO,
-        env=python_env(),
+        env=python_env(**env),
         capture_output=True,
         text=True,
+        check=False,
     )

@@ -49,7 +49,6 @@ class StreamPoller(threading.Thread):
         self._source, self._pool, self._table = source, pool, table_name
         self._queue_url = failure_queue_url
         self._stopping = threading.Event()
-        self.delivered = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -91,7 +90,6 @@ class StreamPoller(threading.Thread):
                     return
                 failed = [batch[0]["dynamodb"]["SequenceNumber"]]
             if not failed:
-                self.delivered += len(batch)
                 return
             attempts += 1
             if 0 <= self._source.max_retries < attempts:

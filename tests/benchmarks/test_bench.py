@@ -45,7 +45,7 @@ def _env() -> dict[str, str]:
 def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench/perf_bench.py"), "--quick", "--no-throughput", "--out", str(out)],
+        [sys.executable, "-m", "bench.perf_bench", "--quick", "--no-throughput", "--out", str(out)],
         cwd=REPO,
         env=_env(),
         capture_output=True,

@@ -58,7 +58,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         return
     state = tmp_path_factory.mktemp("stack")
     with running_stack(state, WAITPOINTS_AUTH_CACHE_SECONDS="1", WAITPOINTS_SIGNING_KEY_CACHE_SECONDS="1") as values:
-        other = admin("keys", state, "--env", "other").stdout.strip()
+        other = admin("api_keys", state, "--env", "other").stdout.strip()
         yield Stack(
             values["WAITPOINTS_API_URL"],
             values["WAITPOINTS_SECRET_KEY"],

@@ -16,7 +16,7 @@ from .helpers import TOKENS, callback_path, create, error_of, retrieve
 
 
 def test_keys_are_listed_without_the_keys(local_stack: Stack) -> None:
-    listing = admin("keys", local_stack.state_dir, "--list")  # type: ignore[arg-type]
+    listing = admin("api_keys", local_stack.state_dir, "--list")  # type: ignore[arg-type]
     assert listing.returncode == 0
     assert {line.split()[1] for line in listing.stdout.splitlines()} >= {"dev", "other"}
     assert local_stack.key not in listing.stdout and local_stack.key[: len("wp_dev_") + 4] + "…" in listing.stdout
@@ -25,16 +25,16 @@ def test_keys_are_listed_without_the_keys(local_stack: Stack) -> None:
 def test_a_revoked_key_stops_working(local_stack: Stack) -> None:
     state = local_stack.state_dir
     assert state is not None
-    key = admin("keys", state, "--env", "revoke-me").stdout.strip()
+    key = admin("api_keys", state, "--env", "revoke-me").stdout.strip()
     with local_stack.client(key) as client:
         assert client.post(TOKENS, json={}).status_code == 200
         (key_id,) = [
-            line.split()[0] for line in admin("keys", state, "--list").stdout.splitlines() if " revoke-me " in line
+            line.split()[0] for line in admin("api_keys", state, "--list").stdout.splitlines() if " revoke-me " in line
         ]
-        assert admin("keys", state, "--revoke", key_id).returncode == 0
+        assert admin("api_keys", state, "--revoke", key_id).returncode == 0
         time.sleep(1.2)  # this stack caches known keys for 1 s (60 s by default)
         error_of(client.post(TOKENS, json={}), 401)
-    assert admin("keys", state, "--revoke", key_id).returncode == 1
+    assert admin("api_keys", state, "--revoke", key_id).returncode == 1
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,8 @@ def test_rotation_keeps_outstanding_urls_and_retiring_ends_them(
     assert anonymous.post(callback_path(finished_before["url"]), json={"old": 1}).status_code == 200
     assert anonymous.post(callback_path(after["url"]), json={"new": 1}).status_code == 200
 
-    assert admin("signing_keys", state, "--retire", "k1").returncode == 0
+    short_cache = {"WAITPOINTS_SIGNING_KEY_CACHE_SECONDS": "1"}  # as this stack's functions: k1 is safe to retire
+    assert admin("signing_keys", state, "--retire", "k1", **short_cache).returncode == 0
     time.sleep(1.2)
     error_of(anonymous.post(callback_path(before["url"]), json={"late": 1}), 401)
     assert anonymous.post(callback_path(retrieve(api, before["id"])["url"]), json={"k2": 1}).status_code == 200

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import httpx
@@ -15,11 +15,14 @@ import pytest
 from moto import mock_aws
 from waitpoints_core import ids
 from waitpoints_core.dynamodb import DynamoDBStore
-from waitpoints_local import keys
+from waitpoints_admin import api_keys
 from waitpoints_local.emulator import create_table, fake_aws_environment
 from waitpoints_local.template import Template
 
 from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_make_key_against_the_running_local_stack(tmp_path: Path) -> None:
@@ -63,6 +66,7 @@ def test_make_key_without_a_local_stack_says_how_to_start_one(tmp_path: Path) ->
         capture_output=True,
         text=True,
         env={**os.environ, "WAITPOINTS_STATE_DIR": str(tmp_path)},
+        check=False,
     )
     assert result.returncode != 0 and "make run" in result.stderr and result.stdout == ""
 
@@ -74,7 +78,7 @@ def test_invalid_environment_names_are_refused(tmp_path: Path, env: str, capsys:
         (props,) = Template().resources_of_type("AWS::DynamoDB::Table").values()
         create_table(boto3.client("dynamodb", region_name="us-east-1"), "t-keys", props)
         (tmp_path / "local.env").write_text("AWS_ENDPOINT_URL=\nWAITPOINTS_TABLE_NAME=t-keys\n")
-        assert keys.main(["--env", env, "--state-dir", str(tmp_path)]) == 2
+        assert api_keys.main(["--env", env, "--state-dir", str(tmp_path)]) == 2
     assert "env" in capsys.readouterr().err
 
 
@@ -99,7 +103,7 @@ def test_make_key_against_a_deployed_stack(monkeypatch: pytest.MonkeyPatch, caps
         boto3.client("cloudformation").create_stack(
             StackName="waitpoints-prod", TemplateBody=json.dumps(stack_template)
         )
-        assert keys.main(["--env", "prod", "--stack", "waitpoints-prod"]) == 0
+        assert api_keys.main(["--env", "prod", "--stack", "waitpoints-prod"]) == 0
         key = capsys.readouterr().out.strip()
-        table = keys.stack_table_name("waitpoints-prod")
+        table = api_keys.stack_table_name("waitpoints-prod")
         assert DynamoDBStore(boto3.client("dynamodb"), table).get_api_key_env(ids.hash_api_key(key)) == "prod"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_make_run_serves_on_waitpoints_port_writes_local_env_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 from waitpoints_core.dynamodb import DynamoDBStore
@@ -11,6 +12,9 @@ from waitpoints_local import moto_fixes
 
 from tests.listing.conftest import TABLE, moto_table
 from tests.listing.test_store import NOW, make
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_concurrent_transactions_apply_and_a_cancelled_one_rolls_back_only_itself(

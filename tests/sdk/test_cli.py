@@ -32,8 +32,10 @@ def default_sigint() -> None:
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAITPOINTS_")}
-    # This checkout's package, whatever the venv's editable install points at.
-    env.update(PYTHONPATH=str(REPO / "sdk"), NO_COLOR="1", **(extra or {}))
+    # This checkout's package and server code, whatever the venv's editable install points at (an editable install
+    # puts the same folders on the path: dev-mode-dirs in pyproject.toml).
+    paths = os.pathsep.join(str(REPO / p) for p in ("sdk", "layers/core", "local", "admin", "."))
+    env.update(PYTHONPATH=paths, NO_COLOR="1", **(extra or {}))
     return env
 
 
@@ -94,6 +96,7 @@ def test_help_and_version(run: Run) -> None:
         [],
         ["tokens"],
         ["tokens", "create"],
+        ["tokens", "retrieve"],
         ["tokens", "get"],
         ["tokens", "list"],
         ["tokens", "complete"],
@@ -114,11 +117,11 @@ def test_every_command_has_help(args: list[str], flag: str) -> None:
 def test_api_options_name_their_environment_variables() -> None:
     from waitpoints.cli.app import cli
 
-    output = CliRunner().invoke(cli, ["tokens", "get", "--help"]).output
+    output = CliRunner().invoke(cli, ["tokens", "retrieve", "--help"]).output
     assert "WAITPOINTS_API_URL" in output and "WAITPOINTS_SECRET_KEY" in output
 
 
-# --- tokens create / get / complete ---------------------------------------------------------------
+# --- tokens create / retrieve / complete ---------------------------------------------------------------
 
 
 def test_create_json_is_the_apis_json(run: Run, sdk_stack: SdkStack) -> None:
@@ -142,8 +145,18 @@ def test_create_json_is_the_apis_json(run: Run, sdk_stack: SdkStack) -> None:
     assert set(created) == {"id", "url", "isCached", "publicAccessToken"} and created["isCached"] is False
     stored = api_json(sdk_stack, created["id"])
     assert stored["tags"] == ["cli", "order:7"] and stored["status"] == "WAITING"  # type: ignore[index]
-    got = run("tokens", "get", created["id"], "--json")
+    got = run("tokens", "retrieve", created["id"], "--json")
     assert got.returncode == 0 and json.loads(got.stdout) == stored
+
+
+def test_get_is_a_hidden_alias_of_retrieve(run: Run, sdk: Client) -> None:
+    from waitpoints.cli.app import cli
+
+    token = sdk.create_token(tags=["cli-alias"])
+    alias, named = run("tokens", "get", token.id, "--json"), run("tokens", "retrieve", token.id, "--json")
+    assert alias.returncode == named.returncode == 0 and json.loads(alias.stdout) == json.loads(named.stdout)
+    listing = CliRunner().invoke(cli, ["tokens", "--help"]).output
+    assert "retrieve" in listing and " get " not in listing
 
 
 def test_create_prints_a_readable_table(run: Run) -> None:
@@ -161,11 +174,11 @@ def test_create_quiet_prints_only_the_id(run: Run) -> None:
     assert len(result.stdout.split()) == 1
 
 
-def test_complete_then_get_shows_the_output(run: Run, sdk: Client) -> None:
+def test_complete_then_retrieve_shows_the_output(run: Run, sdk: Client) -> None:
     token = sdk.create_token(tags=["cli"])
     done = run("tokens", "complete", token.id, '{"status": "approved", "n": 1}')
     assert (done.returncode, done.stdout.strip()) == (0, f"Completed {token.id}")
-    table = run("tokens", "get", token.id)
+    table = run("tokens", "retrieve", token.id)
     assert table.returncode == 0
     fields = {line.split()[0]: line for line in table.stdout.splitlines() if line and not line.startswith(" ")}
     assert "COMPLETED" in fields["status"] and "cli" in fields["tags"] and token.id in fields["id"]
@@ -270,7 +283,7 @@ def test_ctrl_c_exits_130(sdk_stack: SdkStack, sdk: Client, tmp_path: Path) -> N
 
 
 def test_an_unknown_token_exits_1_with_the_servers_message(run: Run) -> None:
-    result = run("tokens", "get", "waitpoint_" + "0" * 25)
+    result = run("tokens", "retrieve", "waitpoint_" + "0" * 25)
     assert result.returncode == 1 and result.stderr.strip() == "Error: Waitpoint not found (HTTP 404)"
     assert result.stdout == ""
 
@@ -294,12 +307,12 @@ def test_a_bad_timeout_exits_1_naming_the_field(run: Run) -> None:
 
 
 def test_no_configuration_exits_2_saying_what_to_set(run: Run) -> None:
-    result = run("tokens", "get", "waitpoint_x", configured=False)
+    result = run("tokens", "retrieve", "waitpoint_x", configured=False)
     assert result.returncode == 2 and "WAITPOINTS_API_URL" in result.stderr
 
 
 def test_usage_errors_exit_2(run: Run) -> None:
-    assert run("tokens", "get").returncode == 2
+    assert run("tokens", "retrieve").returncode == 2
     assert run("tokens", "frobnicate").returncode == 2
     bad_status = run("tokens", "list", "--status", "DONE")
     assert bad_status.returncode == 2 and "DONE" in bad_status.stderr
@@ -326,7 +339,7 @@ def test_keys_create_prints_only_a_working_key(run: Run, local_state: Path, sdk_
     with Client(sdk_stack.url, key) as other_env:
         created = other_env.create_token()
         assert other_env.retrieve_token(created).id == created.id
-    foreign = run("tokens", "get", created.id)  # the dev key cannot see the other environment's token
+    foreign = run("tokens", "retrieve", created.id)  # the dev key cannot see the other environment's token
     assert foreign.returncode == 1 and "not found" in foreign.stderr
 
 

@@ -3,6 +3,7 @@ the wait module's default client, the public surface, and the CLI's parsers and 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from waitpoints._types import Token as WireToken
 from .wire import API, KEY, TOKEN_ID, Recorder, ok, token
 
 REPO = Path(__file__).resolve().parents[2]
+SITE_PACKAGES = [p for p in sys.path if p.endswith("site-packages")]  # click, httpx, rich without the .pth files
 
 
 class Clock:
@@ -289,12 +291,28 @@ def test_cli_server_commands_explain_missing_server_dependencies() -> None:
         "import sys; sys.modules['boto3'] = None; from waitpoints.cli.app import run; "
         "sys.exit(run(['keys', 'create', '--env', 'x']))"
     )
+    server_path = os.pathsep.join(str(REPO / p) for p in ("sdk", "layers/core", "local", "admin", "."))
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={"PYTHONPATH": str(REPO / "sdk"), "PATH": ""},
+        env={"PYTHONPATH": server_path, "PATH": ""},
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "development dependencies (boto3 is missing)" in result.stderr
+
+
+def test_cli_server_commands_without_the_server_code_say_how_to_get_it() -> None:
+    """No sys.path edits: with only the SDK importable, `keys` names the editable install and the PYTHONPATH."""
+    code = "import sys; from waitpoints.cli.app import run; sys.exit(run(['keys', 'create', '--env', 'x']))"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code],  # -S: no site-packages, so no editable install of the clone either
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": os.pathsep.join([str(REPO / "sdk"), *SITE_PACKAGES]), "PATH": ""},
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot import waitpoints_admin" in result.stderr and "pip install -e '.[cli]'" in result.stderr
+    assert f"PYTHONPATH={REPO / 'layers/core'}" in result.stderr

@@ -1,7 +1,8 @@
-"""Finding the server's code (``waitpoints_core``, ``waitpoints_local``) for ``keys`` and ``dev``.
+"""The server's code (``waitpoints_core``, ``waitpoints_local``, ``waitpoints_admin``) for ``keys`` and ``dev``.
 
-The SDK installs without the server. These two commands work in a clone of the repository: from the
-clone's directory (or below it), or from an editable install of it (``pip install -e '.[cli]'``).
+The SDK installs without the server. These two commands need a clone of the repository on the import path:
+an editable install of it (``pip install -e '.[cli]'``, as ``make`` does), or its folders on ``PYTHONPATH``
+(as ``make`` sets it). Nothing here edits ``sys.path``: a missing module is explained instead.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,8 @@ import click
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+SERVER_DIRS = ("layers/core", "local", "admin", ".")
 
 
 def _is_repo(path: Path) -> bool:
@@ -31,28 +33,30 @@ def find_repo() -> Path | None:
     return None
 
 
-def use_server_code(command: str) -> None:
-    """Make ``waitpoints_local`` importable (here and in the processes it starts), or fail with a hint."""
-    if importlib.util.find_spec("waitpoints_local") is not None and importlib.util.find_spec("functions"):
-        return
+def _missing_server_code(command: str, package: str) -> click.ClickException:
     repo = find_repo()
     if repo is None:
-        raise click.ClickException(
-            f"'waitpoints {command}' needs the waitpoints repository (template.yaml, local/, layers/): "
-            "run it inside a clone, or install the clone with pip install -e '.[cli]'"
+        return click.ClickException(
+            f"'waitpoints {command}' needs the waitpoints repository (template.yaml, local/, layers/, admin/): "
+            "install a clone with pip install -e '.[cli]'"
         )
-    paths = [str(repo / "layers" / "core"), str(repo / "local"), str(repo)]
-    sys.path[:0] = [p for p in paths if p not in sys.path]
-    current = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(paths + ([current] if current else []))
+    path = os.pathsep.join(str(repo / d) if d != "." else str(repo) for d in SERVER_DIRS)
+    return click.ClickException(
+        f"'waitpoints {command}' cannot import {package}: in {repo}, run pip install -e '.[cli]' "
+        f"(or make, which does), or set PYTHONPATH={path}"
+    )
 
 
 def import_server_module(name: str, command: str) -> ModuleType:
-    """Import a module of the server's code, explaining a missing dependency instead of a traceback."""
-    use_server_code(command)
+    """Import a module of the server's code, explaining a missing package or dependency instead of a traceback."""
+    package = name.split(".", 1)[0]
+    if importlib.util.find_spec(package) is None:
+        raise _missing_server_code(command, package)
     try:
         return importlib.import_module(name)
     except ImportError as error:
+        if error.name and error.name.split(".")[0] in ("waitpoints_core", "waitpoints_local", "waitpoints_admin"):
+            raise _missing_server_code(command, error.name) from None
         raise click.ClickException(
             f"'waitpoints {command}' needs the repository's development dependencies ({error.name} is missing): "
             "run 'make run' once, or pip install -r requirements-dev.txt -c constraints.txt"

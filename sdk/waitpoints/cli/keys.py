@@ -46,12 +46,12 @@ def keys() -> None:
 )
 def create(env_name: str, stack: str | None, state_dir: Path) -> None:
     """Mint a secret key and print only the key, so that $(waitpoints keys create --env prod --stack s) captures it."""
-    local_keys = import_server_module("waitpoints_local.keys", "keys create")
+    api_keys = import_server_module("waitpoints_admin.api_keys", "keys create")  # the code behind make key
     aws_errors = import_server_module("botocore.exceptions", "keys create")
 
     argv = ["--env", env_name, "--state-dir", str(state_dir)] + (["--stack", stack] if stack else [])
     try:
-        code: int = local_keys.main(argv)
+        code: int = api_keys.main(argv)
     except aws_errors.NoCredentialsError:
         raise click.ClickException(
             "no AWS credentials: configure them (aws configure, AWS_PROFILE...) to mint into a deployed stack"

@@ -1,4 +1,4 @@
-"""``waitpoints tokens create | get | list | complete | wait``."""
+"""``waitpoints tokens create | retrieve | list | complete | wait`` (``get`` is a hidden alias of ``retrieve``)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def create(
 @json_option
 @api_options
 @click.pass_obj
-def get(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_key: str | None) -> None:
+def retrieve(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_key: str | None) -> None:
     """Show a token: status, dates, tags and output."""
     with make_client(api_url, secret_key) as client:
         token = client.retrieve_token(token_id)
@@ -83,6 +83,12 @@ def get(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_k
         out.json(token.to_dict())
     else:
         show_token(out, token)
+
+
+# `tokens get`, the command's first name: still accepted, no longer listed (retrieve, as in the API and the SDK).
+tokens.add_command(
+    click.Command("get", callback=retrieve.callback, params=retrieve.params, help=retrieve.help, hidden=True)
+)
 
 
 @tokens.command(name="list")

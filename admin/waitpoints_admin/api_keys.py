@@ -7,10 +7,8 @@ on that deployed stack, with the caller's AWS credentials. Creating prints only 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,39 +16,7 @@ from waitpoints_core import InvalidInput
 from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 
-from .emulator import fake_aws_environment
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
-def stack_output(stack: str, name: str) -> str:
-    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-    for output in outputs:
-        if output["OutputKey"] == name:
-            return str(output["OutputValue"])
-    raise SystemExit(f"error: stack {stack} has no {name} output; is it a waitpoints stack?")
-
-
-def stack_table_name(stack: str) -> str:
-    return stack_output(stack, "TableName")
-
-
-def target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", help="a deployed CloudFormation stack name (default: the local stack)")
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")))
-
-
-def local_values(state_dir: Path) -> dict[str, str]:
-    """The running local stack's local.env, with this process pointed at its emulated AWS."""
-    env_file = state_dir / "local.env"
-    if not env_file.exists():
-        raise SystemExit(f"error: {env_file} not found; start the local stack with 'make run' or pass STACK=<name>")
-    values = read_env_file(env_file)
-    os.environ.update(fake_aws_environment(values["AWS_ENDPOINT_URL"]))
-    return values
+from .stacks import local_values, stack_table_name, target_args
 
 
 def store_for(args: argparse.Namespace) -> DynamoDBStore:
@@ -70,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (see --list)")
     target_args(parser)
     args = parser.parse_args(argv)
+    if args.revoke is not None and not args.revoke.strip():  # make revoke-key without KEY_ID=
+        print("error: which key? make revoke-key KEY_ID=<id from make keys> [STACK=<stack>]", file=sys.stderr)
+        return 2
     store = store_for(args)
     if args.list:
         rows: list[Any] = sorted(store.api_keys(), key=lambda k: (k.env, k.created_at))

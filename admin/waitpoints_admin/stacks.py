@@ -1,0 +1,57 @@
+"""Where an admin command acts: the running local stack (found through its local.env) or, with `--stack`, a
+deployed CloudFormation stack, with the caller's AWS credentials."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def target_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", help="a deployed CloudFormation stack name (default: the local stack)")
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("WAITPOINTS_STATE_DIR", ".waitpoints")))
+
+
+def require_region(stack: str) -> None:
+    """A deployed stack lives in one region: without one, say how to name it (not botocore's NoRegionError)."""
+    if boto3.session.Session().region_name is None:
+        raise SystemExit(
+            f"error: no AWS region for stack {stack}: set AWS_REGION=<the stack's region> "
+            "(or a region in your AWS profile)"
+        )
+
+
+def stack_output(stack: str, name: str) -> str:
+    require_region(stack)
+    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    for output in outputs:
+        if output["OutputKey"] == name:
+            return str(output["OutputValue"])
+    raise SystemExit(f"error: stack {stack} has no {name} output; is it a waitpoints stack?")
+
+
+def stack_table_name(stack: str) -> str:
+    return stack_output(stack, "TableName")
+
+
+def local_values(state_dir: Path) -> dict[str, str]:
+    """The running local stack's local.env, with this process pointed at its emulated AWS."""
+    from waitpoints_local.emulator import fake_aws_environment  # noqa: PLC0415 - the local stack only
+
+    env_file = state_dir / "local.env"
+    if not env_file.exists():
+        raise SystemExit(f"error: {env_file} not found; start the local stack with 'make run' or pass STACK=<name>")
+    values = read_env_file(env_file)
+    os.environ.update(fake_aws_environment(values["AWS_ENDPOINT_URL"]))
+    return values
