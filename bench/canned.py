@@ -33,7 +33,7 @@ def canned_key(operation: str, body: Any) -> str:
 
 def install(responses: Canned) -> None:
     """Answer the handlers' own clients (waitpoints_core.aws) from `responses`; replaces any earlier install."""
-    from waitpoints_core import aws  # noqa: PLC0415
+    from waitpoints_core import aws
 
     uninstall()
     for service, answers in responses.items():

@@ -54,7 +54,7 @@ def main() -> None:
     target, requests, canned_path, op = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     started = _START
     if target == "floor":
-        import boto3  # noqa: PLC0415
+        import boto3
 
         client: Any = boto3.client("dynamodb")
         cold = time.perf_counter() - started
@@ -66,14 +66,14 @@ def main() -> None:
         module = importlib.util.module_from_spec(spec)
         sys.modules["app"] = module
         spec.loader.exec_module(module)
-        from waitpoints_core import get_service  # noqa: PLC0415 - already imported by the module
+        from waitpoints_core import get_service
 
         get_service()
         cold = time.perf_counter() - started
         result = {"cold_ms": cold * 1000, "rss_init_mb": _rss_mb()}
         with open(canned_path, "rb") as f:
             canned = pickle.load(f)[op]
-        from canned import install  # noqa: PLC0415 - run as a script, its folder is sys.path[0]
+        from canned import install
 
         install(canned["responses"])
         events, expect, context = canned["events"], canned["expect"], Context()

@@ -1,9 +1,10 @@
 """`make bench-list`: what listing costs in DynamoDB requests and items read, at 10,000 and 100,000 tokens.
 
 Loads tokens into in-process moto (5 environments, a realistic mix of statuses and tags) with the storage
-layer's own item builders (`token_to_item`, `tag_items`), then walks the first pages of each filter through WaitpointService.list_tokens and
-counts, with botocore event hooks, every DynamoDB request and the ScannedCount of every Query. Asserts that no
-Scan is ever issued. Not a timed test: the figures are requests and items, which do not depend on the machine.
+layer's own item builders (`token_to_item`, `tag_items`), then walks the first pages of each filter through
+ListingService.list_tokens and counts, with botocore event hooks, every DynamoDB request and the ScannedCount of
+every Query. Asserts that no Scan is ever issued. Not a timed test: the figures are requests and items, which do
+not depend on the machine.
 
     python -m bench.list_bench [--sizes 10000,100000] [--pages 3]
 """

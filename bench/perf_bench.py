@@ -43,11 +43,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -298,7 +300,7 @@ class Floors:
     so the difference to the handler is our code: routing, validation, auth, the domain, metrics and logging."""
 
     def __init__(self, table: str, keys: Any, api_env: dict[str, str]) -> None:
-        from waitpoints_core import aws  # noqa: PLC0415
+        from waitpoints_core import aws
 
         self.ddb = aws.client("dynamodb")
         self.sfn = aws.client("stepfunctions")
@@ -374,7 +376,7 @@ class Floors:
         return self._created(env, token_id, now, False)
 
     def create_cached(self, event: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import ClientError  # noqa: PLC0415
+        from botocore.exceptions import ClientError
 
         env = self._auth(event)
         body = json.loads(event["body"])
@@ -536,7 +538,7 @@ class Recorder:
     """Records the last answer to each operation, per service, from the handlers' clients."""
 
     def __init__(self, services: tuple[str, ...]) -> None:
-        from waitpoints_core import aws  # noqa: PLC0415
+        from waitpoints_core import aws
 
         self.answers: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
         self.sticky: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {}
@@ -560,7 +562,7 @@ class Recorder:
         self._bodies[id(model)] = params.get("body")
 
     def _after(self, service: str) -> Callable[..., None]:
-        from .canned import canned_key  # noqa: PLC0415
+        from .canned import canned_key
 
         def record(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
             answer = {k: v for k, v in copy.deepcopy(parsed).items() if k != "ConsumedCapacity"}
@@ -596,15 +598,15 @@ def moto_world() -> Iterator[World]:
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         os.environ.pop(name, None)
     os.environ.update(FAKE_AWS)
-    import boto3  # noqa: PLC0415
-    from moto import mock_aws  # noqa: PLC0415
-    from waitpoints_core import runtime  # noqa: PLC0415
-    from waitpoints_core.dynamodb import DynamoDBStore  # noqa: PLC0415
-    from waitpoints_core.services.auth import mint_api_key  # noqa: PLC0415
-    from waitpoints_core.signing import SigningKeys  # noqa: PLC0415
-    from waitpoints_local.emulator import create_resources  # noqa: PLC0415
-    from waitpoints_local.lambdas import load_handler  # noqa: PLC0415
-    from waitpoints_local.template import Template, resolve  # noqa: PLC0415
+    import boto3
+    from moto import mock_aws
+    from waitpoints_core import runtime
+    from waitpoints_core.dynamodb import DynamoDBStore
+    from waitpoints_core.services.auth import mint_api_key
+    from waitpoints_core.signing import SigningKeys
+    from waitpoints_local.emulator import create_resources
+    from waitpoints_local.lambdas import load_handler
+    from waitpoints_local.template import Template, resolve
 
     template = Template()
     with mock_aws():
@@ -631,9 +633,9 @@ def moto_world() -> Iterator[World]:
 
 def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str, Any]]]:
     """The operations' events, made against tokens that exist in moto."""
-    from waitpoints_core import Waitpoint, now_ms  # noqa: PLC0415
-    from waitpoints_core.ids import hash_api_key, new_token_id  # noqa: PLC0415
-    from waitpoints_core.models import TokenStatus  # noqa: PLC0415
+    from waitpoints_core import Waitpoint, now_ms
+    from waitpoints_core.ids import hash_api_key, new_token_id
+    from waitpoints_core.models import TokenStatus
 
     auth = f"Bearer {world.secret_key}"
 
@@ -760,8 +762,8 @@ def _check(op: Op, response: dict[str, Any]) -> None:
 
 def phase_requests(world: World, ops: list[Op]) -> dict[str, dict[str, float]]:
     """Warm each operation once, then count one call's DynamoDB requests and capacity; record its answers."""
-    import boto3  # noqa: PLC0415
-    from waitpoints_core import aws  # noqa: PLC0415
+    import boto3
+    from waitpoints_core import aws
 
     recorder = Recorder(("dynamodb", "secretsmanager", "stepfunctions"))
     meter = Meter(aws.client("dynamodb"), boto3.session.Session().client("dynamodb"), world.table, world.indexes)
@@ -800,7 +802,7 @@ def _percentile(samples: list[int], q: float) -> float:
 
 def lambda_context() -> Any:
     """The local stack's Lambda context (imported late, like the rest of the code under test)."""
-    from waitpoints_local.lambdas import LambdaContext  # noqa: PLC0415
+    from waitpoints_local.lambdas import LambdaContext
 
     return LambdaContext("bench", "00000000-0000-0000-0000-000000000000")
 
@@ -809,9 +811,9 @@ BLOCK = 100
 
 
 def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str, dict[str, float]]:
-    import gc  # noqa: PLC0415
+    import gc
 
-    from .canned import install, uninstall  # noqa: PLC0415
+    from .canned import install, uninstall
 
     context = lambda_context()
     figures: dict[str, dict[str, float]] = {}
@@ -854,7 +856,7 @@ def phase_timing(world: World, ops: list[Op], calls: int, runs: int) -> dict[str
 
 
 def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[str, dict[str, float]]:
-    from waitpoints_local.template import Template  # noqa: PLC0415
+    from waitpoints_local.template import Template
 
     functions = {f.logical_id: f for f in Template().functions()}
     canned = {}
@@ -901,9 +903,9 @@ def phase_cold(world: World, ops: list[Op], runs: int, requests: int) -> dict[st
 
 
 def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float]:
-    import httpx  # noqa: PLC0415
+    import httpx
 
-    from tests.local_stack import running_stack  # noqa: PLC0415
+    from tests.local_stack import running_stack
 
     state = REPO / ".waitpoints" / "bench-stack"
     state.mkdir(parents=True, exist_ok=True)

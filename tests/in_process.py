@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-import pytest
 from moto import mock_aws
 from waitpoints_core import runtime
 from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 from waitpoints_local import moto_fixes
 from waitpoints_local.emulator import create_resources, fake_aws_environment
-from waitpoints_local.template import Template
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pytest
+    from waitpoints_local.template import Template
 
 
 @contextmanager

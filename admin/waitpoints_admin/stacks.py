@@ -47,7 +47,7 @@ def stack_table_name(stack: str) -> str:
 
 def local_values(state_dir: Path) -> dict[str, str]:
     """The running local stack's local.env, with this process pointed at its emulated AWS."""
-    from waitpoints_local.emulator import fake_aws_environment  # noqa: PLC0415 - the local stack only
+    from waitpoints_local.emulator import fake_aws_environment
 
     env_file = state_dir / "local.env"
     if not env_file.exists():

@@ -48,7 +48,7 @@ def _token_url(token_id: str) -> str:
 
 @app.post(TOKENS, summary="Create a waitpoint token")
 def create_token() -> Response[dict[str, Any]]:
-    from waitpoints_core.request_models import CreateTokenRequest, parse_request  # noqa: PLC0415
+    from waitpoints_core.request_models import CreateTokenRequest, parse_request
 
     request = parse_request(CreateTokenRequest, app.context["body"])
     created = get_service().tokens.create(app.context["principal"].env, request)
@@ -72,7 +72,7 @@ def retrieve_token(id: str) -> dict[str, Any]:
 
 @app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")
 def complete_token(id: str) -> dict[str, bool]:
-    from waitpoints_core.request_models import CompleteTokenRequest, parse_request  # noqa: PLC0415
+    from waitpoints_core.request_models import CompleteTokenRequest, parse_request
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
     tokens, principal = get_service().tokens, app.context["principal"]
@@ -89,7 +89,7 @@ def complete_preflight(id: str) -> Response[str]:
 
 @app.get(OPENAPI, include_in_schema=False)
 def openapi_document() -> dict[str, Any]:
-    from waitpoints_http import openapi  # noqa: PLC0415 - pydantic and Powertools' OpenAPI models, on request
+    from waitpoints_http import openapi
 
     return openapi.document(app)
 

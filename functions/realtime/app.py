@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from waitpoints_http.metrics import count, instrument
 from waitpoints_http import websocket
+from waitpoints_http.metrics import count, instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -73,7 +73,7 @@ class LocalDurableRunner:
     @classmethod
     def for_template(cls, template: Template, **options: Any) -> LocalDurableRunner:
         """The template's functions with a DurableConfig, each handler loaded from its CodeUri."""
-        from .lambdas import load_handler  # noqa: PLC0415
+        from .lambdas import load_handler
 
         durable = durable_functions(template)
         handlers = {f.logical_id: load_handler(f) for f in template.functions() if f.logical_id in durable}
@@ -88,8 +88,8 @@ class LocalDurableRunner:
 
     def start(self) -> str:
         """Start the runner and serve it; return its endpoint URL."""
-        from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner  # noqa: PLC0415
-        from aws_durable_execution_sdk_python_testing.web.server import WebServer, WebServiceConfig  # noqa: PLC0415
+        from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
+        from aws_durable_execution_sdk_python_testing.web.server import WebServer, WebServiceConfig
 
         if self._server is not None:
             return self.endpoint_url
@@ -128,8 +128,8 @@ class LocalDurableRunner:
 
     def client(self, **options: Any) -> Any:
         """A boto3 `lambda` client for this runner (fake credentials, no retries unless asked)."""
-        import boto3  # noqa: PLC0415
-        from botocore.config import Config  # noqa: PLC0415
+        import boto3
+        from botocore.config import Config
 
         return boto3.client(
             "lambda",
@@ -177,7 +177,7 @@ class LocalDurableRunner:
 def _aws_error_headers(base: type) -> type:
     """The server's request handler, answering errors with `x-amzn-ErrorType: <Type>` as Lambda does."""
 
-    class _AwsErrorHeaders(base):  # type: ignore[valid-type, misc]
+    class _AwsErrorHeaders(base):  # type: ignore[misc]
         def _send_response(self, response: Any) -> None:
             if response.status_code >= 400 and isinstance(response.body, dict):
                 kind = response.body.get("Type") or response.body.get("__type")

@@ -95,7 +95,7 @@ def all_items(self: Table) -> list[Item]:
 
 
 def install() -> None:
-    global _installed
+    global _installed  # noqa: PLW0603 - patches moto once per process
     if _installed:
         return
     _installed = True

@@ -232,7 +232,7 @@ class WebSocketGateway:
 
     def _message(self, client: _Client, message: str | bytes) -> None:
         binary = isinstance(message, bytes)
-        body = base64.b64encode(message).decode() if binary else message
+        body = base64.b64encode(message).decode() if isinstance(message, bytes) else message
         route = "$default" if binary else self.routes.select(message)  # type: ignore[arg-type]
         context = {**self._context(client, route, "MESSAGE"), "messageId": uuid.uuid4().hex[:16]}
         event = {"requestContext": context, "body": body, "isBase64Encoded": binary}

@@ -116,7 +116,7 @@ class Subscription:
 
     def __enter__(self) -> Subscription:
         try:
-            from websockets.sync.client import connect  # noqa: PLC0415 - the optional `realtime` extra
+            from websockets.sync.client import connect
         except ImportError as exc:
             raise RealtimeUnavailable("pip install 'waitpoints[realtime]' for WebSocket subscriptions") from exc
         self._ws = connect(self._url, open_timeout=self._open_timeout, compression=None).__enter__()
@@ -150,7 +150,7 @@ class Subscription:
     def next(self, timeout: float | None) -> TokenTransition:
         """The next transition; TimeoutError after ``timeout`` seconds without one (None: wait for ever).
         StopIteration when the server closed the connection (API Gateway does after 2 hours)."""
-        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed
 
         if self._pending:
             return self._pending.pop(0)
@@ -258,7 +258,7 @@ class AsyncSubscription:
 
     async def __aenter__(self) -> AsyncSubscription:
         try:
-            from websockets.asyncio.client import connect  # noqa: PLC0415 - the optional `realtime` extra
+            from websockets.asyncio.client import connect
         except ImportError as exc:
             raise RealtimeUnavailable("pip install 'waitpoints[realtime]' for WebSocket subscriptions") from exc
         self._ws = await connect(self._url, open_timeout=self._open_timeout, compression=None)
@@ -273,7 +273,7 @@ class AsyncSubscription:
         return self
 
     async def _request(self, message: dict[str, Any], expected: str) -> dict[str, Any]:
-        import asyncio  # noqa: PLC0415
+        import asyncio
 
         await self._ws.send(json.dumps(message))
         async with asyncio.timeout(self._open_timeout):
@@ -289,9 +289,9 @@ class AsyncSubscription:
         return self
 
     async def __anext__(self) -> TokenTransition:
-        import asyncio  # noqa: PLC0415
+        import asyncio
 
-        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed
 
         if self._pending:
             return self._pending.pop(0)
@@ -326,7 +326,7 @@ async def awatch(
     poll_interval: float = 2.0,
 ) -> AsyncIterator[TokenTransition]:
     """``watch`` for ``AsyncClient``."""
-    import asyncio  # noqa: PLC0415
+    import asyncio
 
     url = websocket_url(ws_url)
     if url is not None:

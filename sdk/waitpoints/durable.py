@@ -86,8 +86,8 @@ def wait_for_token(
         Any other failure (``Waitpoint.OutputTooLarge``, ``Waitpoint.NotFound``, a failed attach), as raised.
     """
     try:
-        from aws_durable_execution_sdk_python import CallbackExternalError, CallbackTimeoutError  # noqa: PLC0415
-        from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig  # noqa: PLC0415
+        from aws_durable_execution_sdk_python import CallbackExternalError, CallbackTimeoutError
+        from aws_durable_execution_sdk_python.config import Duration, WaitForCallbackConfig
     except ImportError as exc:  # pragma: no cover - exercised in a subprocess without the package
         raise ConfigurationError(
             "waitpoints.durable needs the durable execution SDK: pip install 'waitpoints[durable]'"
@@ -179,7 +179,7 @@ class _Invoker:
 
     def __call__(self, function: str, payload: dict[str, Any]) -> Any:
         if self._client is None:
-            import boto3  # type: ignore[import-untyped]  # the durable SDK depends on it  # noqa: PLC0415
+            import boto3  # the durable SDK depends on it
 
             self._client = boto3.client("lambda")
         response = self._client.invoke(FunctionName=function, Payload=json.dumps(payload).encode())

@@ -61,7 +61,7 @@ def configure(api_url: str | None = None, secret_key: str | None = None, **optio
 
 def get_client() -> Client:
     """The default client, built from the environment on first use."""
-    global _client
+    global _client  # noqa: PLW0603 - the module-level default client, built once
     if _client is None:
         with _lock:
             if _client is None:

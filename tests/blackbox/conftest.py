@@ -8,16 +8,18 @@ WAITPOINTS_OTHER_SECRET_KEY: a key of a second environment); tests that need the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
 import pytest
 
 from tests.local_stack import admin, running_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @dataclass

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import TYPE_CHECKING
 
 import boto3
-import httpx
 import pytest
 
-from .conftest import Stack
 from .helpers import TOKENS, callback_path, create, error_of, retrieve
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .conftest import Stack
 
 
 def _callback(anonymous: httpx.Client, url: str, **kwargs: object) -> httpx.Response:

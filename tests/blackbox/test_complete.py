@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from .helpers import TOKENS, complete, create, error_of, parse_iso, retrieve
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def test_complete_with_json_data(api: httpx.Client) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .helpers import callback_path, complete, create, retrieve
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def test_twenty_concurrent_completions_have_one_winner(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from .helpers import TOKEN_ID, TOKENS, create, error_of, jwt_claims, parse_iso, retrieve
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def test_create_returns_id_url_and_access_token(api: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -23,8 +23,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import Stack
 from .helpers import create
+
+if TYPE_CHECKING:
+    from .conftest import Stack
 
 EXAMPLES = {GenerationMode.POSITIVE: 150, GenerationMode.NEGATIVE: 100}  # per operation: 250 requests
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -107,7 +109,8 @@ def test_generated_requests(
 
     run()
     print(
-        f"\nschemathesis {label} {mode.value}: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}"
+        f"\nschemathesis {label} {mode.value}: {sum(statuses.values())} requests, "
+        f"statuses {dict(sorted(statuses.items()))}"
     )
     assert sum(statuses.values()) >= EXAMPLES[mode] // 2
     assert not [s for s in statuses if s >= 500]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.local_stack import admin, running_stack
 
-from .conftest import Stack
 from .helpers import TOKENS, callback_path, create, error_of, retrieve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from .conftest import Stack
 
 
 def test_keys_are_listed_without_the_keys(local_stack: Stack) -> None:

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-import httpx
 import pytest
 from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 
-from .conftest import Stack
 from .helpers import TOKENS, complete, create, error_of, no_nulls, parse_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import httpx
+
+    from .conftest import Stack
 
 POOL = 8
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from .helpers import TOKENS, create, error_of, no_nulls, parse_iso, retrieve
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def test_waiting_token_shape(api: httpx.Client) -> None:

@@ -11,14 +11,17 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from .conftest import Stack
 from .helpers import complete
 from .test_list import create_many, mint
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .conftest import Stack
 
 SDK_DIR = Path(__file__).resolve().parents[1] / "sdk_ts"
 

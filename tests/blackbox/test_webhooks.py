@@ -11,13 +11,16 @@ import secrets
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from .conftest import Stack
 from .helpers import TOKENS, callback_path, complete, create, error_of, retrieve
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .conftest import Stack
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 MB3 = 3 * 1024 * 1024

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from .conftest import Stack
 from .helpers import TOKENS, callback_path, complete, create
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .conftest import Stack
 
 WAIT_FOR_TOKEN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
 

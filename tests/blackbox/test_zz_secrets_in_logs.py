@@ -1,6 +1,6 @@
 """Runs last in the black-box suite: the local stack's whole log (every request of the session, every
-function's output, the emulator's; all but `make run`'s start-up banner) holds no API key, signing key, callback hash, public access token or
-Step Functions task token."""
+function's output, the emulator's; all but `make run`'s start-up banner) holds no API key, signing key, callback
+hash, public access token or Step Functions task token."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ import json
 import re
 import time
 import uuid
+from typing import TYPE_CHECKING
 
-import httpx
 from waitpoints_core.signing import SigningKeys
 
-from .conftest import Stack
 from .helpers import complete, create
 from .test_workflows import WAIT_FOR_TOKEN_ARN, _finish
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .conftest import Stack
 
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 API_KEY = re.compile(r"wp_[a-z0-9-]{1,32}_[A-Za-z0-9_-]{40,}")

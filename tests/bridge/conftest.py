@@ -4,9 +4,8 @@ stand-in for Step Functions' SendTask* API (moto drops `cause` and cannot inject
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,6 +16,9 @@ from waitpoints_local.streams import lambda_record, matches
 from waitpoints_local.template import Template
 
 from tests.in_process import deployment
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TEMPLATE = Template()
 

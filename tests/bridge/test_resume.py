@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 from waitpoints_core import Attachment, CreateTokenRequest, Principal, WaitForTokenRequest, format_iso
 
-from .conftest import Bridge
+if TYPE_CHECKING:
+    from .conftest import Bridge
 
 DEV = Principal(env="dev")
 
@@ -127,11 +129,11 @@ def test_attach_racing_completion_never_leaves_an_execution_waiting(bridge: Brid
     for n, token_id in enumerate(tokens):
         barrier = threading.Barrier(2)
 
-        def attach(token_id: str = token_id, n: int = n) -> None:
+        def attach(token_id: str = token_id, n: int = n, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             _wait(bridge, token_id, f"task-{n}")
 
-        def finish(token_id: str = token_id, n: int = n) -> None:
+        def finish(token_id: str = token_id, n: int = n, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             bridge.service.tokens.complete(DEV, token_id, {"round": n})
 

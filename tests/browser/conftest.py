@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CHROMIUM = os.environ.get("WAITPOINTS_CHROMIUM", "/usr/bin/chromium")
 INSTALL_HINT = (
@@ -57,7 +59,7 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as playwright:
         try:
             chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
-        except Exception as exc:  # noqa: BLE001 - any launch failure is the same failure, explained
+        except Exception as exc:
             pytest.fail(f"Chromium at {executable} did not start ({exc}); {INSTALL_HINT}", False)
         yield chromium
         chromium.close()

@@ -4,15 +4,17 @@ keyboard-only use, and the screenshot in docs/approval-page.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from waitpoints_http.pages import ApprovalView
 from waitpoints_http.pages.html import document, security_headers
 
 from .page_server import PageServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -60,7 +60,7 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleS
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415
+        from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("Playwright is not installed: .venv/bin/pip install playwright==1.65.2 (see requirements-dev.txt)")
     if not CHROMIUM.is_file() or not shutil.which(str(CHROMIUM)):

@@ -113,7 +113,7 @@ def test_a_wrong_key_shows_a_clear_message_and_stores_nothing(page: Any, console
     expect(alert).to_contain_text("Paste a secret key")
 
 
-def test_sign_in_filter_page_open_complete_and_sign_out(  # noqa: PLR0915 - one walk through the console
+def test_sign_in_filter_page_open_complete_and_sign_out(
     page: Any, console_stack: ConsoleStack, seeded: dict[str, Any], tmp_path: Path
 ) -> None:
     stack = console_stack
@@ -256,7 +256,7 @@ def _routes(stack: ConsoleStack) -> set[str]:
         ("Extend", "extend", "Extend…", "Extend"),
     ],
 )
-def test_the_later_operator_actions_work_or_say_they_are_not_available(  # noqa: PLR0917
+def test_the_later_operator_actions_work_or_say_they_are_not_available(
     page: Any, console_stack: ConsoleStack, action: str, suffix: str, button: str, confirm: str
 ) -> None:
     """Reject, force timeout and extend come with the operator API. Until the server has a route, the console

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from waitpoints_core import signing
@@ -14,6 +14,9 @@ from waitpoints_core.ids import new_token_id
 from waitpoints_core.services.auth import Authenticator
 from waitpoints_core.services.tokens import TokenService
 from waitpoints_core.signing import SigningKeys
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MASTERS = {"k1": b"a" * 64, "k2": b"b" * 64, "k3": b"c" * 64}
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from waitpoints_core import get_service
@@ -14,6 +13,9 @@ from tests.bridge.conftest import TEMPLATE, Bridge, StepFunctions
 from tests.in_process import deployment
 
 from .harness import FaultInjector, install
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 RATE = 0.3
 SEED = 20261123

@@ -4,7 +4,8 @@ Every HTTP attempt botocore makes (its `before-send` stage, below the retry loop
 and are counted) passes through `FaultInjector`. While `active`, each attempt of a targeted service fails at
 `rate` (seeded random) in one of these ways:
 
-    throttle     400 ThrottlingException (Secrets Manager, Step Functions) / ProvisionedThroughputExceededException (DynamoDB)
+    throttle     400 ThrottlingException (Secrets Manager, Step Functions)
+                 / ProvisionedThroughputExceededException (DynamoDB)
     server       500 InternalServerError (InternalFailure for Secrets Manager and Step Functions)
     reset        ConnectionClosedError before the request is sent
     timeout      ReadTimeoutError before the request is applied

@@ -188,7 +188,7 @@ def test_completing_a_timed_out_token_changes_nothing(
         ('{"data": Infinity}', 400),
     ],
 )
-def test_invalid_complete_body_is_400(  # noqa: PLR0917 - pytest fixtures
+def test_invalid_complete_body_is_400(
     api: Invoke, aws: Deployment, create: Create, secret_key: str, load_event: LoadEvent, body: str, status: int
 ) -> None:
     token_id = create()["id"]

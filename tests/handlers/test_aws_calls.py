@@ -74,7 +74,7 @@ def test_the_counter_sees_the_handlers_calls(
     assert ddb_calls.take() == ["UpdateItem"]
 
 
-def test_each_operation_is_one_dynamodb_request_when_warm(  # noqa: PLR0917 - pytest fixtures
+def test_each_operation_is_one_dynamodb_request_when_warm(
     api: Invoke, callback: Invoke, secret_key: str, load_event: LoadEvent, ddb_calls: CallLog, secret_calls: CallLog
 ) -> None:
     def create() -> dict[str, Any]:

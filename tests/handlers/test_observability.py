@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,8 @@ import pytest
 from .support import with_body, with_hash, with_id
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .conftest import Deployment, Invoke
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -19,6 +18,9 @@ from waitpoints_core.services import workflows as service_workflows
 from waitpoints_core.signing import SigningKeys
 from waitpoints_local.emulator import REGION, create_table, fake_aws_environment
 from waitpoints_local.template import Template
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 TABLE = "waitpoints-test"
 KEYS = SigningKeys("k1", {"k1": b"listing-test-signing-key-0123456789"})

@@ -4,17 +4,20 @@ window, and sync_tag_items. (Every filter walked against a model: test_walks.py.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from waitpoints_core import CreateTokenRequest, Principal, TokenStatus, Waitpoint, WaitpointService
-from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.dynamodb.codecs import ENTER_TIMED_OUT, LEAVE_WAITING, tag_items, token_key
 from waitpoints_core.ids import new_token_id
 from waitpoints_http.list_query import parse_list_query
 
 from .conftest import TABLE, Meter, freeze_clock
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from waitpoints_core.dynamodb import DynamoDBStore
 
 W, C, T = TokenStatus.WAITING, TokenStatus.COMPLETED, TokenStatus.TIMED_OUT
 NOW = 1_800_000_000_000

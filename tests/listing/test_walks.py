@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from waitpoints_core import InvalidInput, TokenPage, TokenStatus, Waitpoint, WaitpointService
@@ -14,6 +14,9 @@ from waitpoints_http.list_query import parse_list_query
 
 from .conftest import Meter, freeze_clock, make_service, moto_table
 from .test_store import MINUTE, NOW, make, sweep
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @dataclass(frozen=True)

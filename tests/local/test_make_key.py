@@ -13,9 +13,9 @@ import boto3
 import httpx
 import pytest
 from moto import mock_aws
+from waitpoints_admin import api_keys
 from waitpoints_core import ids
 from waitpoints_core.dynamodb import DynamoDBStore
-from waitpoints_admin import api_keys
 from waitpoints_local.emulator import create_table, fake_aws_environment
 from waitpoints_local.template import Template
 

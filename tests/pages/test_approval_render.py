@@ -21,7 +21,7 @@ from waitpoints_http.pages import (
     render_approval,
     render_not_found,
 )
-from waitpoints_http.pages.html import CSS, CONTENT_SECURITY_POLICY
+from waitpoints_http.pages.html import CONTENT_SECURITY_POLICY, CSS
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -39,12 +39,13 @@ SCHEMA: dict[str, Any] = {
 
 
 def test_every_page_carries_the_strict_headers() -> None:
-    for status, headers, _ in (
+    pages = (
         render_approval(ApprovalView(title="t")),
         render_approval(ApprovalView(title="t", state="rejected", decided_at_ms=0)),
         render_not_found(),
         redirect_to("/x"),
-    ):
+    )
+    for _, headers, _ in pages:
         assert headers["Content-Type"] == "text/html; charset=utf-8"
         assert headers["Cache-Control"] == "no-store"
         assert headers["Referrer-Policy"] == "no-referrer"
@@ -54,7 +55,7 @@ def test_every_page_carries_the_strict_headers() -> None:
         for directive in ("default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
             assert directive in csp
         assert "unsafe-inline" not in csp and "script-src" not in csp  # no script at all: default-src 'none'
-    assert status == 303
+    assert pages[-1][0] == 303
 
 
 def test_the_style_hash_matches_the_one_style_element() -> None:

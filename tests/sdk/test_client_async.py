@@ -502,7 +502,7 @@ async def test_for_token_of_a_timed_out_token_is_not_ok_and_unwrap_raises() -> N
     result = await client.for_token(TOKEN_ID, poll_interval=0.1)
     assert not result.ok and result.output is None and result.timed_out
     assert isinstance(result.error, WaitpointTimeoutError) and not isinstance(result.error, WaitTimeoutError)
-    with pytest.raises(WaitpointTimeoutError, match="timed out at 2026-11-23T21:20:58.480Z"):
+    with pytest.raises(WaitpointTimeoutError, match=r"timed out at 2026-11-23T21:20:58\.480Z"):
         result.unwrap()
 
 

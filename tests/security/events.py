@@ -44,8 +44,8 @@ def preflight(token_id: str) -> dict[str, Any]:
 
 def websocket(route: str, connection_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """An API Gateway WebSocket event: $connect/$disconnect, or a message routed by its `action`."""
-    import json  # noqa: PLC0415
-    import time  # noqa: PLC0415
+    import json
+    import time
 
     now = int(time.time() * 1000)
     kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")

@@ -113,7 +113,7 @@ OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}
 ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS, CONNECTIONS}
 
 
-def _resource(value: Any) -> str:  # noqa: PLR0911 - one return per short name
+def _resource(value: Any) -> str:
     """A statement's resource as the short names above."""
     text = json.dumps(value)
     if value == {"Fn::GetAtt": ["TokensTable", "Arn"]}:

@@ -90,11 +90,11 @@ _REQUEST_MODELS = frozenset(
 
 def __getattr__(name: str) -> Any:
     if name in _REQUEST_MODELS:
-        from . import request_models  # noqa: PLC0415
+        from . import request_models
 
         return getattr(request_models, name)
     if name == "get_service":
-        from .runtime import get_service  # noqa: PLC0415
+        from .runtime import get_service
 
         return get_service
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

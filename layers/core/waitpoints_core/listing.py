@@ -13,12 +13,14 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
 from .models import TokenStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100

@@ -19,7 +19,7 @@ from .signing import scope_allows_completion
 MAX_TAGS = 10
 
 
-class TokenStatus(str, Enum):
+class TokenStatus(str, Enum):  # noqa: UP042 - StrEnum would change str() of a status
     WAITING = "WAITING"
     COMPLETED = "COMPLETED"
     TIMED_OUT = "TIMED_OUT"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 
 from . import aws
+from .aws.connections import connections
 from .aws.errors import aws_errors
 from .aws.s3 import S3Blobs
 from .aws.stepfunctions import StepFunctionsBridge
 from .config import Settings
 from .dynamodb import DynamoDBStore
-from .aws.connections import connections
 from .dynamodb.codecs import decode_stream_record
 from .dynamodb.subscriptions import DynamoDBSubscriptions
 from .keyring import KeyRing
@@ -48,7 +48,7 @@ def reset() -> None:
     get_subscriptions.cache_clear()
     connections.cache_clear()
     aws.client.cache_clear()
-    aws._session.cache_clear()  # noqa: SLF001 - the session reads the environment (region, endpoint) once
+    aws._session.cache_clear()
 
 
 @cache

@@ -77,7 +77,7 @@ def validate(schema: Mapping[str, Any] | str | None, data: object) -> None:
         raise SchemaMismatch(detail, path="$", rule="number") from None
     if not errors:
         return
-    from jsonschema.exceptions import relevance  # noqa: PLC0415 - loaded with the validator
+    from jsonschema.exceptions import relevance
 
     errors.sort(key=relevance, reverse=True)  # most relevant first, as jsonschema's best_match ranks them
     reported = tuple(_describe(error) for error in errors)
@@ -141,10 +141,10 @@ def _check_depth(schema: object) -> None:
 @lru_cache(maxsize=128)
 def _compiled(text: str) -> Any:
     """A validator for a schema's canonical text; `InvalidInput` for an invalid schema or an unresolvable $ref."""
-    from jsonschema import Draft202012Validator  # noqa: PLC0415 - only tokens that carry a schema load it
-    from jsonschema.exceptions import SchemaError  # noqa: PLC0415
-    from referencing import Registry  # noqa: PLC0415
-    from referencing.jsonschema import DRAFT202012  # noqa: PLC0415
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
 
     schema = json.loads(text)
     try:
@@ -160,7 +160,7 @@ def _compiled(text: str) -> Any:
 
 
 def _check_references(contents: object, resolver: Any, spec: Any) -> None:
-    from referencing.exceptions import Unresolvable  # noqa: PLC0415
+    from referencing.exceptions import Unresolvable
 
     stack: list[tuple[object, Any]] = [(contents, resolver)]
     while stack:

@@ -196,7 +196,7 @@ def authorize(principal: Principal, subscription: Subscription) -> None:
 # --- transitions ----------------------------------------------------------------------------------------------
 
 
-def transition_between(old: Waitpoint | None, new: Waitpoint | None) -> Transition | None:  # noqa: PLR0911
+def transition_between(old: Waitpoint | None, new: Waitpoint | None) -> Transition | None:
     """Which transition a change of a token item is, if any (a stream record's old and new images)."""
     if new is None:
         return None

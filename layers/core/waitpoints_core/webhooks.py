@@ -15,10 +15,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 TOLERANCE_SECONDS = 300
 

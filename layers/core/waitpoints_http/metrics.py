@@ -1,8 +1,8 @@
 """Metrics and tracing for every handler (the edge: the core emits no metric).
 
 Metrics are CloudWatch EMF lines through Powertools, in the `Waitpoints` namespace with the dimension
-`service` (the dashboard in template.yaml reads them there). The X-Ray tracer costs about 250 ms of cold start to import, so it is loaded only when the
-deployment enables tracing.
+`service` (the dashboard in template.yaml reads them there). The X-Ray tracer costs about 250 ms of cold start to
+import, so it is loaded only when the deployment enables tracing.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def instrument(handler: F) -> F:
     """Flush the handler's metrics after each invocation, and trace it when tracing is enabled."""
     wrapped: Any = metrics.log_metrics(handler)
     if tracing_enabled():
-        from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deliberately lazy, see the module docstring
+        from aws_lambda_powertools import Tracer
 
         wrapped = Tracer().capture_lambda_handler(wrapped)
     return wrapped  # type: ignore[no-any-return]

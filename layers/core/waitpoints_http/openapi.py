@@ -144,7 +144,9 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         app.get_openapi_json_schema(
             title="waitpoints",
             version="1",
-            description="Trigger.dev-compatible waitpoint tokens. Authenticate with `Authorization: Bearer <secret key>`.",
+            description=(
+                "Trigger.dev-compatible waitpoint tokens. Authenticate with `Authorization: Bearer <secret key>`."
+            ),
             security_schemes={
                 "secretKey": HTTPBearer(
                     description="A secret key wp_<env>_…, or on complete a token's publicAccessToken"

@@ -39,14 +39,11 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     reply = realtime.handle(connection_id, int(context.get("connectedAt") or 0), _text(event))
     if reply.close:
         client = connections(management_url(context))
-        for close in (
-            lambda: client.post(ConnectionId=connection_id, Data=reply.data()),
-            lambda: client.close(connection_id),
-        ):
-            try:
-                close()
-            except ConnectionGone:
-                pass
+        try:
+            client.post(ConnectionId=connection_id, Data=reply.data())
+            client.close(connection_id)
+        except ConnectionGone:
+            pass  # the client left first
         return _OK
     return {"statusCode": 200, "body": reply.data().decode()}
 
@@ -67,7 +64,7 @@ def _text(event: dict[str, Any]) -> str | None:
             return base64.b64decode(body).decode()
         except (binascii.Error, UnicodeDecodeError):
             return ""
-    return body  # type: ignore[no-any-return]
+    return str(body) if body is not None else None
 
 
 def management_url(context: dict[str, Any] | None = None) -> str:

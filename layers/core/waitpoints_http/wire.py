@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitpoints_core import CreatedToken, TokenPage, Waitpoint, format_iso
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def created(token: CreatedToken, url: str) -> dict[str, Any]:

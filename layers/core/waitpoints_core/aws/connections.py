@@ -27,7 +27,7 @@ class Connections:
             "apigatewaymanagementapi", endpoint_url=endpoint, config=MANAGEMENT_CONFIG
         )
 
-    def post(self, *, ConnectionId: str, Data: bytes) -> None:  # noqa: N803 - the API's own names (fan_out's post)
+    def post(self, *, ConnectionId: str, Data: bytes) -> None:
         self._call(self._client.post_to_connection, ConnectionId=ConnectionId, Data=Data)
 
     def close(self, connection_id: str) -> None:

@@ -115,7 +115,7 @@ class LambdaDurableCallbacks:
     output_limit = RESULT_LIMIT
 
     def __init__(self, client: BaseClient) -> None:
-        self._lambda = client
+        self._lambda: Any = client  # typed loosely, like the other adapters' clients
 
     def succeed(self, callback_id: str, output_json: str) -> Delivery:
         """Send the output (the JSON the function's `wait_for_callback` returns, as text). Raises

@@ -39,24 +39,24 @@ class WaitpointService:
 
     @cached_property
     def auth(self) -> Authenticator:
-        from .auth import Authenticator  # noqa: PLC0415 - each slice loads on first use
+        from .auth import Authenticator
 
         return Authenticator(self.store, self.signing_keys, self.settings)
 
     @cached_property
     def tokens(self) -> TokenService:
-        from .tokens import TokenService  # noqa: PLC0415
+        from .tokens import TokenService
 
         return TokenService(self.store, self.signing_keys, self.settings, self._blobs)
 
     @cached_property
     def listing(self) -> ListingService:
-        from .listing import ListingService  # noqa: PLC0415
+        from .listing import ListingService
 
         return ListingService(self.store, self.signing_keys)
 
     @cached_property
     def workflows(self) -> WorkflowService:
-        from .workflows import WorkflowService  # noqa: PLC0415
+        from .workflows import WorkflowService
 
         return WorkflowService(self.store, self.tokens, self.auth, self.settings, self._resume_target)

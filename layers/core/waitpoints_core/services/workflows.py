@@ -90,8 +90,8 @@ class WorkflowService:
         return counts
 
     def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
-        """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on it and bring
-        its tag items (what tag-filtered listings read) up to date."""
+        """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on
+        it and bring its tag items (what tag-filtered listings read) up to date."""
         old, new = change.old, change.new
         if old is None or new is None or old.status is not TokenStatus.WAITING or new.status is TokenStatus.WAITING:
             return {}

@@ -12,13 +12,15 @@ redirect after a decision (post/redirect/get: a reload never re-posts).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .form import MAX_REASON_CHARS, Field, form_fields
 from .html import attrs, document, esc, security_headers
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 State = Literal["waiting", "completed", "rejected", "timed_out"]
 Page = tuple[int, dict[str, str], str]
@@ -223,11 +225,11 @@ def _control(view: ApprovalView, f: Field, id_: str) -> str:
         )
     label = f'<label for="{id_}">{esc(f.label)}{mark}</label>{help_html}{error_html}'
     if f.kind == "select":
-        options = [f'<option value=""{" selected" if value == "" else ""}>Choose…</option>']
+        choices = [f'<option value=""{" selected" if value == "" else ""}>Choose…</option>']
         for index, option in enumerate(f.options):
             selected = " selected" if value == str(index) else ""
-            options.append(f'<option value="{index}"{selected}>{esc(_option_label(option))}</option>')
-        return f'<div class="{wrap}">{label}<select{attrs(**common)}>{"".join(options)}</select></div>\n'
+            choices.append(f'<option value="{index}"{selected}>{esc(_option_label(option))}</option>')
+        return f'<div class="{wrap}">{label}<select{attrs(**common)}>{"".join(choices)}</select></div>\n'
     schema = f.schema
     if f.kind == "textarea":
         box = attrs(rows="5", maxlength=_int_attr(schema.get("maxLength")), **common)

@@ -18,6 +18,7 @@ the form's own controls), empty text or number boxes and an unchosen option are 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def parse_form(
     schema: Mapping[str, Any] | str | None, form: Iterable[tuple[str, str]] | Mapping[str, str | Sequence[str]]
 ) -> FormResult:
     """Types a posted form per schema, then checks the data against the whole schema."""
-    from waitpoints_core import schemas  # noqa: PLC0415 - jsonschema itself loads only when there is a schema
+    from waitpoints_core import schemas
 
     fields = form_fields(schema)
     posted = _first_values(form)
@@ -219,7 +220,8 @@ def _field(name: str, prop: object, required: bool) -> Field:
         kind: Kind = "radio" if len(options) <= MAX_RADIO_OPTIONS else "select"
         return Field(kind=kind, options=tuple(options), **common)
     kinds: dict[str, Kind] = {"integer": "integer", "number": "number", "boolean": "checkbox", "string": "text"}
-    kind_of = kinds.get(prop.get("type")) if isinstance(prop.get("type"), str) else None
+    type_name = prop.get("type")
+    kind_of = kinds.get(type_name) if isinstance(type_name, str) else None
     if kind_of is None:
         raise InvalidInput(f"{where}: the page can show strings, numbers, integers, booleans and enums only")
     if kind_of == "text":
@@ -263,7 +265,7 @@ def _typed(f: Field, raw: str | None) -> tuple[bool, Any]:
         raise ValueError(f"{f.label} must be a whole number, like 12")
     if _NUMBER.match(text):
         number = float(text)
-        if number == number and abs(number) != float("inf"):
+        if math.isfinite(number):
             return True, number
     raise ValueError(f"{f.label} must be a number, like 12 or 3.5")
 
