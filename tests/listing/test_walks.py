@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from waitpoints_core import InvalidInput, TokenPage, TokenStatus, Waitpoint, WaitpointService
+from waitpoints_core.bodies import output_from_value
+from waitpoints_core.models import rejection_error
 from waitpoints_http.list_query import parse_list_query
 
 from .conftest import Meter, freeze_clock, make_service, moto_table
@@ -37,7 +39,7 @@ def world() -> Iterator[World]:
         for i in range(36):
             env = "dev" if i < 30 else "prod"
             created = NOW - rng.randint(1, 600) * MINUTE if i % 7 else NOW - 10 * MINUTE  # some share one ms
-            kind = i % 5  # 0, 1: waiting; 2: completed; 3: overdue (lazily TIMED_OUT); 4: swept TIMED_OUT
+            kind = i % 6  # 0, 1: waiting; 2: completed; 3: overdue (lazily TIMED_OUT); 4: swept TIMED_OUT; 5: rejected
             timeout = NOW - rng.randint(1, 5) * 1000 if kind in (3, 4) else NOW + 30 * MINUTE
             tags = tuple(rng.sample(["red", "green", "blue", "x,y"], rng.randint(0, 2)))
             specs.append((created, kind, make(env, created, timeout, tags, key=f"key-{i % 3}" if i % 2 == 0 else None)))
@@ -50,6 +52,10 @@ def world() -> Iterator[World]:
                 store.complete_token(token.id, env, None, NOW - 1, NOW // 1000 + 86_400)
             if kind == 4:
                 sweep(ddb, token)
+            if kind == 5:
+                store.reject_token(
+                    token.id, env, output_from_value(rejection_error("no")), NOW - 1, NOW // 1000 + 86_400
+                )
             final = store.get_token(token.id)
             assert final is not None
             service.workflows.sync_tag_items(final)  # what the stream consumer does
@@ -64,7 +70,7 @@ def model(world: World, env: str, params: dict[str, str]) -> list[str]:
         t
         for t in world.tokens
         if t.env == env
-        and (not filters.statuses or t.status in filters.statuses)
+        and (not filters.status_subset or t.status in filters.status_subset)
         and (not filters.tags or set(filters.tags) & set(t.tags))
         and (filters.idempotency_key is None or t.idempotency_key == filters.idempotency_key)
         and (low is None or t.created_at >= low)
@@ -93,6 +99,8 @@ FILTERS = [
     {"filter[status]": "WAITING,TIMED_OUT"},
     {"filter[status]": "COMPLETED,TIMED_OUT"},
     {"filter[status]": "TIMED_OUT,COMPLETED,WAITING"},
+    {"filter[status]": "REJECTED"},
+    {"filter[status]": "COMPLETED,REJECTED"},
     {"filter[tags]": "red"},
     {"filter[tags]": "red,blue"},
     {"filter[tags]": "x"},

@@ -29,6 +29,7 @@ _MAX_MS = 10**13 - 1  # 13 digits: the year 2286
 _SORT_KEY = re.compile(r"\A\d{13}#waitpoint_[a-z0-9]{25}\Z")
 
 # The names of the two cursor fields, as error messages call them.
+_TRIGGER_STATUSES = frozenset({TokenStatus.WAITING, TokenStatus.COMPLETED, TokenStatus.TIMED_OUT})
 AFTER = "page[after]"
 BEFORE = "page[before]"
 
@@ -51,8 +52,10 @@ class ListFilters:
 
     @property
     def status_subset(self) -> frozenset[TokenStatus]:
-        """The statuses to keep, or empty when every status is wanted (no status filter at all)."""
-        return frozenset() if self.statuses == frozenset(TokenStatus) else self.statuses
+        """The statuses to keep, or empty when every status is wanted (no status filter at all). Trigger.dev's three
+        statuses together mean every token, rejected ones included (as in Trigger.dev, where a failed waitpoint
+        matches COMPLETED only beside another status)."""
+        return frozenset() if self.statuses >= _TRIGGER_STATUSES else self.statuses
 
     def window(self, now_ms: int) -> tuple[int | None, int | None]:
         """The creation-time bounds (inclusive) as of `now_ms`; a period and a `from` combine to the later."""

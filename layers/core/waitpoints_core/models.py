@@ -23,6 +23,10 @@ class TokenStatus(str, Enum):  # noqa: UP042 - StrEnum would change str() of a s
     WAITING = "WAITING"
     COMPLETED = "COMPLETED"
     TIMED_OUT = "TIMED_OUT"
+    REJECTED = "REJECTED"  # a person (or a service) said no; the wire shows it as COMPLETED with an error output
+
+
+REJECTED_CODE = "WAITPOINT_REJECTED"
 
 
 @dataclass(slots=True)
@@ -60,6 +64,17 @@ class Waitpoint:
         """Whether a callback needs this token's rule or signature check before it may complete it."""
         return self.complete_when is not None or self.webhook_scheme is not None
 
+    @property
+    def rejection(self) -> dict[str, Any] | None:
+        """A rejected token's reason and data, from its error output (None for any other token)."""
+        if self.status is not TokenStatus.REJECTED or self.output is None:
+            return None
+        try:
+            error = json.loads(self.output)
+        except ValueError:
+            return {}
+        return {k: error[k] for k in ("reason", "data") if isinstance(error, dict) and k in error}
+
     def exists_at(self, now_ms: int) -> bool:
         return self.expires_at * 1000 > now_ms
 
@@ -68,6 +83,19 @@ class Waitpoint:
         if self.status is TokenStatus.WAITING and self.timeout_at <= now_ms:
             return dataclasses.replace(self, **timed_out_fields(self.timeout_at))
         return self
+
+
+def rejection_error(reason: str | None, data: Any = None, *, has_data: bool = False) -> dict[str, Any]:
+    """A rejected token's output: an error object (what Trigger.dev's SDK reads as `error.message`)."""
+    error: dict[str, Any] = {
+        "code": REJECTED_CODE,
+        "message": f"Waitpoint rejected: {reason}" if reason else "Waitpoint rejected",
+    }
+    if reason is not None:
+        error["reason"] = reason
+    if has_data:
+        error["data"] = data
+    return error
 
 
 def timed_out_fields(timeout_at: int) -> dict[str, Any]:

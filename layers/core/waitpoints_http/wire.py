@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from waitpoints_core import CreatedToken, TokenPage, Waitpoint, format_iso
+from waitpoints_core import CreatedToken, TokenPage, TokenStatus, Waitpoint, format_iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+# Trigger.dev's SDK accepts only WAITING, COMPLETED and TIMED_OUT: a rejected token is COMPLETED with an error
+# output (what Trigger.dev does with a failed waitpoint), and `rejected: true` says which.
+WIRE_STATUS = {TokenStatus.REJECTED: "COMPLETED"}
 
 
 def created(token: CreatedToken, url: str) -> dict[str, Any]:
@@ -33,7 +37,7 @@ def listed(item: Waitpoint, url: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": item.id,
         "url": url,
-        "status": item.status.value,
+        "status": WIRE_STATUS.get(item.status, item.status.value),
         "tags": item.tags,
         "createdAt": format_iso(item.created_at),
         "timeoutAt": format_iso(item.timeout_at),
@@ -43,6 +47,8 @@ def listed(item: Waitpoint, url: str) -> dict[str, Any]:
     if item.idempotency_key is not None:
         body["idempotencyKey"] = item.idempotency_key
         body["idempotencyKeyExpiresAt"] = format_iso(item.idempotency_key_expires_at or 0)
+    if item.status is TokenStatus.REJECTED:
+        body["rejected"] = True  # extension: the status says COMPLETED, as Trigger.dev's SDK requires
     return body
 
 
@@ -53,6 +59,9 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
         body["output"] = item.output
         body["outputType"] = item.output_type or "application/json"
     body["outputIsError"] = item.output_is_error
+    reason = (item.rejection or {}).get("reason")
+    if reason is not None:
+        body["rejectReason"] = reason
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)

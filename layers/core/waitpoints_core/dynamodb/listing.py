@@ -72,8 +72,10 @@ class ListingQueries(Table):
             # With TIMED_OUT also wanted, WaitingIndex's overdue tokens are wanted too: no filter, no backlog.
             due_filter: tuple[Any, ...] = () if timed_out else ("timeoutAt > :now", {":now": {"N": str(now_ms)}}, {})
             sources.append(_Source(codecs.WAITING_INDEX, list_pk, "waitingSk", *due_filter))
-        if TokenStatus.COMPLETED in statuses:
-            sources.append(_Source(codecs.COMPLETED_INDEX, list_pk, "completedSk"))
+        ended = statuses & {TokenStatus.COMPLETED, TokenStatus.REJECTED}
+        if ended:  # CompletedIndex holds both; with only one wanted, a filter keeps the reads to it
+            only = () if len(ended) == 2 else _status_filter(ended, now_ms)
+            sources.append(_Source(codecs.COMPLETED_INDEX, list_pk, "completedSk", *only))
         backlog: list[Waitpoint] = []
         if timed_out:
             sources.append(_Source(codecs.TIMED_OUT_INDEX, list_pk, "timedOutSk"))
@@ -174,12 +176,14 @@ def _status_filter(
     clauses = {
         TokenStatus.WAITING: "(#status = :waiting AND timeoutAt > :now)",
         TokenStatus.COMPLETED: "#status = :completed",
+        TokenStatus.REJECTED: "#status = :rejected",
         TokenStatus.TIMED_OUT: "(#status = :timedOut OR (#status = :waiting AND timeoutAt <= :now))",
     }
     expression = " OR ".join(clauses[s] for s in TokenStatus if s in statuses)
     candidates = {
         ":waiting": TokenStatus.WAITING,
         ":completed": TokenStatus.COMPLETED,
+        ":rejected": TokenStatus.REJECTED,
         ":timedOut": TokenStatus.TIMED_OUT,
     }
     values: dict[str, Any] = {k: {"S": v.value} for k, v in candidates.items() if k in expression}

@@ -96,6 +96,14 @@ class TokenItems(Table):
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
         return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
 
+    def reject_token(
+        self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int
+    ) -> Completion:
+        """First writer wins, as for complete: REJECTED with an error output (it joins CompletedIndex)."""
+        return self._complete(
+            token_id, env, output, now_ms, expires_at, unguarded_only=False, status=TokenStatus.REJECTED
+        )[0]
+
     def complete_if_unguarded(
         self, token_id: str, output: Output | None, now_ms: int, expires_at: int
     ) -> tuple[Completion, Waitpoint | None]:
@@ -112,16 +120,20 @@ class TokenItems(Table):
         expires_at: int,
         *,
         unguarded_only: bool,
+        status: TokenStatus = TokenStatus.COMPLETED,
     ) -> tuple[Completion, Waitpoint | None]:
-        sets = ["#status = :completed", "completedAt = :now", "#ttl = :ttl", codecs.ENTER_COMPLETED]
+        sets = ["#status = :final", "completedAt = :now", "#ttl = :ttl", codecs.ENTER_COMPLETED]
         values: dict[str, Any] = {
-            ":completed": {"S": TokenStatus.COMPLETED.value},
+            ":final": {"S": status.value},
             ":waiting": {"S": TokenStatus.WAITING.value},
             ":now": {"N": str(now_ms)},
             ":nowSec": {"N": str(now_ms // 1000)},
             ":ttl": {"N": str(expires_at)},
         }
         names = {"#status": "status", "#ttl": "ttl"}
+        if status is TokenStatus.REJECTED:
+            sets.append("outputIsError = :isError")
+            values[":isError"] = {"BOOL": True}
         if output is not None:
             sets.append("outputType = :outputType")
             values[":outputType"] = {"S": output.type}

@@ -12,7 +12,7 @@ from ..bodies import JSON_TYPE, OFFLOAD_BYTES, Output, check_body_size, output_f
 from ..config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS
 from ..durations import DAY_MS, now_ms, parse_duration, parse_instant
 from ..errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
-from ..models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint
+from ..models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint, rejection_error
 from ..ports import Completion
 
 if TYPE_CHECKING:
@@ -125,13 +125,26 @@ class TokenService:
         Raises NotFound for an unknown token or one of another environment, Forbidden for an access token
         scoped to another token.
         """
+        token_id = self._completable_id(principal, raw_id)
+        output = None if data is MISSING else output_from_value(data)
+        return self._finish(token_id, principal.env, output)
+
+    def reject(self, principal: Principal, raw_id: str, reason: str | None = None, data: Any = MISSING) -> bool:
+        """Reject: the token ends REJECTED with an error output carrying `reason` and `data`. Who may reject,
+        and what a token already final does, are as for complete (the first writer wins); returns whether this
+        call ended the token."""
+        token_id = self._completable_id(principal, raw_id)
+        output = output_from_value(rejection_error(reason, data, has_data=data is not MISSING))
+        return self._finish(token_id, principal.env, output, status=TokenStatus.REJECTED)
+
+    @staticmethod
+    def _completable_id(principal: Principal, raw_id: str) -> str:
         token_id = ids.normalize_token_id(raw_id)
         if token_id is None:
             raise NotFound()
         if not principal.can_complete(token_id):
             raise Forbidden("This public access token is not allowed to complete this waitpoint")
-        output = None if data is MISSING else output_from_value(data)
-        return self._finish(token_id, principal.env, output)
+        return token_id
 
     def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """The callback URL: the hash is checked first (no table access on a mismatch), then the body.
@@ -214,10 +227,16 @@ class TokenService:
         fresh = self._signing_keys.refresh_for_miss()
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
-    def _finish(self, token_id: str, env: str | None, output: Output | None) -> bool:
+    def _finish(
+        self, token_id: str, env: str | None, output: Output | None, status: TokenStatus = TokenStatus.COMPLETED
+    ) -> bool:
         stored = self._store_output(token_id, output) if output is not None else None
         now = now_ms()
-        outcome = self._store.complete_token(token_id, env, stored, now, (now + self._retention_ms) // 1000)
+        expires_at = (now + self._retention_ms) // 1000
+        if status is TokenStatus.REJECTED and stored is not None:
+            outcome = self._store.reject_token(token_id, env, stored, now, expires_at)
+        else:
+            outcome = self._store.complete_token(token_id, env, stored, now, expires_at)
         if outcome is not Completion.WON:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:

@@ -4,7 +4,7 @@ the timeout sweep persists TIMED_OUT, which is what resumes workflows waiting on
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import ids
 from ..bodies import OFFLOAD_BYTES, TEXT_TYPE
@@ -109,6 +109,8 @@ class WorkflowService:
             return self.resume_target.fail(
                 task_token, "Waitpoint.TimedOut", f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}"
             )
+        if token.status is TokenStatus.REJECTED:
+            return self.resume_target.fail(task_token, "Waitpoint.Rejected", rejection_cause(token))
         if token.output_ref is not None:  # only outputs over OFFLOAD_BYTES (over any limit) live in S3
             output, size = "", token.output_size or OFFLOAD_BYTES + 1
         else:
@@ -138,6 +140,27 @@ class WorkflowService:
                 if len(due) < batch:
                     break
         return timed_out
+
+
+REJECTION_CAUSE_LIMIT = 32_768  # Step Functions' cause limit, in characters
+
+
+def rejection_cause(token: Waitpoint) -> str:
+    """The cause a rejected token fails its workflows with: JSON with the message, the reason and the data. When
+    the data does not fit a cause, it is left out (`dataOmitted`) and the workflow can retrieve the token."""
+    rejection = token.rejection or {}
+    reason = rejection.get("reason")
+    cause: dict[str, Any] = {"message": f"Waitpoint {token.id} was rejected" + (f": {reason}" if reason else "")}
+    if reason is not None:
+        cause["reason"] = reason
+    if "data" in rejection:
+        cause["data"] = rejection["data"]
+    text = json.dumps(cause, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > REJECTION_CAUSE_LIMIT or token.output_ref is not None:
+        cause.pop("data", None)
+        cause["dataOmitted"] = True
+        text = json.dumps(cause, separators=(",", ":"), ensure_ascii=False)[:REJECTION_CAUSE_LIMIT]
+    return text
 
 
 def step_functions_output(token: Waitpoint) -> str:
