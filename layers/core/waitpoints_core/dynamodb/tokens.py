@@ -96,9 +96,7 @@ class TokenItems(Table):
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
         return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
 
-    def reject_token(
-        self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int
-    ) -> Completion:
+    def reject_token(self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int) -> Completion:
         """First writer wins, as for complete: REJECTED with an error output (it joins CompletedIndex)."""
         return self._complete(
             token_id, env, output, now_ms, expires_at, unguarded_only=False, status=TokenStatus.REJECTED
