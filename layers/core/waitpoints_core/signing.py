@@ -70,31 +70,21 @@ class SigningKeys:
 
     def callback_hash(self, token_id: str) -> str:
         """Lowercase hex HMAC-SHA256 of the token id under the current key."""
-        return hmac.new(self._callback[self.current], token_id.encode(), hashlib.sha256).hexdigest()
+        return _url_hash(self._callback[self.current], token_id)
 
     def verify_callback_hash(self, token_id: str, candidate: str) -> bool:
         """True when `candidate` is the hash of `token_id` under any known key; constant time per key."""
-        given = candidate.encode("utf-8", "replace")
-        matched = False
-        for key in self._callback.values():
-            expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
-            matched |= hmac.compare_digest(expected, given)
-        return matched
+        return _verify_url_hash(self._callback, token_id, candidate)
 
     def approval_hash(self, token_id: str) -> str:
         """The approval page's URL hash: lowercase hex HMAC-SHA256 of the token id under the current key's
         approval subkey. As strong as the callback hash and independent of it: the subkeys are derived with
         different labels, so neither hash tells anything about the other or verifies in its place."""
-        return hmac.new(self._approval[self.current], token_id.encode(), hashlib.sha256).hexdigest()
+        return _url_hash(self._approval[self.current], token_id)
 
     def verify_approval_hash(self, token_id: str, candidate: str) -> bool:
         """True when `candidate` is the approval hash of `token_id` under any known key; constant time per key."""
-        given = candidate.encode("utf-8", "replace")
-        matched = False
-        for key in self._approval.values():
-            expected = hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest().encode()
-            matched |= hmac.compare_digest(expected, given)
-        return matched
+        return _verify_url_hash(self._approval, token_id, candidate)
 
     def sign_cursor(self, payload: bytes) -> bytes:
         """A 128-bit HMAC-SHA256 tag of a list cursor's payload under the current key."""
@@ -168,6 +158,19 @@ class SigningKeys:
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise Unauthenticated("Public access token is invalid")
         return str(claims["sub"]), tuple(scopes)
+
+
+def _url_hash(key: bytes, token_id: str) -> str:
+    return hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _verify_url_hash(keys: dict[str, bytes], token_id: str, candidate: str) -> bool:
+    """Compares against every key version, each in constant time, and never stops early."""
+    given = candidate.encode("utf-8", "replace")
+    matched = False
+    for key in keys.values():
+        matched |= hmac.compare_digest(_url_hash(key, token_id).encode(), given)
+    return matched
 
 
 def rotated(secret_string: str) -> tuple[str, str]:

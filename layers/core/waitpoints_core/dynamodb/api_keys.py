@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..aws.errors import aws_errors
 from ..ports import ApiKeyInfo
 from . import codecs
@@ -53,19 +51,10 @@ class ApiKeyItems(Table):
             )
 
     def api_keys(self) -> list[ApiKeyInfo]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": codecs.KEYS_PK}},
-        }
-        found: list[ApiKeyInfo] = []
-        while True:
-            with aws_errors():
-                page = self._ddb.query(**request)
-            found += [codecs.item_to_key_info(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": codecs.KEYS_PK}}
+        )
+        return [codecs.item_to_key_info(item) for item in items]
 
     def revoke_api_key(self, key_id: str) -> ApiKeyInfo | None:
         """Delete a key (by its id) and its registry entry; None if there is no such key."""

@@ -71,23 +71,15 @@ class WaiterItems(Table):
         return Attachment.ATTACHED, None
 
     def waiters(self, token_id: str) -> list[Waiter]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={
                 ":pk": codecs.token_key(token_id)["pk"],
                 ":prefix": {"S": codecs.WAITER_PREFIX},
             },
-            "ConsistentRead": True,
-        }
-        found: list[Waiter] = []
-        while True:
-            with aws_errors():
-                page = self._ddb.query(**request)
-            found += [codecs.item_to_waiter(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return found
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            ConsistentRead=True,
+        )
+        return [codecs.item_to_waiter(item) for item in items]
 
     def delete_waiter(self, waiter: Waiter) -> None:
         with aws_errors():
