@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 
 def make(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`make ARGS` as a user types it (not as a sub-make of `make test`, whose MAKEFLAGS would reach it)."""
+    env = {k: v for k, v in env.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     return subprocess.run(
         ["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True, env=env, check=False
     )
