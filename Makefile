@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
 .DEFAULT_GOAL := help
 
-.PHONY: help run test unit key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
+.PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
 	lock clean bench bench-resume bench-list load build deploy
 
 help: ## List the targets (also what a bare `make` does)
@@ -35,7 +35,7 @@ $(SAM_STAMP): requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	@rm -f $(SAM_VENV)/.installed-* && touch $(SAM_STAMP)
 
-test: $(STAMP) $(SAM_STAMP) lint ## Run make lint, then every test
+test: $(STAMP) $(SAM_STAMP) browser lint ## Run make lint, then every test
 	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest
 
 unit: $(STAMP) ## The fast tests: no local stack, sam, node or bench (not marked `stack` or `slow`; see tests/conftest.py)
@@ -78,6 +78,9 @@ load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): thr
 
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
 	$(PY) -m bench.resume_latency
+
+browser: ## Debian's Chromium for the browser tests (apt-get when root, else says what to install)
+	@sh tests/browser/ensure_chromium.sh
 
 lint: $(STAMP) lint-ruff lint-format lint-types lint-imports ## Every check: ruff, ruff format, mypy --strict, import contracts, cfn-lint
 	$(VENV)/bin/cfn-lint template.yaml

@@ -6,7 +6,7 @@ is a test failure that says what to install, never a skip (`make test` installs 
 tests/browser/ensure_chromium.sh).
 
 Fixtures:
-- `browser`: one Chromium for the whole session (headless, `--no-sandbox`: the tests may run as root in a container).
+- `browser`: one Chromium for this package (tests/chromium.py).
 - `page`: a fresh context and page per test (a 1000x800 viewport, JavaScript on, as a person's browser has it),
   with `page.problems`: every dialog opened, every console error (CSP violations are reported there; an HTTP
   error status is not a problem) and every uncaught page error, recorded for `assert not page.problems`-style
@@ -16,21 +16,15 @@ Fixtures:
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests import chromium
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-CHROMIUM = os.environ.get("WAITPOINTS_CHROMIUM", "/usr/bin/chromium")
-INSTALL_HINT = (
-    "apt-get install chromium (as root; `make test` does it for you when run as root), or set WAITPOINTS_CHROMIUM "
-    "to a Chromium or Chrome executable"
-)
-
 
 _HTTP_STATUS_MESSAGE = "Failed to load resource: the server responded with a status of"
 
@@ -42,27 +36,10 @@ class Problems(list[str]):
         return [p for p in self if "Content Security Policy" in p]
 
 
-def _chromium_path() -> str:
-    found = CHROMIUM if os.path.isabs(CHROMIUM) else shutil.which(CHROMIUM)
-    if not found or not os.access(found, os.X_OK):
-        pytest.fail(f"The browser tests need Chromium at {CHROMIUM}, and it is not there: {INSTALL_HINT}", False)
-    return found
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    executable = _chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - requirements-dev.txt pins it
-        pytest.fail("The browser tests need Playwright for Python: pip install -r requirements-dev.txt", False)
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
-        except Exception as exc:
-            pytest.fail(f"Chromium at {executable} did not start ({exc}); {INSTALL_HINT}", False)
-        yield chromium
-        chromium.close()
+    with chromium.launched() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Content-Security-Policy violations, and each test ends by checking there were no
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,12 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests import chromium
 from tests.local_stack import admin, running_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-CHROMIUM = Path("/usr/bin/chromium")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Runs before the page's own scripts; Playwright injects it past the CSP, which is what lets it listen.
 CSP_LISTENER = """
@@ -57,25 +56,6 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleS
         yield ConsoleStack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], minted.stdout.strip(), state)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: .venv/bin/pip install playwright==1.65.2 (see requirements-dev.txt)")
-    if not CHROMIUM.is_file() or not shutil.which(str(CHROMIUM)):
-        pytest.fail(
-            f"Chromium is missing at {CHROMIUM}: install Debian's package (sudo apt-get install chromium). "
-            "The console tests drive that browser and never skip; `playwright install` is not used."
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @dataclass
 class Recorder:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, url)
@@ -83,6 +63,12 @@ class Recorder:
 
     def posts_to(self, suffix: str) -> list[str]:
         return [url for method, url in self.requests if method == "POST" and urlsplit(url).path.endswith(suffix)]
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    with chromium.launched() as launched:
+        yield launched
 
 
 @pytest.fixture
