@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
+from .bodies import SURROGATE_MESSAGE, has_lone_surrogate
 from .errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
-Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+def _no_comma(tag: str) -> str:
+    if "," in tag:
+        raise ValueError("a tag must not contain a comma (filter[tags] is a comma list, so it could never be found)")
+    return tag
+
+
+Tag = Annotated[
+    StrictStr, Field(min_length=1, max_length=128, json_schema_extra={"pattern": "^[^,]*$"}), AfterValidator(_no_comma)
+]
+
+
+def refuse_surrogates(data: Any) -> Any:
+    """A before-validator: no field may hold a lone UTF-16 surrogate (it cannot be encoded, stored or returned).
+    The HTTP edge's JSON parser already refuses them; this covers the workflow functions' Lambda payloads."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if has_lone_surrogate(json.dumps([name, value], ensure_ascii=False, default=str)):
+                label = "a field name" if has_lone_surrogate(str(name)) else name
+                raise ValueError(f"{label}: {SURROGATE_MESSAGE}")
+    return data
 
 
 class WebhookSignature(BaseModel):
     """How callbacks to a token must be signed: the sender's scheme and its signing secret."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return refuse_surrogates(data)
 
     scheme: Literal["stripe", "standard-webhooks"]
     secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(repr=False)
@@ -71,6 +109,7 @@ class CreateTokenRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
+        refuse_surrogates(data)
         if isinstance(data, dict):
             for name, value in data.items():
                 if value is None:
@@ -100,6 +139,11 @@ class WaitForTokenRequest(BaseModel):
     task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] = Field(alias="taskToken")
     waitpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(alias="waitpointId")
     environment: EnvName | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return refuse_surrogates(data)
 
 
 class CompleteTokenRequest(BaseModel):
