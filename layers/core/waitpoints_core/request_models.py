@@ -19,6 +19,7 @@ from pydantic import (
 
 from .bodies import SURROGATE_MESSAGE, has_lone_surrogate
 from .errors import InvalidInput
+from .webhooks import STANDARD_WEBHOOKS_KEY_BYTES, standard_webhooks_key
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,7 +57,31 @@ class WebhookSignature(BaseModel):
         return refuse_surrogates(data)
 
     scheme: Literal["stripe", "standard-webhooks"]
-    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(repr=False)
+    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(
+        repr=False,
+        description="stripe: the endpoint secret as Stripe shows it (`whsec_...`, used as it is). standard-webhooks: "
+        "`whsec_` (optional) followed by the base64 of 24 to 64 bytes, as the Standard Webhooks spec defines it.",
+    )
+
+    @model_validator(mode="after")
+    def _secret_fits_scheme(self) -> WebhookSignature:
+        """A standard-webhooks secret that is not base64 could never verify a delivery: every callback would
+        be a 401 and the token could only time out. Refuse it at create (never echoing it)."""
+        if self.scheme == "standard-webhooks":
+            try:
+                key = standard_webhooks_key(self.secret)
+            except ValueError:
+                raise ValueError(
+                    "secret: a standard-webhooks secret is 'whsec_' followed by base64 (A-Z a-z 0-9 + /, padded "
+                    "with =), as the sender shows it"
+                ) from None
+            if not STANDARD_WEBHOOKS_KEY_BYTES[0] <= len(key) <= STANDARD_WEBHOOKS_KEY_BYTES[1]:
+                low, high = STANDARD_WEBHOOKS_KEY_BYTES
+                raise ValueError(
+                    f"secret: a standard-webhooks secret's base64 holds {low} to {high} bytes "
+                    f"(Standard Webhooks spec); this one holds {len(key)}"
+                )
+        return self
 
 
 class CreateTokenRequest(BaseModel):
