@@ -83,6 +83,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", "index/DueIndex"),
     },
+    "NoRouteFunction": set(),  # the $default route: a JSON 404/405 from a table in its code, no AWS call
 }
 # Resources that stay wildcards: SendTaskSuccess/SendTaskFailure name a task token, not a resource, so the
 # narrowest form is "this account's state machines"; output objects get a fresh key per write
