@@ -93,7 +93,7 @@ class CreateTokenRequest(BaseModel):
         default=None,
         description="A duration (`10m`, `1h30m`, units w d hr h m s), a future ISO 8601 date-time, "
         "or epoch milliseconds. At most 365 days away. Defaults to the deployment's default (10m).",
-        examples=["10m", "2030-01-01T00:00:00.000Z"],
+        examples=["10m", "1h30m"],  # a fixed date-time would be out of range one day
     )
     idempotency_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
         default=None,
