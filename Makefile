@@ -12,6 +12,13 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)
 
+# Checked when the Makefile is read, before any prerequisite: the error names the target that was run.
+ifneq ($(filter revoke-key,$(MAKECMDGOALS)),)
+ifeq ($(strip $(KEY_ID)),)
+$(error make revoke-key needs KEY_ID: make revoke-key KEY_ID=<id from make keys> [STACK=<stack>])
+endif
+endif
+
 .PHONY: run test key keys revoke-key rotate-signing-key retire-signing-key smoke lint lock clean bench bench-resume bench-list load build deploy
 
 $(STAMP): requirements-dev.txt constraints.txt pyproject.toml
