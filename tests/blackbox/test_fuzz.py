@@ -8,8 +8,8 @@ Two allowances, in the generated config. A schema-violating body may be refused 
 byte limit, which no JSON schema can state) as well as 400/422. And values that the document cannot
 describe as invalid may be a 400 on create and list, for `positive_data_acceptance` only: a JSON schema
 cannot say "in the future" (a timeout), "at most 365 days away", "at most the retention"
-(idempotencyKeyTTL) or "signed by this deployment" (a cursor). Every other check is strict on every operation, and complete, retrieve and the
-callback accept every schema-valid request. (schemathesis' pytest plugin does not run on pytest 9 yet, so
+(idempotencyKeyTTL) or "signed by this deployment" (a cursor). Every other check is strict on every
+operation, and complete, retrieve and the callback accept every schema-valid request. (schemathesis' pytest plugin does not run on pytest 9 yet, so
 the CLI runs in a subprocess; its JSON report and the stack's request log are read back.)"""
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ values = {hashes}
 
 [[operations]]
 include-name = "{callback}"
-parameters = {{ "path.id" = {{ dictionary = "ids", probability = 0.5 }}, "path.hash" = {{ dictionary = "hashes", probability = 0.5 }} }}
+parameters.'path.id' = {{ dictionary = "ids", probability = 0.5 }}
+parameters.'path.hash' = {{ dictionary = "hashes", probability = 0.5 }}
 
 [[operations]]
 include-name = "POST /api/v1/waitpoints/tokens"

@@ -89,7 +89,7 @@ def test_a_content_length_of_a_hundred_digits_is_413_without_reading(stack: Stac
 )
 def test_a_bad_chunk_is_a_prompt_400(stack: Stack, chunks: bytes) -> None:
     data = request_bytes("POST", TOKENS, stack, "Transfer-Encoding: chunked", "Content-Type: application/json")
-    status, headers, body, took = raw_request(stack, data + chunks)
+    status, _, body, took = raw_request(stack, data + chunks)
     assert status == 400 and took < PROMPT, (status, took)
     assert json.loads(body) == {"message": "Bad Request"}
 

@@ -149,9 +149,7 @@ def test_a_rule_matches_the_same_json_value(rule: dict[str, list[object]], body:
     assert webhooks.completes(rule, body)
 
 
-SCALARS = (
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-3, 3).map(lambda f: round(f)) | st.text(max_size=2)
-)
+SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([-1.0, 0.0, 1.0, 2.5]) | st.text(max_size=2)
 
 
 @FAST
