@@ -115,12 +115,21 @@ def standard_webhooks_key(secret: str) -> bytes:
 
 
 def delivery_id(headers: Mapping[str, str], body: Any) -> str | None:
-    """The sender's id of this delivery, the same across its retries: `webhook-id`, or a Stripe event's `id`."""
+    """The sender's id of this delivery, the same across its retries: `webhook-id`, or a Stripe event's `id`.
+    None when there is none, or when it is not Unicode text (it could not be stored: the delivery is then
+    counted without de-duplication)."""
+    found: str | None = None
     if headers.get("webhook-id"):
-        return headers["webhook-id"][:256]
-    if isinstance(body, dict) and isinstance(body.get("id"), str) and body.get("object") == "event":
-        return str(body["id"])[:256]
-    return None
+        found = headers["webhook-id"][:256]
+    elif isinstance(body, dict) and isinstance(body.get("id"), str) and body.get("object") == "event":
+        found = str(body["id"])[:256]
+    if found is None:
+        return None
+    try:
+        found.encode()
+    except UnicodeEncodeError:
+        return None
+    return found
 
 
 def completes(rule: Mapping[str, list[Any]], body: Any) -> bool:
