@@ -14,6 +14,13 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
 .DEFAULT_GOAL := help
 
+# Checked when the Makefile is read, before any prerequisite: the error names the target that was run.
+ifneq ($(filter revoke-key,$(MAKECMDGOALS)),)
+ifeq ($(strip $(KEY_ID)),)
+$(error make revoke-key needs KEY_ID: make revoke-key KEY_ID=<id from make keys> [STACK=<stack>])
+endif
+endif
+
 .PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
 	lock clean bench bench-resume bench-list load build deploy
 

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .stack import DEV_ENV, LocalStack
+from .stack import DEV_ENV, LocalStack, StackBusy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         key = stack.start()
+    except StackBusy as busy:  # nothing was started and nothing of the running stack was touched
+        print(busy, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C while starting
+        stack.stop()
+        print("waitpoints local stack stopped.", file=sys.stderr)
+        return 0
+    except BaseException:
+        stack.stop()
+        raise
+    try:
         print(
             f"waitpoints local stack is up\n"
             f"  API:              {stack.url}\n"

@@ -1,4 +1,13 @@
-"""An HTTP server that behaves like API Gateway HTTP API: routes from the template, payload 2.0 events."""
+"""An HTTP server that behaves like API Gateway HTTP API: routes from the template, payload 2.0 events.
+
+What it answers itself, before any function runs, is JSON in API Gateway's own shape, `{"message": ...}`:
+400 for broken framing (a Content-Length that is not a decimal number, a bad chunk size, an unsupported
+Transfer-Encoding), 413 over 10 MB, 414 for a request line over 64 KiB, 431 for over 100 headers or a header
+line over 64 KiB, 500 when the function crashes, and 404 when no route matches and the template has no
+`$default` route. Every method reaches the router (TRACE and unknown methods too: the template's `$default`
+route answers them). The event's `domainName` is the stack's own address, never the Host header the caller
+sent: on AWS it is the API's domain, whatever Host says, and it ends up in every callback URL.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +24,42 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .lambdas import ContainerPool, InvocationError
+from .template import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
     from .template import Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
+MAX_CHUNK_LINE = 1024  # a chunk-size line: hex digits and extensions
+MAX_LENGTH_DIGITS = 19  # a Content-Length of more digits is over MAX_BODY however it reads
+_DECIMAL = re.compile(r"^[0-9]+$")
+_HEX = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+# API Gateway's own error bodies (what a client sees when no function ran)
+GATEWAY_MESSAGES = {
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+
+
+class BadFraming(Exception):
+    """The request's body framing cannot be read: answered 400 (or 413) and the connection is closed."""
+
+    def __init__(self, status: int = 400) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def gateway_error(status: int) -> tuple[dict[str, str], bytes]:
+    message = GATEWAY_MESSAGES.get(status, "Bad Request")
+    return {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|.*\+json|xml|.*\+xml|javascript|x-www-form-urlencoded))")
 
 
@@ -31,6 +71,8 @@ class Binding:
 
     @classmethod
     def of(cls, route: Route, function: ContainerPool) -> Binding:
+        if route.path == DEFAULT_ROUTE:
+            return cls(route, function, re.compile(r"^.*$", re.DOTALL))
         regex = ""
         for part in route.path.strip("/").split("/"):
             if part.startswith("{") and part.endswith("+}"):
@@ -41,9 +83,10 @@ class Binding:
                 regex += "/" + re.escape(part)
         return cls(route, function, re.compile(f"^{regex or '/'}$"))
 
-    def specificity(self) -> tuple[int, int]:
-        """API Gateway prefers an exact method over ANY, and literal path segments over parameters."""
-        return (self.route.method == "ANY", self.route.path.count("{"))
+    def specificity(self) -> tuple[int, int, int]:
+        """API Gateway prefers an exact method over ANY, and literal path segments over parameters; the
+        `$default` route only takes what no other route matches."""
+        return (self.route.path == DEFAULT_ROUTE, self.route.method == "ANY", self.route.path.count("{"))
 
 
 class Router:
@@ -119,26 +162,39 @@ class GatewayServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256  # socketserver's default backlog of 5 resets bursts of concurrent clients
 
-    def __init__(self, address: tuple[str, int], router: Router) -> None:
+    def __init__(self, address: tuple[str, int], router: Router, domain: str | None = None) -> None:
         super().__init__(address, _RequestHandler)
         self.router = router
+        # The API's own domain (host:port), as API Gateway puts its domain in every event: never the Host header.
+        self.domain = domain or f"{address[0]}:{self.server_address[1]}"
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    timeout = 120  # a client that stops sending mid-request (or idles) holds a thread at most this long
     server: GatewayServer
+
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the router, TRACE and unknown ones too (http.server would answer 501 in HTML):
+        API Gateway routes any method, and the `$default` route answers it."""
+        if name.startswith("do_"):
+            return self.do_request
+        raise AttributeError(name)
 
     def do_request(self) -> None:
         started = time.perf_counter()
-        body = self._read_body()
-        if body is None:
-            self._send(413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+        try:
+            body = self._read_body()
+        except BadFraming as error:
+            self.close_connection = True  # what follows on this connection cannot be told from this body
+            self._send(error.status, *gateway_error(error.status))
+            self._log("-", error.status, started)
             return
         path = urlsplit(self.path).path
         matched = self.server.router.match(self.command, path)
         if matched is None:
-            self._send(404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}')
+            self._send(404, *gateway_error(404))
             self._log("-", 404, started)
             return
         binding, params = matched
@@ -153,7 +209,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.path,
             headers,
             body,
-            self.headers.get("host", "localhost"),
+            self.server.domain,
             self.client_address[0],
         )
         try:
@@ -161,35 +217,77 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, out_headers, out_body = _response_from(result)
         except InvocationError as error:  # API Gateway answers a crashed integration with a 500
             print(error, file=sys.stderr)
-            status, out_headers, out_body = (
-                500,
-                {"Content-Type": "application/json"},
-                b'{"message":"Internal Server Error"}',
-            )
+            status, (out_headers, out_body) = 500, gateway_error(500)
         self._send(status, out_headers, out_body)
         self._log(binding.route.key, status, started)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_request
+    def _read_body(self) -> bytes:
+        """The body, framed by Content-Length or chunked transfer coding, read with bounds before any
+        conversion; BadFraming (400, or 413 over MAX_BODY) for anything else."""
+        encoding = self.headers.get("transfer-encoding")
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked":
+                raise BadFraming(400)
+            return self._read_chunked()
+        lengths = {value.strip() for value in self.headers.get_all("content-length") or []}
+        if not lengths:
+            return b""
+        if len(lengths) != 1:
+            raise BadFraming(400)
+        (text,) = lengths
+        if not _DECIMAL.match(text) or len(text) > MAX_LENGTH_DIGITS:
+            raise BadFraming(400 if not _DECIMAL.match(text) else 413)
+        length = int(text)
+        if length > MAX_BODY:
+            raise BadFraming(413)
+        data = self.rfile.read(length) if length else b""
+        if len(data) != length:
+            raise BadFraming(400)
+        return data
 
-    def _read_body(self) -> bytes | None:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks, total = [], 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-                total += size
-            data = b"".join(chunks)
-        else:
-            length = int(self.headers.get("content-length") or 0)
-            if length > MAX_BODY:
-                self.close_connection = True
-                return None
-            data = self.rfile.read(length) if length else b""
-        return data if len(data) <= MAX_BODY else None
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+            if not line.endswith(b"\n") or len(line) > MAX_CHUNK_LINE:
+                raise BadFraming(400)
+            size_text = line.split(b";", 1)[0].strip()
+            if not _HEX.match(size_text):
+                raise BadFraming(400)
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY:
+                raise BadFraming(413)
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise BadFraming(400)
+            chunks.append(chunk)
+        for _ in range(100):  # trailer fields, up to the empty line
+            line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+            if line in (b"\r\n", b"\n"):
+                return b"".join(chunks)
+            if not line.endswith(b"\n"):
+                raise BadFraming(400)
+        raise BadFraming(400)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a request line over 64 KiB: 414; over 100 headers or a header line over
+        64 KiB: 431; a malformed request line: 400) as API Gateway's JSON, never an HTML page."""
+        self.close_connection = True
+        headers, body = gateway_error(code)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", headers["Content-Type"])
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass
+        self._log("-", code, time.perf_counter())
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -197,15 +295,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
     def _log(self, route: str, status: int, started: float) -> None:
         # The route key, never the raw path: a callback path carries its credential.
-        print(
-            f"{self.command:7} {route} -> {status} ({(time.perf_counter() - started) * 1000:.1f} ms)", file=sys.stderr
-        )
+        method = str(getattr(self, "command", None) or "-")[:16]
+        print(f"{method:7} {route} -> {status} ({(time.perf_counter() - started) * 1000:.1f} ms)", file=sys.stderr)
 
     def log_message(self, format: str, *args: Any) -> None:
         return

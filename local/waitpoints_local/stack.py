@@ -3,10 +3,13 @@ the table's stream, the schedules and the Step Functions executor all running.""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import boto3
 from waitpoints_core.dynamodb import DynamoDBStore
@@ -28,6 +31,10 @@ TUNING = {
 }
 
 
+class StackBusy(Exception):
+    """The local stack cannot start: its port or its state directory is in use. The message is one line."""
+
+
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, state_dir: Path = Path(".waitpoints")) -> None:
         self.host, self.port, self.state_dir = host, port, state_dir
@@ -37,6 +44,8 @@ class LocalStack:
         self._gateway: GatewayServer | None = None
         self._emulator: emulator.Emulator | None = None
         self._threads: list[StreamPoller | Scheduler] = []
+        self._lock: IO[str] | None = None  # held while this stack owns state_dir (and so its local.env)
+        self._serving = False
 
     @property
     def url(self) -> str:
@@ -47,12 +56,23 @@ class LocalStack:
         return self.state_dir / "local.env"
 
     def start(self) -> str:
-        """Start everything; return the dev secret key."""
-        self.env_file.unlink(missing_ok=True)
+        """Start everything; return the dev secret key. StackBusy, before anything is touched, when another
+        stack holds the state directory or the port is taken: a second `make run` leaves the first alone."""
+        self._claim_state_dir()
+        try:
+            self._gateway = GatewayServer((self.host, self.port), Router([]))
+        except OSError as error:
+            self._release_state_dir()
+            if error.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                raise StackBusy(
+                    f"error: cannot listen on {self.host}:{self.port} ({error.strerror}); is another `make run` "
+                    "serving there? Stop it, or choose another port: make run WAITPOINTS_PORT=3001"
+                ) from None
+            raise
+        self.port = self._gateway.server_address[1]
+        self.env_file.unlink(missing_ok=True)  # a stale file of a stack that died: this stack owns the directory
         self._emulator = emulator.start(self.template)
         self.refs = self._emulator.refs
-        self._gateway = GatewayServer((self.host, self.port), Router([]))
-        self.port = self._gateway.server_address[1]
         functions = self.template.functions()
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
@@ -67,6 +87,7 @@ class LocalStack:
         for pool in self.functions.values():
             pool.warm()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+        self._serving = True
         for function in functions:
             pool = self.functions[function.logical_id]
             for source in function.streams:
@@ -78,6 +99,30 @@ class LocalStack:
         key = self.mint_key(DEV_ENV)
         self._write_env_file(key)
         return key
+
+    def _claim_state_dir(self) -> None:
+        """An exclusive lock on state_dir/run.lock for this process's life (the OS drops it if the process dies)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.state_dir / "run.lock").open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            owner = lock.read().strip() or "?"
+            lock.close()
+            raise StackBusy(
+                f"error: another local stack (pid {owner}) is running with {self.state_dir}; stop it first, or "
+                "give this one its own WAITPOINTS_STATE_DIR and WAITPOINTS_PORT"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def _release_state_dir(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
@@ -110,10 +155,13 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._gateway:
-            self._gateway.shutdown()
+            if self._serving:  # shutdown() waits for serve_forever, which a failed start never ran
+                self._gateway.shutdown()
             self._gateway.server_close()
         for pool in self.functions.values():
             pool.stop()
         if self._emulator:
             self._emulator.stop()
-        self.env_file.unlink(missing_ok=True)
+        if self._lock is not None:  # only the stack that owns the directory removes its local.env
+            self.env_file.unlink(missing_ok=True)
+            self._release_state_dir()

@@ -33,14 +33,17 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
+DEFAULT_ROUTE = "$default"  # an HttpApi event without Path and Method: every request no other route matches
+
+
 @dataclass(frozen=True)
 class Route:
     method: str  # GET, POST, ..., or ANY
-    path: str  # API Gateway path template, e.g. /api/v1/waitpoints/tokens/{id}
+    path: str  # API Gateway path template, e.g. /api/v1/waitpoints/tokens/{id}, or $default
 
     @property
     def key(self) -> str:
-        return f"{self.method} {self.path}"
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,10 @@ class Template:
         functions = []
         for lid, props in self.resources_of_type("AWS::Serverless::Function").items():
             routes = tuple(
-                Route(str(event["Properties"]["Method"]).upper(), event["Properties"]["Path"])
+                Route(
+                    str(event["Properties"].get("Method", "ANY")).upper(),
+                    event["Properties"].get("Path", DEFAULT_ROUTE),
+                )
                 for event in props.get("Events", {}).values()
                 if event["Type"] == "HttpApi"
             )

@@ -166,5 +166,27 @@ def test_integer_over_python_digit_limit_is_kept_as_text() -> None:
     assert output_from_callback(b"9" * 5_000, "application/json") == Output("9" * 5_000, TEXT)
 
 
-def test_number_overflowing_a_double_is_kept_as_the_json_received() -> None:
-    assert output_from_callback(b'{"x": 1e999}', "application/json") == Output('{"x": 1e999}', JSON)
+@pytest.mark.parametrize("body", [b'{"x": 1e999}', b"1e309", b"[-1e309]", b"1" * 400 + b".5"])
+def test_number_overflowing_a_double_is_refused_as_complete_refuses_it(body: bytes) -> None:
+    """It used to be stored as the JSON received, which every reader parses as Infinity (issue 14, #9)."""
+    with pytest.raises(InvalidInput, match="too large for a double"):
+        output_from_callback(body, "application/json")
+    with pytest.raises(InvalidInput, match="too large for a double"):
+        output_from_value(float("inf"))
+
+
+@pytest.mark.parametrize("body", [b'"\\ud800"', b'{"a": "\\udfff"}', b'{"\\ud800": 1}', b'["\\udc00\\ud800"]'])
+def test_lone_surrogate_in_a_json_body_is_refused(body: bytes) -> None:
+    with pytest.raises(InvalidInput, match="surrogate"):
+        output_from_callback(body, "application/json")
+
+
+def test_escaped_backslash_before_u_is_not_a_surrogate() -> None:
+    assert output_from_callback(b'{"a": "\\\\ud800"}', "application/json").type == JSON
+
+
+def test_lone_surrogate_in_complete_data_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="surrogate"):
+        output_from_value({"k": "\ud800"})
+    with pytest.raises(InvalidInput, match="surrogate"):
+        output_from_value("\udfff")

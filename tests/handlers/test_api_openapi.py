@@ -50,6 +50,7 @@ def test_every_route_in_the_template_is_documented(document: dict[str, Any]) -> 
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
     hidden = {(OPENAPI, "get"), (f"{TOKENS}/{{id}}/complete", "options")}  # the document itself, CORS preflight
     hidden |= {("/console", "get"), ("/console/assets/{file}", "get")}  # the console's page, not the API
+    hidden.add(("$default", "any"))  # the JSON 404/405 of every request no route matches: not an operation
     callback = (f"{TOKENS}/{{id}}/callback/{{hash}}", "any")  # ANY in the template; only POST completes
     assert documented == (declared - hidden - {callback}) | {(callback[0], "post")}
 

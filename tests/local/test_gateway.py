@@ -25,6 +25,7 @@ def test_every_template_route_is_served() -> None:
         "GET /api/v1/openapi.json",
         "GET /console",
         "GET /console/assets/{file}",
+        "$default",
     }
 
 
@@ -36,9 +37,10 @@ def test_path_parameters_and_methods() -> None:
     assert matched and matched[0].route.key == f"GET {TOKENS}/{{id}}" and matched[1] == {"id": "waitpoint_abc"}
     callback = router.match("DELETE", f"{TOKENS}/x/callback/y")
     assert callback and callback[0].route.method == "ANY" and callback[1] == {"id": "x", "hash": "y"}
-    assert router.match("DELETE", f"{TOKENS}/x") is None
-    assert router.match("GET", f"{TOKENS}/x/y/z") is None
-    assert router.match("POST", f"{TOKENS}/a/b/complete") is None
+    for method, path in (("DELETE", f"{TOKENS}/x"), ("GET", f"{TOKENS}/x/y/z"), ("POST", f"{TOKENS}/a/b/complete")):
+        unmatched = router.match(method, path)  # what no route takes goes to $default, as on API Gateway
+        assert unmatched and unmatched[0].route.key == "$default" and unmatched[1] == {}
+    assert router.match("HEAD", TOKENS)[0].route.key == "$default"  # type: ignore[index]
 
 
 def test_functions_point_at_real_handler_files() -> None:

@@ -101,6 +101,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("secretsmanager:GetSecretValue", SECRET),  # public access tokens, callback URLs
         ("execute-api:ManageConnections", CONNECTIONS),  # a connection refused authentication: told, then closed
     },
+    "NoRouteFunction": set(),  # the $default route: a JSON 404/405 from a table in its code, no AWS call
 }
 # Checked by tests/durable/test_example_function.py instead of the moto run below.
 OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}

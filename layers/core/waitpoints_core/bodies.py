@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -48,31 +50,67 @@ def check_body_size(size: int, limit: int, what: str) -> None:
         raise PayloadTooLarge(f"{what} is {size} bytes; the limit is {limit} bytes ({limit // 1024} KiB)")
 
 
+class RefusedJSON(ValueError):
+    """Well-formed JSON whose value cannot be kept as it is: a number beyond a double's range (`1e309`, which
+    every JSON reader would turn into Infinity) or a string holding a lone UTF-16 surrogate (`"\\ud800"`, which
+    is no Unicode text: it cannot be encoded as UTF-8, stored or returned). Both the complete API and the
+    callback URL refuse such a body with a 400."""
+
+
+NON_FINITE_MESSAGE = "NaN, Infinity and numbers too large for a double are not valid JSON"
+SURROGATE_MESSAGE = "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff not in a pair), which is not Unicode text"
+# A surrogate can only come from a \\uD800-\\uDFFF escape (the text itself is decoded UTF-8): look for one first.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(text, **kw) builds one a call
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise RefusedJSON(NON_FINITE_MESSAGE)
+    return value
+
+
+# built once: json.loads(text, **kw) builds one a call
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_json(text: str) -> Any:
     """Strict JSON: NaN/Infinity literals, nesting Python cannot follow and over-long integers all fail
-    with ValueError."""
+    with ValueError; numbers beyond a double's range and lone surrogates with RefusedJSON (a ValueError)."""
     try:
-        return _STRICT_JSON.decode(text)
+        value = _STRICT_JSON.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON is nested too deeply") from exc
+    if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(json.dumps(value, ensure_ascii=False)):
+        raise RefusedJSON(SURROGATE_MESSAGE)
+    return value
 
 
 def output_from_value(value: Any) -> Output:
     """A JSON string is kept raw as text/plain; any other JSON value is stored as JSON text."""
     if isinstance(value, str):
-        return Output(value, TEXT_TYPE)
-    try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:
-        raise InvalidInput("data: NaN, Infinity and numbers too large for a double are not valid JSON") from exc
-    return Output(text, JSON_TYPE)
+        text, kind = value, TEXT_TYPE
+    else:
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:
+            raise InvalidInput(f"data: {NON_FINITE_MESSAGE}") from exc
+        kind = JSON_TYPE
+    if has_lone_surrogate(text):
+        raise InvalidInput(f"data: {SURROGATE_MESSAGE}")
+    return Output(text, kind)
 
 
 def output_from_callback(body: bytes, content_type: str | None) -> Output:
@@ -81,7 +119,8 @@ def output_from_callback(body: bytes, content_type: str | None) -> Output:
     JSON content types → the JSON value, kept as the exact text received; form-encoded → an object of its
     fields (a field sent twice becomes a list), unless the body is itself a JSON object or array (what
     `curl -d '{...}'` sends); any other non-empty text, and JSON that does not parse → a string; an empty
-    body → `{}`. A body that is not UTF-8 is refused rather than mangled.
+    body → `{}`. A body that is not UTF-8 is refused rather than mangled, and so is JSON whose value cannot be
+    kept (RefusedJSON: `1e309`, a lone surrogate), with the words the complete API uses.
     """
     if not body:
         return output_from_value({})
@@ -97,6 +136,8 @@ def output_from_callback(body: bytes, content_type: str | None) -> Output:
     ):
         try:
             value = parse_json(text)
+        except RefusedJSON as exc:
+            raise InvalidInput(f"Callback body: {exc}") from exc
         except ValueError:
             return Output(text, TEXT_TYPE)
         return Output(value, TEXT_TYPE) if isinstance(value, str) else Output(text.strip(), JSON_TYPE)

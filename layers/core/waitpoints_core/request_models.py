@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
+from .bodies import SURROGATE_MESSAGE, has_lone_surrogate
 from .errors import InvalidInput
+from .webhooks import STANDARD_WEBHOOKS_KEY_BYTES, standard_webhooks_key
 
 M = TypeVar("M", bound=BaseModel)
-Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+def _no_comma(tag: str) -> str:
+    if "," in tag:
+        raise ValueError("a tag must not contain a comma (filter[tags] is a comma list, so it could never be found)")
+    return tag
+
+
+Tag = Annotated[
+    StrictStr, Field(min_length=1, max_length=128, json_schema_extra={"pattern": "^[^,]*$"}), AfterValidator(_no_comma)
+]
+
+
+def refuse_surrogates(data: Any) -> Any:
+    """A before-validator: no field may hold a lone UTF-16 surrogate (it cannot be encoded, stored or returned).
+    The HTTP edge's JSON parser already refuses them; this covers the workflow functions' Lambda payloads."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if has_lone_surrogate(json.dumps([name, value], ensure_ascii=False, default=str)):
+                label = "a field name" if has_lone_surrogate(str(name)) else name
+                raise ValueError(f"{label}: {SURROGATE_MESSAGE}")
+    return data
 
 
 class WebhookSignature(BaseModel):
@@ -17,8 +51,37 @@ class WebhookSignature(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return refuse_surrogates(data)
+
     scheme: Literal["stripe", "standard-webhooks"]
-    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(repr=False)
+    secret: Annotated[StrictStr, Field(min_length=1, max_length=512)] = Field(
+        repr=False,
+        description="stripe: the endpoint secret as Stripe shows it (`whsec_...`, used as it is). standard-webhooks: "
+        "`whsec_` (optional) followed by the base64 of 24 to 64 bytes, as the Standard Webhooks spec defines it.",
+    )
+
+    @model_validator(mode="after")
+    def _secret_fits_scheme(self) -> WebhookSignature:
+        """A standard-webhooks secret that is not base64 could never verify a delivery: every callback would
+        be a 401 and the token could only time out. Refuse it at create (never echoing it)."""
+        if self.scheme == "standard-webhooks":
+            try:
+                key = standard_webhooks_key(self.secret)
+            except ValueError:
+                raise ValueError(
+                    "secret: a standard-webhooks secret is 'whsec_' followed by base64 (A-Z a-z 0-9 + /, padded "
+                    "with =), as the sender shows it"
+                ) from None
+            if not STANDARD_WEBHOOKS_KEY_BYTES[0] <= len(key) <= STANDARD_WEBHOOKS_KEY_BYTES[1]:
+                low, high = STANDARD_WEBHOOKS_KEY_BYTES
+                raise ValueError(
+                    f"secret: a standard-webhooks secret's base64 holds {low} to {high} bytes "
+                    f"(Standard Webhooks spec); this one holds {len(key)}"
+                )
+        return self
 
 
 class CreateTokenRequest(BaseModel):
@@ -30,7 +93,7 @@ class CreateTokenRequest(BaseModel):
         default=None,
         description="A duration (`10m`, `1h30m`, units w d hr h m s), a future ISO 8601 date-time, "
         "or epoch milliseconds. At most 365 days away. Defaults to the deployment's default (10m).",
-        examples=["10m", "2030-01-01T00:00:00.000Z"],
+        examples=["10m", "1h30m"],  # a fixed date-time would be out of range one day
     )
     idempotency_key: Annotated[StrictStr, Field(min_length=1, max_length=2048)] | None = Field(
         default=None,
@@ -71,6 +134,7 @@ class CreateTokenRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
+        refuse_surrogates(data)
         if isinstance(data, dict):
             for name, value in data.items():
                 if value is None:
@@ -100,6 +164,11 @@ class WaitForTokenRequest(BaseModel):
     task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] = Field(alias="taskToken")
     waitpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(alias="waitpointId")
     environment: EnvName | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        return refuse_surrogates(data)
 
 
 class CompleteTokenRequest(BaseModel):

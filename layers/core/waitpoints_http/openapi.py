@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
+from waitpoints_core.models import MAX_TAGS
 from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
 
 from .routes import CALLBACK, COMPLETE, TOKEN, TOKENS
@@ -100,16 +101,35 @@ _ERRORS = {
 }
 
 
-LIST_PARAMETERS = {
-    "page[size]": "1 to 100, default 25",
-    "page[after]": "The cursor from pagination.next",
-    "page[before]": "The cursor from pagination.previous; wins over page[after]",
-    "filter[status]": "Comma list of WAITING, COMPLETED, TIMED_OUT",
-    "filter[idempotencyKey]": "Tokens created with this idempotency key, live or expired",
-    "filter[tags]": "Comma list of at most 10 tags: tokens with any of them",
-    "filter[createdAt][period]": "A duration such as 1h or 7d: created within it",
-    "filter[createdAt][from]": "Epoch milliseconds or ISO 8601, inclusive",
-    "filter[createdAt][to]": "Epoch milliseconds or ISO 8601, inclusive",
+_STATUS = "(WAITING|COMPLETED|TIMED_OUT)"
+_DURATION = "([0-9]+(w|d|hr|h|m|s))+"
+# Each list parameter with the grammar the API parses (an empty filter value counts as absent; an empty
+# cursor is refused, so a cursor has at least one character).
+LIST_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "page[size]": ("1 to 100, default 25", {"type": "string", "pattern": "^(0{0,2}[1-9]|0?[1-9][0-9]|100)$"}),
+    "page[after]": ("The cursor from pagination.next", {"type": "string", "minLength": 1, "maxLength": 512}),
+    "page[before]": (
+        "The cursor from pagination.previous; wins over page[after]",
+        {"type": "string", "minLength": 1, "maxLength": 512},
+    ),
+    "filter[status]": (
+        "Comma list of WAITING, COMPLETED, TIMED_OUT",
+        {"type": "string", "pattern": f"^( *{_STATUS} *(, *{_STATUS} *)*)?$"},
+    ),
+    "filter[idempotencyKey]": (
+        "Tokens created with this idempotency key, live or expired",
+        {"type": "string", "maxLength": 2048},
+    ),
+    "filter[tags]": (
+        "Comma list of at most 10 tags: tokens with any of them",
+        {"type": "string", "pattern": "^([^,]{1,128}(,[^,]{1,128}){0,9})?$"},
+    ),
+    "filter[createdAt][period]": (
+        "A duration such as 1h or 7d: created within it",
+        {"type": "string", "pattern": f"^({_DURATION})?$", "maxLength": 100},
+    ),
+    "filter[createdAt][from]": ("Epoch milliseconds or ISO 8601, inclusive", {"type": "string"}),
+    "filter[createdAt][to]": ("Epoch milliseconds or ISO 8601, inclusive", {"type": "string"}),
 }
 
 
@@ -177,9 +197,11 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             operation["responses"][str(status)] = _error_response(schemas, status)
     # The list route reads its query string itself (a repeated parameter keeps its last value).
     doc["paths"][TOKENS]["get"]["parameters"] = [
-        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-        for name, text in LIST_PARAMETERS.items()
+        {"name": name, "in": "query", "required": False, "description": text, "schema": dict(schema)}
+        for name, (text, schema) in LIST_PARAMETERS.items()
     ]
+    _tags_at_most(schemas["CreateTokenRequest"])
+    _add_links(doc)
     doc["paths"][CALLBACK] = {
         "post": {
             "summary": "Complete a waitpoint token through its callback URL (no API key: the hash is the credential)",
@@ -210,15 +232,67 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
 
 
 def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation", "serialization"]) -> dict[str, str]:
-    """`shape`'s JSON schema, and those of the shapes it nests, into components; a `$ref` to it."""
+    """`shape`'s JSON schema, and those of the shapes it nests, into components; a `$ref` to it.
+
+    An optional field of a request model is `X | None` in pydantic, which its schema spells as an `anyOf` with
+    a `null` arm; the API refuses an explicit null ("leave it out instead"), so the document drops that arm:
+    optional means absent, never null. (Nulls *inside* a value, such as a completeWhen value, stay.)"""
     schema = TypeAdapter(shape).json_schema(mode=mode, ref_template="#/components/schemas/{model}")
     for component in (schema, *schema.get("$defs", {}).values()):
         for field in component.get("properties", {}).values():
             if "default" in field and field["default"] is None:
                 del field["default"]  # an absent field; an explicit null is refused ("leave it out instead")
+            arms = [arm for arm in field.get("anyOf", ()) if arm != {"type": "null"}]
+            if "anyOf" in field and len(arms) != len(field["anyOf"]):
+                del field["anyOf"]
+                if len(arms) == 1:
+                    field.update(arms[0])
+                else:
+                    field["anyOf"] = arms
     schemas.update(schema.pop("$defs", {}))
     schemas[shape.__name__] = schema
     return {"$ref": f"#/components/schemas/{shape.__name__}"}
+
+
+def _tags_at_most(create: dict[str, Any]) -> None:
+    """At most MAX_TAGS tags (more is Trigger.dev's 422, which the model leaves to the service to answer)."""
+    for arm in create["properties"]["tags"].get("anyOf", ()):
+        if arm.get("type") == "array":
+            arm["maxItems"] = MAX_TAGS
+
+
+# OpenAPI links: how a client (and schemathesis' stateful phase) goes from one answer to the next request.
+_LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    (TOKENS, "post"): {
+        "RetrieveCreated": {"operationId": "retrieve_token", "parameters": {"id": "$response.body#/id"}},
+        "CompleteCreated": {"operationId": "complete_token", "parameters": {"id": "$response.body#/id"}},
+        "ListCreated": {"operationId": "list_tokens"},
+    },
+    (TOKENS, "get"): {
+        "RetrieveListed": {"operationId": "retrieve_token", "parameters": {"id": "$response.body#/data/0/id"}},
+        "CompleteListed": {"operationId": "complete_token", "parameters": {"id": "$response.body#/data/0/id"}},
+        "NextPage": {"operationId": "list_tokens", "parameters": {"page[after]": "$response.body#/pagination/next"}},
+    },
+    (COMPLETE, "post"): {
+        "RetrieveCompleted": {"operationId": "retrieve_token", "parameters": {"id": "$request.path.id"}},
+    },
+    (TOKEN, "get"): {
+        "CompleteRetrieved": {"operationId": "complete_token", "parameters": {"id": "$response.body#/id"}},
+    },
+}
+_OPERATION_IDS = {
+    (TOKENS, "post"): "create_token",
+    (TOKENS, "get"): "list_tokens",
+    (TOKEN, "get"): "retrieve_token",
+    (COMPLETE, "post"): "complete_token",
+}
+
+
+def _add_links(doc: dict[str, Any]) -> None:
+    for (path, method), operation_id in _OPERATION_IDS.items():
+        doc["paths"][path][method]["operationId"] = operation_id
+    for (path, method), links in _LINKS.items():
+        doc["paths"][path][method]["responses"]["200"]["links"] = {name: dict(link) for name, link in links.items()}
 
 
 def _error_response(schemas: dict[str, Any], status: int) -> dict[str, Any]:
