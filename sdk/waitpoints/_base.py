@@ -231,6 +231,7 @@ class BaseClient:
         idempotency_key: str | None,
         idempotency_key_ttl: str | timedelta | None,
         tags: str | Iterable[str] | None,
+        description: str | None = None,
     ) -> APICall[CreatedToken]:
         body: dict[str, Any] = {}
         if timeout is not None:
@@ -241,6 +242,8 @@ class BaseClient:
             body["idempotencyKeyTTL"] = format_duration(idempotency_key_ttl)
         if tags is not None:
             body["tags"] = list(tuple_of(tags))
+        if description is not None:
+            body["description"] = description
 
         def parse(response: httpx.Response) -> CreatedToken:
             return CreatedToken.from_wire(self._json(response), response.headers.get("x-trigger-jwt"))

@@ -89,6 +89,7 @@ class Client(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        description: str | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token.
 
@@ -103,6 +104,8 @@ class Client(BaseClient):
             How long the key lives: a duration or a ``timedelta``. Default: the deployment's (``1h``).
         tags:
             Up to 10 tags, each at most 128 characters.
+        description:
+            What the token waits for, up to 1,000 characters ("Waiting for approval"); retrieve returns it.
 
         Returns
         -------
@@ -111,7 +114,11 @@ class Client(BaseClient):
         """
         return self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                description=description,
             )
         )
 
@@ -344,11 +351,16 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        description: str | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token. See ``Client.create_token``."""
         return await self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                description=description,
             )
         )
 

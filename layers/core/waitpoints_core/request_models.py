@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from .errors import InvalidInput
+from .models import MAX_DESCRIPTION
 
 M = TypeVar("M", bound=BaseModel)
 Tag = Annotated[StrictStr, Field(min_length=1, max_length=128)]
@@ -44,6 +45,12 @@ class CreateTokenRequest(BaseModel):
     )
     tags: Tag | list[Tag] | None = Field(
         default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
+    )
+    description: Annotated[StrictStr, Field(min_length=1, max_length=MAX_DESCRIPTION)] | None = Field(
+        default=None,
+        description="What the token waits for, for the people and pages that show it (1 to 1,000 characters). "
+        "Returned by retrieve; list pages leave it out.",
+        examples=["Waiting for approval"],
     )
     complete_when: (
         Annotated[

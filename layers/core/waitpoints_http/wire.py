@@ -53,6 +53,8 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
         body["output"] = item.output
         body["outputType"] = item.output_type or "application/json"
     body["outputIsError"] = item.output_is_error
+    if item.description is not None:
+        body["description"] = item.description
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
