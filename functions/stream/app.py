@@ -21,9 +21,9 @@ from waitpoints_http import websocket
 from waitpoints_http.metrics import count, instrument, milliseconds
 
 if TYPE_CHECKING:
-    from waitpoints_core import TokenChange
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from waitpoints_core import TokenChange
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

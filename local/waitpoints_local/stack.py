@@ -17,6 +17,7 @@ from .gateway import Binding, GatewayServer, Router
 from .lambdas import ContainerPool
 from .streams import Scheduler, StreamPoller
 from .template import Template, resolve
+from .websocket import WebSocketGateway
 
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
@@ -37,10 +38,17 @@ class LocalStack:
         self._gateway: GatewayServer | None = None
         self._emulator: emulator.Emulator | None = None
         self._threads: list[StreamPoller | Scheduler] = []
+        self._ws: WebSocketGateway | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket API's URL (ws://127.0.0.1:<port>/local): real-time subscriptions (docs/realtime.md)."""
+        assert self._ws, "start() first"
+        return self._ws.url
 
     @property
     def env_file(self) -> Path:
@@ -53,9 +61,18 @@ class LocalStack:
         self.refs = self._emulator.refs
         self._gateway = GatewayServer((self.host, self.port), Router([]))
         self.port = self._gateway.server_address[1]
+        # The WebSocket gateway first: the functions' environments name its @connections endpoint. Its invoke
+        # looks the realtime function's pool up when a client arrives (the pools are made below).
+        self._ws = WebSocketGateway(
+            lambda event: self.functions["RealtimeFunction"].invoke(event),  # noqa: PLW0108 - not made yet
+            host=self.host,
+            port=int(os.environ.get("WAITPOINTS_WS_PORT", "0")),
+        ).start()
         functions = self.template.functions()
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
+            if function.logical_id == "RealtimeFunction":  # on AWS it reads the endpoint from its event
+                environment.setdefault("WAITPOINTS_WS_MANAGEMENT_URL", self._ws.management_url)
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
                 function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING}
@@ -82,6 +99,8 @@ class LocalStack:
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
             return self.url
+        if name == "WAITPOINTS_WS_MANAGEMENT_URL" and self._ws:  # the WebSocket gateway's @connections endpoint
+            return self._ws.management_url
         return resolve(value, self.refs, self.template.conditions)
 
     def mint_key(self, env: str) -> str:
@@ -97,6 +116,7 @@ class LocalStack:
             f"WAITPOINTS_TABLE_NAME={os.environ['WAITPOINTS_TABLE_NAME']}",
             f"WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN={self.refs['ExampleStateMachine']}",
             f"WAITPOINTS_SIGNING_SECRET_ARN={os.environ['WAITPOINTS_SIGNING_SECRET_ARN']}",
+            f"WAITPOINTS_WS_URL={self.ws_url}",
         ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")
@@ -109,6 +129,8 @@ class LocalStack:
         deadline = time.monotonic() + 5  # let an in-flight sweep or stream delivery finish, within one deadline
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._ws:
+            self._ws.stop()
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()

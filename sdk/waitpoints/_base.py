@@ -23,6 +23,7 @@ from ._exceptions import (
     APITimeoutError,
     status_error_class,
 )
+from ._subscription import websocket_url
 from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, TokenStatus, WireError, format_iso, tuple_of
 from ._version import __version__
 
@@ -182,8 +183,10 @@ class BaseClient:
         max_retries: int,
         retry_policy: RetryPolicy | None,
         headers: dict[str, str] | None,
+        ws_url: str | None = None,
     ) -> None:
         self.api_url = resolve_api_url(api_url)
+        self.ws_url = websocket_url(ws_url)  # the WebSocket API: for_token subscribes instead of polling
         self._secret_key = resolve_secret_key(secret_key)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if max_retries < 0:
