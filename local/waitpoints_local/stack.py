@@ -101,6 +101,8 @@ class LocalStack:
             return self.url
         if name == "WAITPOINTS_WS_MANAGEMENT_URL" and self._ws:  # the WebSocket gateway's @connections endpoint
             return self._ws.management_url
+        if name == "WAITPOINTS_WS_URL" and self._ws:  # the console's live updates: this WebSocket gateway
+            return self._ws.url
         return resolve(value, self.refs, self.template.conditions)
 
     def mint_key(self, env: str) -> str:

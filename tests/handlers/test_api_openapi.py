@@ -79,9 +79,13 @@ def test_request_bodies_are_the_request_models(document: dict[str, Any]) -> None
         "idempotencyKey",
         "idempotencyKeyTTL",
         "tags",
+        "description",
         "completeWhen",
         "webhookSignature",
     }
+    assert create_fields["description"]["anyOf"][0] == {"type": "string", "minLength": 1, "maxLength": 1000}
+    assert "description" in schemas["TokenBody"]["properties"]  # retrieve returns it
+    assert "description" not in schemas["ListedTokenBody"]["properties"]  # list pages do not
     assert schemas["CreateTokenRequest"]["additionalProperties"] is False
     # An absent field is not a null one: explicit nulls are refused, so no default of null is advertised.
     assert '"default": null' not in json.dumps(schemas)
