@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CUR
 .DEFAULT_GOAL := help
 
 .PHONY: help run test unit key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load build deploy
+	lock clean bench bench-resume bench-notify bench-list load build deploy
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
@@ -78,6 +78,9 @@ load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): thr
 
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
 	$(PY) -m bench.resume_latency
+
+bench-notify: $(STAMP) ## Time from a completion to the waiting client knowing: for_token subscribed vs polling, p50/p95
+	$(PY) -m bench.notify_latency $(ARGS)
 
 lint: $(STAMP) lint-ruff lint-format lint-types lint-imports ## Every check: ruff, ruff format, mypy --strict, import contracts, cfn-lint
 	$(VENV)/bin/cfn-lint template.yaml
