@@ -77,11 +77,9 @@ def _load_assets() -> dict[str, tuple[str, str, str]]:
 ASSETS = _load_assets()
 PAGE = (HERE / "index.html").read_text(encoding="utf-8")
 if WS_URL:
-    PAGE = PAGE.replace(
-        '<meta name="referrer" content="no-referrer">',
-        f'<meta name="referrer" content="no-referrer">\n<meta name="waitpoints-ws-url" content="{html.escape(WS_URL)}">',
-        1,
-    )
+    _REFERRER = '<meta name="referrer" content="no-referrer">'
+    _WS_META = f'<meta name="waitpoints-ws-url" content="{html.escape(WS_URL)}">'
+    PAGE = PAGE.replace(_REFERRER, f"{_REFERRER}\n{_WS_META}", 1)
 
 
 def _response(status: int, content_type: str, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
