@@ -80,7 +80,7 @@ bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local
 	$(PY) -m bench.resume_latency
 
 bench-notify: $(STAMP) ## Time from a completion to the waiting client knowing: for_token subscribed vs polling, p50/p95
-	$(PY) -m bench.notify_latency $(ARGS)
+	PYTHONPATH=$(PYTHONPATH):$(CURDIR)/sdk $(PY) -m bench.notify_latency $(ARGS)  # this checkout's SDK
 
 lint: $(STAMP) lint-ruff lint-format lint-types lint-imports ## Every check: ruff, ruff format, mypy --strict, import contracts, cfn-lint
 	$(VENV)/bin/cfn-lint template.yaml

@@ -137,6 +137,10 @@ def test_the_notify_bench_reports_both_transports() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench.notify_latency", "--runs", "2"],
         cwd=REPO,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("sdk", "layers/core", "local", "admin", ".")),
+        },
         capture_output=True,
         text=True,
         timeout=300,

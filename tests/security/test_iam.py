@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -264,9 +265,10 @@ def _exercise(stack: Stack) -> None:
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
-    late = body(call("ApiFunction", events.create(key, {"timeout": "1s", "tags": ["late"]})))
-    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)
-    time.sleep(1.1)  # `late` times out
+    late = body(call("ApiFunction", events.create(key, {"timeout": "3s", "tags": ["late"]})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)  # attached in time
+    timeout_at = datetime.fromisoformat(body(call("ApiFunction", events.retrieve(key, late["id"])))["timeoutAt"])
+    time.sleep(max(0.0, (timeout_at - datetime.now(UTC)).total_seconds()) + 0.1)  # `late` times out
     call("SweepFunction", {}, None)
     assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
     large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))  # outputs over 256 KiB live in S3
