@@ -22,7 +22,7 @@ endif
 endif
 
 .PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load build deploy
+	lock clean bench bench-resume bench-list load build deploy bench-notify
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
@@ -88,6 +88,9 @@ bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local
 
 browser: ## Debian's Chromium for the browser tests (apt-get when root, else says what to install)
 	@sh tests/browser/ensure_chromium.sh
+
+bench-notify: $(STAMP) ## Time from a completion to the waiting client knowing: for_token subscribed vs polling, p50/p95
+	PYTHONPATH=$(PYTHONPATH):$(CURDIR)/sdk $(PY) -m bench.notify_latency $(ARGS)  # this checkout's SDK
 
 lint: $(STAMP) lint-ruff lint-format lint-types lint-imports ## Every check: ruff, ruff format, mypy --strict, import contracts, cfn-lint
 	$(VENV)/bin/cfn-lint template.yaml

@@ -5,6 +5,11 @@ it in the tab's session storage and sends it to the public API as a bearer token
 this function reads nothing, calls no AWS service and needs no permission; it needs no library either (no
 framework, no layer import), which keeps its cold start to reading a few files.
 
+Live updates: when the WebSocket API's URL is known (WAITPOINTS_WS_URL, a non-secret setting: the template's
+WebSocketUrl output, or the local stack's), the page carries it in `<meta name="waitpoints-ws-url">` and the CSP's
+connect-src allows exactly that URL besides 'self'; an open token then updates as it changes (docs/realtime.md).
+A value that is not a plain ws:// or wss:// URL is ignored, so nothing else can reach the header or the page.
+
 Headers: a strict Content-Security-Policy (no inline script or style, same-origin fetches only, no framing),
 no-referrer, nosniff. The page is no-store. Assets carry a strong ETag (their content hash) with `no-cache`, so a
 browser revalidates them on each load (a 304 has no body) and never runs a stale script after a deploy.
@@ -13,6 +18,9 @@ browser revalidates them on each load (a 304 has no body) and never runs a stale
 from __future__ import annotations
 
 import hashlib
+import html
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +31,22 @@ TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+_WS_URL = re.compile(r"^wss?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*$")
+
+
+def websocket_url(value: str | None) -> str | None:
+    """The WebSocket API's URL if it is a plain ws(s)://host[:port]/path, else None."""
+    return value if value and _WS_URL.match(value) else None
+
+
+WS_URL = websocket_url(os.environ.get("WAITPOINTS_WS_URL"))
 CSP = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
-        "connect-src 'self'",
+        f"connect-src 'self' {WS_URL}" if WS_URL else "connect-src 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -59,6 +76,10 @@ def _load_assets() -> dict[str, tuple[str, str, str]]:
 
 ASSETS = _load_assets()
 PAGE = (HERE / "index.html").read_text(encoding="utf-8")
+if WS_URL:
+    _REFERRER = '<meta name="referrer" content="no-referrer">'
+    _WS_META = f'<meta name="waitpoints-ws-url" content="{html.escape(WS_URL)}">'
+    PAGE = PAGE.replace(_REFERRER, f"{_REFERRER}\n{_WS_META}", 1)
 
 
 def _response(status: int, content_type: str, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

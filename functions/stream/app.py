@@ -2,6 +2,10 @@
 
 Partial batch failures: a record whose delivery hit throttling or a 5xx is reported failed and retried;
 executions that are gone (TaskTimedOut, InvalidToken, TaskDoesNotExist) are recorded and skipped.
+
+Then every token transition (created, completed, rejected, timed out, extended) is fanned out to the WebSocket
+connections subscribed to it (docs/realtime.md). That is isolated: a fan-out failure is logged and counted, never
+raised, so it can never make the stream retry a resume (nor send every other subscriber the message twice).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from waitpoints_core import Delivery, get_service
 from waitpoints_core.runtime import decode_stream_record
+from waitpoints_http import websocket
 from waitpoints_http.metrics import count, instrument, milliseconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from waitpoints_core import TokenChange
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -41,6 +47,22 @@ def record_handler(record: DynamoDBRecord) -> None:
                 **{delivery.value: n for delivery, n in counts.items()},  # sent: resumed; gone: no longer waiting
             },
         )
+    notify(token_change)
+
+
+def notify(token_change: TokenChange) -> None:
+    """Fan a transition out to its subscribers. Never raises: the resume above has happened and must not be
+    retried for a subscriber's sake."""
+    try:
+        fanned = websocket.publish(token_change)  # None: not a transition (or no WebSocket API configured)
+    except Exception:
+        count("RealtimeErrors", 1)
+        logger.exception("real-time fan-out failed", extra={"waitpoint_id": token_change.token_id})
+        return
+    if fanned:
+        count("RealtimeSent", fanned.sent)
+        count("RealtimeGone", fanned.gone)
+        count("RealtimeFailed", fanned.failed)
 
 
 @instrument

@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         "--port",
         type=int,
         default=int(os.environ.get("WAITPOINTS_PORT", "3000")),
-        help="port to listen on (env WAITPOINTS_PORT; default 3000; 0 picks a free one)",
+        help="port to listen on (env WAITPOINTS_PORT; default 3000; 0 picks a free one; the WebSocket API's port "
+        "is WAITPOINTS_WS_PORT, default a free one)",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"waitpoints local stack is up\n"
             f"  API:              {stack.url}\n"
+            f"  WebSocket API:    {stack.ws_url}\n"
             f"  Secret key ({DEV_ENV}): {key}\n"
             f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
             f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"

@@ -20,6 +20,7 @@ from .gateway import Binding, GatewayServer, Router
 from .lambdas import ContainerPool
 from .streams import Scheduler, StreamPoller
 from .template import Template, resolve
+from .websocket import WebSocketGateway
 
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
@@ -46,10 +47,17 @@ class LocalStack:
         self._threads: list[StreamPoller | Scheduler] = []
         self._lock: IO[str] | None = None  # held while this stack owns state_dir (and so its local.env)
         self._serving = False
+        self._ws: WebSocketGateway | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket API's URL (ws://127.0.0.1:<port>/local): real-time subscriptions (docs/realtime.md)."""
+        assert self._ws, "start() first"
+        return self._ws.url
 
     @property
     def env_file(self) -> Path:
@@ -73,9 +81,18 @@ class LocalStack:
         self.env_file.unlink(missing_ok=True)  # a stale file of a stack that died: this stack owns the directory
         self._emulator = emulator.start(self.template)
         self.refs = self._emulator.refs
+        # The WebSocket gateway first: the functions' environments name its @connections endpoint. Its invoke
+        # looks the realtime function's pool up when a client arrives (the pools are made below).
+        self._ws = WebSocketGateway(
+            lambda event: self.functions["RealtimeFunction"].invoke(event),  # noqa: PLW0108 - not made yet
+            host=self.host,
+            port=int(os.environ.get("WAITPOINTS_WS_PORT", "0")),
+        ).start()
         functions = self.template.functions()
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
+            if function.logical_id == "RealtimeFunction":  # on AWS it reads the endpoint from its event
+                environment.setdefault("WAITPOINTS_WS_MANAGEMENT_URL", self._ws.management_url)
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
                 function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING}
@@ -127,6 +144,10 @@ class LocalStack:
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
             return self.url
+        if name == "WAITPOINTS_WS_MANAGEMENT_URL" and self._ws:  # the WebSocket gateway's @connections endpoint
+            return self._ws.management_url
+        if name == "WAITPOINTS_WS_URL" and self._ws:  # the console's live updates: this WebSocket gateway
+            return self._ws.url
         return resolve(value, self.refs, self.template.conditions)
 
     def mint_key(self, env: str) -> str:
@@ -142,6 +163,7 @@ class LocalStack:
             f"WAITPOINTS_TABLE_NAME={os.environ['WAITPOINTS_TABLE_NAME']}",
             f"WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN={self.refs['ExampleStateMachine']}",
             f"WAITPOINTS_SIGNING_SECRET_ARN={os.environ['WAITPOINTS_SIGNING_SECRET_ARN']}",
+            f"WAITPOINTS_WS_URL={self.ws_url}",
         ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")
@@ -154,6 +176,8 @@ class LocalStack:
         deadline = time.monotonic() + 5  # let an in-flight sweep or stream delivery finish, within one deadline
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._ws:
+            self._ws.stop()
         if self._gateway:
             if self._serving:  # shutdown() waits for serve_forever, which a failed start never ran
                 self._gateway.shutdown()

@@ -35,6 +35,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._pagination import AsyncTokenList, TokenList
+from ._subscription import TokenTransition, awatch, watch
 from ._types import CreatedToken, Token, TokenPage, TokenStatus, WaitResult
 from ._version import __version__
 
@@ -64,6 +65,7 @@ __all__ = [
     "TokenList",
     "TokenPage",
     "TokenStatus",
+    "TokenTransition",
     "UnprocessableEntityError",
     "WaitResult",
     "WaitTimeoutError",
@@ -71,7 +73,9 @@ __all__ = [
     "WaitpointTimeoutError",
     "WaitpointsError",
     "__version__",
+    "awatch",
     "wait",
+    "watch",
 ]
 
 # Show the public names as `waitpoints.X` in reprs and tracebacks, as httpx does.

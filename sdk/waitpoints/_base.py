@@ -23,6 +23,7 @@ from ._exceptions import (
     APITimeoutError,
     status_error_class,
 )
+from ._subscription import websocket_url
 from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, TokenStatus, WireError, format_iso, tuple_of
 from ._version import __version__
 
@@ -182,8 +183,10 @@ class BaseClient:
         max_retries: int,
         retry_policy: RetryPolicy | None,
         headers: dict[str, str] | None,
+        ws_url: str | None = None,
     ) -> None:
         self.api_url = resolve_api_url(api_url)
+        self.ws_url = websocket_url(ws_url)  # the WebSocket API: for_token subscribes instead of polling
         self._secret_key = resolve_secret_key(secret_key)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if max_retries < 0:
@@ -231,6 +234,7 @@ class BaseClient:
         idempotency_key: str | None,
         idempotency_key_ttl: str | timedelta | None,
         tags: str | Iterable[str] | None,
+        description: str | None = None,
     ) -> APICall[CreatedToken]:
         body: dict[str, Any] = {}
         if timeout is not None:
@@ -241,6 +245,8 @@ class BaseClient:
             body["idempotencyKeyTTL"] = format_duration(idempotency_key_ttl)
         if tags is not None:
             body["tags"] = list(tuple_of(tags))
+        if description is not None:
+            body["description"] = description
 
         def parse(response: httpx.Response) -> CreatedToken:
             return CreatedToken.from_wire(self._json(response), response.headers.get("x-trigger-jwt"))

@@ -14,6 +14,7 @@ from ._base import NOT_GIVEN, APICall, BaseClient, NotGiven, list_params, token_
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, RetryPolicy, TimeoutTypes
 from ._pagination import AsyncTokenList, TokenList
 from ._polling import Fetch, poll
+from ._subscription import await_for, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,6 +48,10 @@ class Client(BaseClient):
         Extra headers for every request.
     http_client:
         An ``httpx.Client`` to send with (for proxies, custom transports, tests). It is not closed by ``close()``.
+    ws_url:
+        The WebSocket API's URL (``wss://…/live``; the local stack's is ``WAITPOINTS_WS_URL`` in
+        ``.waitpoints/local.env``). With it and the ``realtime`` extra, ``for_token`` subscribes instead of
+        polling. Default: ``WAITPOINTS_WS_URL``.
 
     Examples
     --------
@@ -68,6 +73,7 @@ class Client(BaseClient):
         retry_policy: RetryPolicy | None = None,
         headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        ws_url: str | None = None,
     ) -> None:
         super().__init__(
             api_url=api_url,
@@ -76,6 +82,7 @@ class Client(BaseClient):
             max_retries=max_retries,
             retry_policy=retry_policy,
             headers=headers,
+            ws_url=ws_url,
         )
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.Client(follow_redirects=False)
@@ -89,6 +96,7 @@ class Client(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        description: str | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token.
 
@@ -103,6 +111,8 @@ class Client(BaseClient):
             How long the key lives: a duration or a ``timedelta``. Default: the deployment's (``1h``).
         tags:
             Up to 10 tags, each at most 128 characters.
+        description:
+            What the token waits for, up to 1,000 characters ("Waiting for approval"); retrieve returns it.
 
         Returns
         -------
@@ -111,7 +121,11 @@ class Client(BaseClient):
         """
         return self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                description=description,
             )
         )
 
@@ -207,8 +221,13 @@ class Client(BaseClient):
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta | None = None,
+        realtime: bool = True,
     ) -> WaitResult[Any]:
-        """Wait until the token is completed or times out, by polling it; returns a ``WaitResult``.
+        """Wait until the token is completed or times out; returns a ``WaitResult``.
+
+        With a WebSocket URL (``ws_url`` or ``WAITPOINTS_WS_URL``) and the ``realtime`` extra it subscribes to
+        the token, so a completion arrives at once with no request in between; if the subscription cannot be
+        made or ends, it polls for the time left. ``realtime=False`` always polls. The result is the same.
 
         The waits between reads start at a quarter second and double up to ``poll_interval`` seconds; a
         read is made just after the token's own timeout, so a timeout is seen at once. ``timeout`` (seconds
@@ -219,8 +238,16 @@ class Client(BaseClient):
         --------
         >>> approval = client.for_token(token, timeout=3600).unwrap()
         """
-        steps = poll(poll_interval=poll_interval, timeout=_seconds(timeout))
-        tid = token_id(token_or_id)
+        tid, limit, started = token_id(token_or_id), _seconds(timeout), time.monotonic()
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
+        if realtime and self.ws_url:
+            live = wait_for(
+                self.ws_url, self._secret_key, tid, timeout=limit, started=started, retrieve=self.retrieve_token
+            )
+            if live is not None:
+                return live
+        steps = poll(poll_interval=poll_interval, timeout=limit, started=started)
         step = next(steps)
         while True:
             try:
@@ -260,6 +287,7 @@ class Client(BaseClient):
             ),
             headers=self._extra_headers,
             http_client=self._http,
+            ws_url=self.ws_url,
         )
 
     def close(self) -> None:
@@ -323,6 +351,7 @@ class AsyncClient(BaseClient):
         retry_policy: RetryPolicy | None = None,
         headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        ws_url: str | None = None,
     ) -> None:
         super().__init__(
             api_url=api_url,
@@ -331,6 +360,7 @@ class AsyncClient(BaseClient):
             max_retries=max_retries,
             retry_policy=retry_policy,
             headers=headers,
+            ws_url=ws_url,
         )
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
@@ -344,11 +374,16 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        description: str | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token. See ``Client.create_token``."""
         return await self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                description=description,
             )
         )
 
@@ -412,10 +447,19 @@ class AsyncClient(BaseClient):
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta | None = None,
+        realtime: bool = True,
     ) -> WaitResult[Any]:
-        """Wait until the token is completed or times out, by polling it. See ``Client.for_token``."""
-        steps = poll(poll_interval=poll_interval, timeout=_seconds(timeout))
-        tid = token_id(token_or_id)
+        """Wait until the token is completed or times out (subscribed when it can). See ``Client.for_token``."""
+        tid, limit, started = token_id(token_or_id), _seconds(timeout), time.monotonic()
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
+        if realtime and self.ws_url:
+            live = await await_for(
+                self.ws_url, self._secret_key, tid, timeout=limit, started=started, retrieve=self.retrieve_token
+            )
+            if live is not None:
+                return live
+        steps = poll(poll_interval=poll_interval, timeout=limit, started=started)
         step = next(steps)
         while True:
             try:
@@ -452,6 +496,7 @@ class AsyncClient(BaseClient):
             ),
             headers=self._extra_headers,
             http_client=self._http,
+            ws_url=self.ws_url,
         )
 
     async def close(self) -> None:

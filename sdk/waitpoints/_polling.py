@@ -39,13 +39,15 @@ def poll(
     timeout: float | None,
     monotonic: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    started: float | None = None,
 ) -> PollGenerator:
-    """Read the token until it is final, or until ``timeout`` seconds have passed since the first read."""
+    """Read the token until it is final, or until ``timeout`` seconds have passed since the first read (or since
+    ``started``, a ``monotonic()`` reading: a wait that began over a subscription and fell back to polling)."""
     if poll_interval <= 0:
         raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be 0 or more, got {timeout!r}")
-    started = monotonic()
+    started = monotonic() if started is None else started
     delay = min(FIRST_DELAY, poll_interval)
     while True:
         token = yield FETCH

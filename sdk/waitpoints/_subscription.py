@@ -20,13 +20,14 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import WaitpointsError
-from ._types import Token, TokenStatus
+from ._types import Token, TokenStatus, WaitResult
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
     from ._client import AsyncClient, Client
 
@@ -349,3 +350,111 @@ async def awatch(
             yield change
         first = False
         await asyncio.sleep(poll_interval)
+
+
+# --- for_token over a subscription --------------------------------------------------------------------------
+
+TIMEOUT_GRACE = 0.05
+"""As polling: past the token's own ``timeoutAt`` a read shows ``TIMED_OUT``; read this long after it."""
+
+
+def _next_wait(last: TokenTransition, timeout: float | None, started: float) -> tuple[str, float | None]:
+    """What to do next while the token waits: ("give_up", _), ("read", _) at its own timeout, or ("wait", s)."""
+    now = time.monotonic()
+    wait = None if timeout is None else started + timeout - now
+    if wait is not None and wait <= 0:
+        return "give_up", None
+    if last.token.timeout_at is not None:
+        until = (last.token.timeout_at - datetime.now(UTC)).total_seconds() + TIMEOUT_GRACE
+        if until <= 0:
+            return "read", None
+        wait = until if wait is None else min(wait, until)
+    return "wait", wait
+
+
+def _final(last: TokenTransition, token_id: str, retrieve: Callable[[str], Token]) -> WaitResult[Any]:
+    return WaitResult.of(retrieve(token_id) if last.output_omitted else last.token)
+
+
+def wait_for(
+    ws_url: str,
+    credential: str,
+    token_id: str,
+    *,
+    timeout: float | None,
+    started: float,
+    retrieve: Callable[[str], Token],
+) -> WaitResult[Any] | None:
+    """``for_token`` over a subscription: the same result polling gives, and the same deadline (``timeout``
+    seconds after ``started``, a ``time.monotonic()``). None when the subscription cannot be opened or ends early
+    (no extra, refused, closed): the caller polls for the time that is left, so the result never depends on
+    the transport. A token past its own timeout is read once (the read shows ``TIMED_OUT``), as polling does."""
+    try:
+        subscription = Subscription(ws_url, credential, token_id=token_id).__enter__()
+    except Exception:  # no extra, no server, refused: poll instead (which raises the API's error, if any)
+        return None
+    with subscription:
+        try:
+            last = subscription.next(timeout=OPEN_TIMEOUT)  # the snapshot, already pending
+            while True:
+                if last.token.is_final:
+                    return _final(last, token_id, retrieve)
+                action, wait = _next_wait(last, timeout, started)
+                if action == "give_up":
+                    return WaitResult.gave_up(last.token, time.monotonic() - started)
+                if action == "read":
+                    last = TokenTransition(SNAPSHOT, retrieve(token_id))
+                    continue
+                try:
+                    last = subscription.next(timeout=wait)
+                except TimeoutError:
+                    continue
+        except (StopIteration, SubscriptionError, OSError):
+            return None
+        except Exception as exc:  # the connection failed (websockets' own errors)
+            if type(exc).__module__.startswith("websockets"):
+                return None
+            raise
+
+
+async def await_for(
+    ws_url: str,
+    credential: str,
+    token_id: str,
+    *,
+    timeout: float | None,
+    started: float,
+    retrieve: Callable[[str], Awaitable[Token]],
+) -> WaitResult[Any] | None:
+    """``wait_for`` for ``AsyncClient``."""
+    import asyncio
+
+    try:
+        subscription = await AsyncSubscription(ws_url, credential, token_id=token_id).__aenter__()
+    except Exception:
+        return None
+    try:
+        last = await asyncio.wait_for(subscription.__anext__(), OPEN_TIMEOUT)
+        while True:
+            if last.token.is_final:
+                if last.output_omitted:
+                    return WaitResult.of(await retrieve(token_id))
+                return WaitResult.of(last.token)
+            action, wait = _next_wait(last, timeout, started)
+            if action == "give_up":
+                return WaitResult.gave_up(last.token, time.monotonic() - started)
+            if action == "read":
+                last = TokenTransition(SNAPSHOT, await retrieve(token_id))
+                continue
+            try:
+                last = await asyncio.wait_for(subscription.__anext__(), wait)
+            except TimeoutError:
+                continue
+    except (StopAsyncIteration, SubscriptionError, OSError):
+        return None
+    except Exception as exc:
+        if type(exc).__module__.startswith("websockets"):
+            return None
+        raise
+    finally:
+        await subscription.aclose()

@@ -159,6 +159,8 @@ class Token:
     output: Any = None
     output_type: str | None = None
     error: WaitpointTimeoutError | None = field(default=None, compare=False)
+    description: str | None = None
+    """What the token waits for, as given on create (retrieve only: list results leave it out)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -205,6 +207,7 @@ class Token:
             output=output,
             output_type=output_type,
             error=timeout_error,
+            description=_optional_str(data, "description"),
             raw=dict(data),
         )
 

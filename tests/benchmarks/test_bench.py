@@ -130,3 +130,22 @@ def test_minted_access_tokens_are_what_pyjwt_writes() -> None:
     expected = jwt.encode(claims, keys._jwt["k2"], algorithm="HS256", headers={"kid": "k2"})
     assert token == expected
     assert keys.verify_access_token(token) == ("prod", ("write:waitpoints:waitpoint_" + "c" * 25,))
+
+
+def test_the_notify_bench_reports_both_transports() -> None:
+    """`make bench-notify` (two runs here): figures for the subscription and for polling, no assertion on them."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.notify_latency", "--runs", "2"],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("sdk", "layers/core", "local", "admin", ".")),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("completion → client notified")]
+    assert [line.split(",")[1].split()[0] for line in lines] == ["subscription", "polling"], result.stdout

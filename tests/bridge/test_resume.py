@@ -107,11 +107,15 @@ def test_throttled_record_is_retried_and_a_gone_execution_is_dropped(bridge: Bri
     bridge.sfn.faults = {"task-throttled": ["ThrottlingException"], "task-gone": ["TaskTimedOut"]}
     bridge.service.tokens.complete(DEV, throttled, "first")
     bridge.service.tokens.complete(DEV, gone, "second")
-    records = bridge.deliver_stream()
-    assert len(records) == 2
+    records = bridge.deliver_stream()  # the two creations (INSERT: real-time subscribers' `created`) and completions
+    assert sum(r["dynamodb"]["NewImage"]["status"]["S"] == "COMPLETED" for r in records) == 2
 
     response = bridge.invoke_stream(records)
-    throttled_record = next(r for r in records if throttled in r["dynamodb"]["Keys"]["pk"]["S"])
+    throttled_record = next(
+        r
+        for r in records
+        if throttled in r["dynamodb"]["Keys"]["pk"]["S"] and r["dynamodb"]["NewImage"]["status"]["S"] == "COMPLETED"
+    )
     assert response == {"batchItemFailures": [{"itemIdentifier": throttled_record["dynamodb"]["SequenceNumber"]}]}
     assert bridge.service.store.waiters(gone) == []
     assert len(bridge.service.store.waiters(throttled)) == 1

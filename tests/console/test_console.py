@@ -312,3 +312,25 @@ def test_readable_on_a_phone(page: Any, console_stack: ConsoleStack, seeded: dic
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert "ana" in page.locator("pre[aria-label=Output]").inner_text()
     no_other_env(page, seeded)
+
+
+def test_an_open_token_updates_live_when_it_completes(page: Any, console_stack: ConsoleStack) -> None:
+    """The page names the WebSocket API (a meta tag; the CSP's connect-src allows exactly it) and the open token
+    re-renders when it is completed elsewhere, with no reload."""
+    stack = console_stack
+    html = httpx.get(f"{stack.url}/console")
+    ws_url = re.search(r'<meta name="waitpoints-ws-url" content="([^"]+)">', html.text)
+    assert ws_url and ws_url.group(1).startswith("ws://127.0.0.1:")
+    assert f"connect-src 'self' {ws_url.group(1)};" in html.headers["content-security-policy"]
+    token = stack.create(timeout="1h", description="Waiting for approval")["id"]
+    sign_in(page, stack)
+    rows(page)
+    page.goto(f"{stack.url}/console#/tokens/{token}")
+    page.wait_for_selector("#actions-heading")
+    page.wait_for_timeout(1000)  # the page has subscribed
+    with stack.client() as client:
+        assert client.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "someone else"}}).status_code == 200
+    expect(page.get_by_text("Updated live: completed.")).to_be_visible(timeout=15_000)
+    expect(page.locator(".page-head .badge")).to_contain_text("COMPLETED")
+    expect(page.locator("pre.code").first).to_contain_text("someone else")
+    expect(page.locator("dl.fields")).to_contain_text("Waiting for approval")  # the description is shown

@@ -67,6 +67,7 @@ class FaultInjector:
         self._applied_transactions: set[str] = set()
         self.label: str | None = None  # while set, every call is recorded in `calls` under this label
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []  # (label, service, operation, request body)
+        self.gone_connections: set[str] = set()  # WebSocket connection ids PostToConnection answers 410 GoneException
 
     @contextmanager
     def faults(self) -> Iterator[None]:
@@ -106,6 +107,9 @@ class FaultInjector:
             raise ConnectionClosedError(endpoint_url=url)
         if kind == "timeout":
             raise ReadTimeoutError(endpoint_url=url)
+        if service == "apigatewaymanagementapi" and urlsplit(url).path.rsplit("/", 1)[-1] in self.gone_connections:
+            headers = {"x-amzn-ErrorType": "GoneException", "Content-Type": "application/json"}
+            return AWSResponse(url, 410, headers, MockRawResponse(json.dumps({"message": "gone"})))
         if service == "sfn":
             response = self._step_functions(operation, request)
         elif service == "dynamodb" and operation == "TransactWriteItems":

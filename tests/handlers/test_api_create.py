@@ -184,6 +184,11 @@ def test_body_of_exactly_10_kib_is_not_413(api: Invoke, secret_key: str, load_ev
         ('{"timeout": "1h"', "Request body is not valid JSON"),
         ("[1, 2]", "Request body must be a JSON object"),
         ('{"timeout": "1h", "color": "red"}', "color: unknown field"),
+        ('{"description": "Waiting", "output": 1}', "output: unknown field"),  # a real field beside: still refused
+        ('{"description": ""}', "description: String should have at least 1 character"),
+        ('{"description": "' + "d" * 1001 + '"}', "description: String should have at most 1000 characters"),
+        ('{"description": 42}', "description: Input should be a valid string"),
+        ('{"description": null}', "description must not be null"),
         ('{"timeout": "soon"}', "timeout: 'soon' is neither a duration"),
         ('{"timeout": "1h 30m"}', "timeout: '1h 30m' is neither a duration"),
         ('{"timeout": 1.5}', "timeout: Input should be a valid string"),

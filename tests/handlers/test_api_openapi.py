@@ -80,9 +80,14 @@ def test_request_bodies_are_the_request_models(document: dict[str, Any]) -> None
         "idempotencyKey",
         "idempotencyKeyTTL",
         "tags",
+        "description",
         "completeWhen",
         "webhookSignature",
     }
+    description = create_fields["description"]
+    assert (description["type"], description["minLength"], description["maxLength"]) == ("string", 1, 1000)
+    assert "description" in schemas["TokenBody"]["properties"]  # retrieve returns it
+    assert "description" not in schemas["ListedTokenBody"]["properties"]  # list pages do not
     assert schemas["CreateTokenRequest"]["additionalProperties"] is False
     # An absent field is not a null one: explicit nulls are refused, so no default of null is advertised.
     assert '"default": null' not in json.dumps(schemas)

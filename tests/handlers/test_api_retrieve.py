@@ -181,3 +181,20 @@ def test_retrieve_with_a_body_is_413(api: Invoke, create: Create, secret_key: st
     token_id = create()["id"]
     event = with_json(with_id(with_auth(load_event("api_retrieve_token"), secret_key), token_id), {"x": 1})
     assert api(event)["statusCode"] == 413
+
+
+def test_a_description_is_stored_and_returned_by_retrieve_not_list(
+    api: Invoke, create: Create, secret_key: str, load_event: LoadEvent
+) -> None:
+    """`description` (up to 1,000 characters) is returned by retrieve, and kept when the token completes; list
+    pages leave it out (their indexes do not project it: docs in README, "Descriptions")."""
+    text = "Waiting for approval — " + "x" * (1000 - 23)
+    created = create({"timeout": "1h", "description": text, "tags": ["described"]})
+    assert body_of(retrieve(api, load_event, secret_key, created["id"]))["description"] == text
+    complete(api, load_event, secret_key, created["id"], {"data": 1})
+    assert body_of(retrieve(api, load_event, secret_key, created["id"]))["description"] == text
+    from tests.security import events
+
+    listed = api(events.list_tokens(secret_key, **{"filter[tags]": "described"}))
+    (item,) = body_of(listed)["data"]
+    assert item["id"] == created["id"] and "description" not in item

@@ -102,6 +102,19 @@ def test_create_token_with_timeout_key_and_tags(results: dict[str, Any], sdk_sta
     same_fields(value(results, "retrievedWaiting"), api | {"status": "WAITING", "completedAt": None})
 
 
+def test_create_token_with_a_description_as_the_guide_does(results: dict[str, Any], sdk_stack: SdkStack) -> None:
+    """`wait.createToken({timeout: "1h", description: "Waiting for approval"})` ("Working with Wait Tokens in
+    v4") is stored and returned by retrieve; the SDK's retrieve and list still parse (their schemas drop it)."""
+    created = value(results, "described")
+    api = stored(sdk_stack, created["id"])
+    assert api["description"] == "Waiting for approval" and api["status"] == "WAITING"
+    retrieved = value(results, "retrievedDescribed")
+    same_fields(retrieved, api)
+    assert "description" not in retrieved  # zod strips what the SDK does not know: nothing breaks
+    (listed,) = value(results, "listedDescribed")
+    assert listed["id"] == created["id"] and listed["status"] == "WAITING"
+
+
 def test_a_second_create_with_the_key_is_cached(results: dict[str, Any]) -> None:
     created, cached = value(results, "created"), value(results, "cached")
     assert cached["isCached"] is True and cached["id"] == created["id"] and cached["url"] == created["url"]

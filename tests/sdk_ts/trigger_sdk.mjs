@@ -53,6 +53,17 @@ async function tokens() {
   out.badKey = await attempt(() => auth.withAuth({ baseURL, accessToken: "wp_dev_not-a-real-key" }, () => wait.retrieveToken(id)));
   out.tooManyTags = await attempt(() => wait.createToken({ tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }));
 
+  // The guide's own call: a description. The SDK sends it as given; its response schemas drop the field, so
+  // retrieve and list must still parse (they carry it: retrieve as `description`).
+  const describedTag = `ts-described:${runId}`;
+  out.described = await attempt(() => wait.createToken({ timeout: "1h", description: "Waiting for approval", tags: [describedTag] }));
+  out.retrievedDescribed = await attempt(() => wait.retrieveToken(out.described.value.id));
+  out.listedDescribed = await attempt(async () => {
+    const found = [];
+    for await (const token of wait.listTokens({ tags: [describedTag] })) found.push(token);
+    return found;
+  });
+
   // Timing out: the SDK reads the stored timeout error as `error`.
   out.shortLived = await attempt(() => wait.createToken({ timeout: "1s" }));
   await sleep(1300);

@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -79,6 +80,9 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),
         ("sqs:SendMessage", "queue"),  # the event source mapping's on-failure destination
+        ("dynamodb:GetItem", TABLE),  # a gone connection's item, to drop its subscriptions
+        ("secretsmanager:GetSecretValue", SECRET),  # the callback URL in a transition's token fields
+        ("execute-api:ManageConnections", CONNECTIONS),  # a transition, to each subscribed connection
     },
     "SweepFunction": {
         ("dynamodb:GetItem", TABLE),
@@ -252,14 +256,20 @@ def _exercise(stack: Stack) -> None:
     call("WaitForTokenFunction", {"taskToken": TASK + "-tagged", "waitpointId": tagged["id"]}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
+    ws = events.websocket  # two subscribers for the stream's fan-out: one there, one gone (dropped)
+    for connection in ("c8", "c9"):
+        call("RealtimeFunction", ws("auth", connection, {"action": "auth", "token": key}))
+        call("RealtimeFunction", ws("subscribe", connection, {"action": "subscribe", "tag": "a"}))
+    faults.gone_connections.add("c9")
     call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
     keys = runtime.get_service().signing_keys.get()
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
-    late = body(call("ApiFunction", events.create(key, {"timeout": "1s", "tags": ["late"]})))
-    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)
-    time.sleep(1.1)  # `late` times out
+    late = body(call("ApiFunction", events.create(key, {"timeout": "3s", "tags": ["late"]})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)  # attached in time
+    timeout_at = datetime.fromisoformat(body(call("ApiFunction", events.retrieve(key, late["id"])))["timeoutAt"])
+    time.sleep(max(0.0, (timeout_at - datetime.now(UTC)).total_seconds()) + 0.1)  # `late` times out
     call("SweepFunction", {}, None)
     assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
     large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))  # outputs over 256 KiB live in S3
@@ -288,7 +298,9 @@ def _exercise_realtime(call: Any, key: str, plain: dict[str, Any], tagged: dict[
     call("RealtimeFunction", ws("$disconnect", "c2"))
 
 
-def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack) -> None:
+def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stream consumer's @connections endpoint, as the template gives it (moto answers there).
+    monkeypatch.setenv("WAITPOINTS_WS_MANAGEMENT_URL", "https://abcdef1234.execute-api.us-east-1.amazonaws.com/live")
     _exercise(stack)
     used: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for function, service, operation, body in stack.faults.calls:

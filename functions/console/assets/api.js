@@ -1,5 +1,6 @@
 // The public waitpoints API, as the documented routes and the planned operator routes describe it.
-// Same origin only (the page's Content-Security-Policy allows nothing else); the key goes in a bearer header.
+// Same origin only (the page's Content-Security-Policy allows nothing else but the WebSocket API's URL, when the
+// server names it); the key goes in a bearer header, and over the WebSocket in the first message (never the URL).
 
 export const TOKENS = "api/v1/waitpoints/tokens";
 const OPENAPI = "api/v1/openapi.json";
@@ -117,4 +118,38 @@ export class Api {
       return null;
     }
   }
+}
+
+/** The WebSocket API's URL, when the server put it in the page (<meta name="waitpoints-ws-url">), else null. */
+export function websocketUrl() {
+  const value = document.querySelector('meta[name="waitpoints-ws-url"]')?.content ?? "";
+  return /^wss?:\/\//.test(value) ? value : null;
+}
+
+/**
+ * Watch one token over the WebSocket API (docs/realtime.md): authenticate with the first message, subscribe to
+ * the token, and call onChange(transition, token) for each transition. Returns a function that stops watching.
+ * The subscription's answer (the token's state now) is not passed on: the page has just read it.
+ */
+export function watchToken(wsUrl, key, id, onChange) {
+  let socket;
+  try {
+    socket = new WebSocket(wsUrl);
+  } catch {
+    return () => {};
+  }
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ action: "auth", token: key }));
+    socket.send(JSON.stringify({ action: "subscribe", tokenId: id }));
+  });
+  socket.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message?.type === "transition" && message.token?.id === id) onChange(message.transition, message.token, Boolean(message.outputOmitted));
+  });
+  return () => socket.close();
 }

@@ -2,7 +2,7 @@
 // Views are rebuilt from data with dom.js (text nodes only); the URL's hash holds the view and the filters, so
 // back/forward, reload and links work. The secret key lives in sessionStorage (this tab) and in memory, nowhere else.
 
-import { ACTION_ROUTES, Api, ApiError } from "./api.js";
+import { ACTION_ROUTES, Api, ApiError, watchToken, websocketUrl } from "./api.js";
 import { append, h, when } from "./dom.js";
 import { describeJsonError, unchecked, validate } from "./schema.js";
 
@@ -35,6 +35,7 @@ const state = {
   renderId: 0,
   focus: "heading", // what to focus after the next render: "heading" | "results" | "notice"
   notice: null, // {kind, text} shown once at the top of the next view
+  stopWatching: () => {}, // closes the open token's WebSocket subscription
 };
 
 // --- sign in / out --------------------------------------------------------------------------------------
@@ -131,6 +132,8 @@ function parseHash() {
 
 async function render() {
   const renderId = ++state.renderId;
+  state.stopWatching();
+  state.stopWatching = () => {};
   if (!state.api) return renderSignIn();
   const route = parseHash();
   if (route.view === "token") return renderToken(route.id, renderId);
@@ -337,7 +340,7 @@ function tokenTable(tokens) {
 // --- one token ------------------------------------------------------------------------------------------
 
 const KNOWN_FIELDS = new Set([
-  "id", "url", "status", "createdAt", "tags", "timeoutAt", "completedAt", "idempotencyKey", "idempotencyKeyExpiresAt",
+  "id", "url", "status", "description", "createdAt", "tags", "timeoutAt", "completedAt", "idempotencyKey", "idempotencyKeyExpiresAt",
   "output", "outputType", "outputIsError", "deliveriesReceived", "lastDeliveryAt", "rejected", "rejectReason",
   "audit", "waiters", "schema",
 ]);
@@ -345,6 +348,7 @@ const KNOWN_FIELDS = new Set([
 function fieldList(token) {
   const rows = [
     ["Status", badge(token)],
+    ["Description", token.description ? String(token.description) : null],
     ["Created", when(token.createdAt)],
     ["Times out", when(token.timeoutAt)],
     ["Completed", when(token.completedAt)],
@@ -433,6 +437,19 @@ async function renderToken(id, renderId) {
     Object.keys(extra).length ? section("Other fields", h("pre", { class: "code small" }, JSON.stringify(extra, null, 2))) : null,
   );
   focusAfterRender();
+  liveUpdates(token, renderId);
+}
+
+/** While the token is open and waiting, re-render it when the WebSocket API says it changed (no reload). */
+function liveUpdates(token, renderId) {
+  const wsUrl = websocketUrl();
+  if (!wsUrl || token.status !== "WAITING") return;
+  state.stopWatching = watchToken(wsUrl, state.api.key, token.id, (transition) => {
+    if (renderId !== state.renderId) return;
+    state.notice = { kind: "info", text: `Updated live: ${transition.replace("_", " ")}.` };
+    announce(`Token ${transition.replace("_", " ")}`);
+    render();
+  });
 }
 
 // --- actions --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .durations import format_iso
 from .signing import scope_allows_completion
 
 MAX_TAGS = 10
+MAX_DESCRIPTION = 1000  # characters: create's `description`
 
 
 class TokenStatus(str, Enum):  # noqa: UP042 - StrEnum would change str() of a status
@@ -58,6 +59,7 @@ class Waitpoint:
     webhook_secret: bytes | None = field(default=None, repr=False)  # sealed (signing.SigningKeys.seal)
     deliveries: int = 0  # callbacks received that did not complete the token
     last_delivery_at: int | None = None
+    description: str | None = None  # what the token waits for (create's `description`); not in list pages
 
     @property
     def guarded(self) -> bool:

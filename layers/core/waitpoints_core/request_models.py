@@ -19,6 +19,7 @@ from pydantic import (
 
 from .bodies import SURROGATE_MESSAGE, has_lone_surrogate
 from .errors import InvalidInput
+from .models import MAX_DESCRIPTION
 from .webhooks import STANDARD_WEBHOOKS_KEY_BYTES, standard_webhooks_key
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,6 +108,12 @@ class CreateTokenRequest(BaseModel):
     )
     tags: Tag | list[Tag] | None = Field(
         default=None, description="One tag or a list of up to 10, each 1 to 128 characters."
+    )
+    description: Annotated[StrictStr, Field(min_length=1, max_length=MAX_DESCRIPTION)] | None = Field(
+        default=None,
+        description="What the token waits for, for the people and pages that show it (1 to 1,000 characters). "
+        "Returned by retrieve; list pages leave it out.",
+        examples=["Waiting for approval"],
     )
     complete_when: (
         Annotated[

@@ -57,6 +57,7 @@ class TokenBody(TypedDict):
     output: NotRequired[str]
     outputType: NotRequired[str]
     outputIsError: bool
+    description: NotRequired[Annotated[str, Field(description="What the token waits for (create's description)")]]
 
 
 class ListedTokenBody(TypedDict):

@@ -101,8 +101,10 @@ def renderer(service: WaitpointService) -> Any:
 
 def publish(change: TokenChange) -> FanOut | None:
     """For the stream consumer: a token's change → one message to each subscribed connection. None when the
-    change is no transition. Needs WAITPOINTS_WS_MANAGEMENT_URL."""
+    change is no transition, or when no WebSocket API is configured (WAITPOINTS_WS_MANAGEMENT_URL unset)."""
     service = get_service()
+    if not service.settings.realtime_management_url:
+        return None
     transition = change_between(change.old, change.new, renderer(service))
     if transition is None:
         return None

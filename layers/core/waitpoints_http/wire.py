@@ -62,6 +62,8 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
     reason = (item.rejection or {}).get("reason")
     if reason is not None:
         body["rejectReason"] = reason
+    if item.description is not None:
+        body["description"] = item.description
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)

@@ -22,6 +22,7 @@ else:
     _SecondsParam = _InstantParam = click.ParamType
 
 ENV_STATE_DIR = "WAITPOINTS_STATE_DIR"
+ENV_WS_URL = "WAITPOINTS_WS_URL"
 _DURATION = re.compile(r"(\d+)(w|d|hr|h|m|s)")
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "hr": 3600, "h": 3600, "m": 60, "s": 1}
 
@@ -53,18 +54,20 @@ def local_env_file() -> Path:
     return Path(os.environ.get(ENV_STATE_DIR) or ".waitpoints") / "local.env"
 
 
-def make_client(api_url: str | None, secret_key: str | None) -> Client:
-    """A client from the options; when neither is given, from the local stack's local.env."""
+def make_client(api_url: str | None, secret_key: str | None, ws_url: str | None = None) -> Client:
+    """A client from the options; when neither is given, from the local stack's local.env (its WebSocket URL
+    too: `tokens wait` and `tokens watch` subscribe when they can)."""
     if not api_url and not secret_key:
         env_file = local_env_file()
         if env_file.is_file():
             values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
             api_url, secret_key = values.get(ENV_API_URL), values.get(ENV_SECRET_KEY)
+            ws_url = ws_url or values.get(ENV_WS_URL)
     if not api_url:
         raise ConfigurationError(f"No API URL: pass --api-url or set {ENV_API_URL} (or start 'waitpoints dev')")
     if not secret_key:
         raise ConfigurationError(f"No secret key: pass --secret-key or set {ENV_SECRET_KEY}")
-    return Client(api_url, secret_key)
+    return Client(api_url, secret_key, ws_url=ws_url)
 
 
 def parse_seconds(text: str) -> float:

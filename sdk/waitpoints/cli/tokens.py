@@ -1,4 +1,5 @@
-"""``waitpoints tokens create | retrieve | list | complete | wait`` (``get`` is a hidden alias of ``retrieve``)."""
+"""``waitpoints tokens create | retrieve | list | complete | wait | watch`` (``get`` is a hidden alias of
+``retrieve``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import NOT_GIVEN, Token, TokenStatus, WaitTimeoutError
+from .._subscription import watch as subscription_watch
 from .._types import format_iso, format_seconds
 from .options import Duration, Instant, api_options, human_delta, json_option, make_client, until
 from .output import EXIT_NOT_COMPLETED, Output, status_text, when_text
@@ -32,6 +34,7 @@ def tokens() -> None:
 @click.option("--idempotency-key", metavar="KEY", help="Return the same token while this key lives.")
 @click.option("--idempotency-key-ttl", metavar="DURATION", help="How long the key lives (default 1h).")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag; repeat for more (up to 10).")
+@click.option("--description", metavar="TEXT", help="What the token waits for (up to 1,000 characters).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the id.")
 @json_option
 @api_options
@@ -42,6 +45,7 @@ def create(
     idempotency_key: str | None,
     idempotency_key_ttl: str | None,
     tags: tuple[str, ...],
+    description: str | None,
     quiet: bool,
     as_json: bool,
     api_url: str | None,
@@ -54,6 +58,7 @@ def create(
             idempotency_key=idempotency_key,
             idempotency_key_ttl=idempotency_key_ttl,
             tags=list(tags) if tags else None,
+            description=description,
         )
     if as_json:
         out.json(token.to_dict())
@@ -269,6 +274,61 @@ def wait(
     click.get_current_context().exit(EXIT_NOT_COMPLETED)
 
 
+@tokens.command()
+@click.option("--tag", metavar="TAG", help="Every token with this tag (a secret key only).")
+@click.option("--id", "token_id", metavar="ID", help="One token (a secret key or its public access token).")
+@click.option("--count", type=click.IntRange(1), metavar="N", help="Stop after N transitions (default: never).")
+@click.option(
+    "--poll-interval",
+    type=Duration(),
+    default="2s",
+    show_default=True,
+    metavar="DURATION",
+    help="Between reads, when no WebSocket API is known (WAITPOINTS_WS_URL) and it has to poll.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line: transition, token, outputOmitted.")
+@api_options
+@click.pass_obj
+def watch(
+    out: Output,
+    tag: str | None,
+    token_id: str | None,
+    count: int | None,
+    poll_interval: float,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
+    """Print a token's transitions, or a tag's tokens', as they happen (until Ctrl-C or --count).
+
+    Subscribes over the WebSocket API when its URL is known (WAITPOINTS_WS_URL, or local.env), else polls.
+    A token subscription first prints its current state as transition "snapshot". Transitions: created,
+    completed, rejected, timed_out, extended. A subscription is not a replay log: what happened before it
+    started is not printed (use 'tokens list --tag' for that).
+    """
+    if (tag is None) == (token_id is None):
+        raise click.UsageError("give exactly one of --tag and --id")
+    with make_client(api_url, secret_key) as client:
+        seen = 0
+        for change in subscription_watch(
+            client, token_id=token_id, tag=tag, ws_url=client.ws_url, poll_interval=poll_interval
+        ):
+            if as_json:
+                out.json(
+                    {
+                        "transition": change.transition,
+                        "token": change.token.to_dict(),
+                        "outputOmitted": change.output_omitted,
+                    }
+                )
+            else:
+                token = change.token
+                out.line(f"{change.transition:<10} {token.id}  {token.status.value}  {', '.join(token.tags)}".rstrip())
+            seen += 1
+            if count is not None and seen >= count:
+                return
+
+
 def waiting_line(token: Token, timeout: float | None) -> str:
     parts = [f"Waiting for {token.id}"]
     if token.timeout_at is not None:
@@ -294,6 +354,8 @@ def show_token(out: Output, token: Token) -> None:
         ("status", status_text(token.status)),
         ("created", when_text(token.created_at)),
     ]
+    if token.description is not None:
+        rows.insert(1, ("description", token.description))
     if token.timeout_at is not None:
         suffix = "" if token.is_final else f"  ({human_delta(until(token.timeout_at))})"
         rows.append(("times out", when_text(token.timeout_at) + suffix))

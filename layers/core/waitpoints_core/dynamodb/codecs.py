@@ -176,6 +176,8 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
     if token.output is not None:
         item["output"] = {"S": token.output}
         item["outputType"] = {"S": token.output_type or "application/json"}
+    if token.description is not None:
+        item["description"] = {"S": token.description}
     if token.complete_when is not None:
         item["completeWhen"] = {"S": json.dumps(token.complete_when, separators=(",", ":"))}
     if token.webhook_scheme is not None and token.webhook_secret is not None:
@@ -233,13 +235,14 @@ _EXTENSION_FIELDS = (
     "webhookSecret",
     "deliveries",
     "lastDeliveryAt",
+    "description",
 )
 _EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:
     """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
-    ref, size, rule, scheme, secret, deliveries, last = map(item.get, _EXTENSION_FIELDS)
+    ref, size, rule, scheme, secret, deliveries, last, description = map(item.get, _EXTENSION_FIELDS)
     return {
         "output_ref": ref["S"] if ref else None,
         "output_size": int(size["N"]) if size else None,
@@ -248,4 +251,5 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
         "webhook_secret": bytes(secret["B"]) if secret else None,
         "deliveries": int(deliveries["N"]) if deliveries else 0,
         "last_delivery_at": int(last["N"]) if last else None,
+        "description": description["S"] if description else None,
     }

@@ -60,6 +60,7 @@ class TokenService:
             idempotency_key=request.idempotency_key,
             idempotency_key_expires_at=key_expires_at,
             complete_when=request.complete_when,
+            description=request.description,
             webhook_scheme=signature.scheme if signature else None,
             webhook_secret=self._signing_keys.get().seal(signature.secret, token_id) if signature else None,
         )
