@@ -1,5 +1,6 @@
 """The local stack: emulated AWS + the template's functions behind an API Gateway-like HTTP server, with
-the table's stream, the schedules and the Step Functions executor all running."""
+the table's stream, the schedules, the Step Functions executor and AWS's local durable-execution runner (the
+template's durable functions, resumed by the stack over boto3 at WAITPOINTS_DURABLE_ENDPOINT) all running."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 
 from . import emulator, stepfunctions
+from .durable import LocalDurableRunner, load_extra_functions
 from .gateway import Binding, GatewayServer, Router
 from .lambdas import ContainerPool
 from .streams import Scheduler, StreamPoller
@@ -37,6 +39,7 @@ class LocalStack:
         self._gateway: GatewayServer | None = None
         self._emulator: emulator.Emulator | None = None
         self._threads: list[StreamPoller | Scheduler] = []
+        self.durable: LocalDurableRunner | None = None
 
     @property
     def url(self) -> str:
@@ -54,11 +57,13 @@ class LocalStack:
         self._gateway = GatewayServer((self.host, self.port), Router([]))
         self.port = self._gateway.server_address[1]
         functions = self.template.functions()
+        durable = self._start_durable_runner()
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
-                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING}
+                function,
+                {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable, **TUNING},
             )
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
         self._gateway.router = Router(
@@ -79,6 +84,19 @@ class LocalStack:
         self._write_env_file(key)
         return key
 
+    def _start_durable_runner(self) -> dict[str, str]:
+        """The template's durable functions on AWS's local runner (in this process: their IAM invokes reach the
+        containers through the emulated Lambda); returns what the functions need to resume them."""
+        try:
+            self.durable = LocalDurableRunner.for_template(self.template)
+            for name, handler in load_extra_functions(os.environ.get("WAITPOINTS_LOCAL_DURABLE_FUNCTIONS", "")).items():
+                self.durable.register(name, handler)
+            endpoint = self.durable.start()
+        except ImportError:  # the durable execution SDKs are not installed: the rest of the stack still runs
+            self.durable = None
+            return {}
+        return {"WAITPOINTS_DURABLE_ENDPOINT": endpoint}
+
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
             return self.url
@@ -98,6 +116,11 @@ class LocalStack:
             f"WAITPOINTS_EXAMPLE_STATE_MACHINE_ARN={self.refs['ExampleStateMachine']}",
             f"WAITPOINTS_SIGNING_SECRET_ARN={os.environ['WAITPOINTS_SIGNING_SECRET_ARN']}",
         ]
+        if self.durable is not None:  # start an execution there, watch it with boto3's lambda client
+            lines += [
+                f"WAITPOINTS_DURABLE_ENDPOINT={self.durable.endpoint_url}",
+                "WAITPOINTS_EXAMPLE_DURABLE_FUNCTION=waitpoints-ExampleDurableFunction",
+            ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")
         tmp.chmod(0o600)
@@ -114,6 +137,8 @@ class LocalStack:
             self._gateway.server_close()
         for pool in self.functions.values():
             pool.stop()
+        if self.durable:
+            self.durable.stop()
         if self._emulator:
             self._emulator.stop()
         self.env_file.unlink(missing_ok=True)
