@@ -76,7 +76,7 @@ retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-k
 load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): throughput, p50/p99, final states [ARGS=...]
 	$(PY) -m bench.load $(ARGS)
 
-bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
+bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess and to SendDurableExecutionCallbackSuccess on the local stack
 	$(PY) -m bench.resume_latency
 
 lint: $(STAMP) lint-ruff lint-format lint-types lint-imports ## Every check: ruff, ruff format, mypy --strict, import contracts, cfn-lint
