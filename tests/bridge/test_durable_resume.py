@@ -82,9 +82,10 @@ def test_a_request_names_exactly_one_handle() -> None:
 def test_both_kinds_on_one_token_are_each_resumed_through_their_own_api(bridge: Bridge, durable: Durable) -> None:
     token_id = _token(bridge)
     assert _attach(bridge, token_id, "Y2Ix") is Attachment.ATTACHED
-    assert bridge.service.workflows.wait_for_token(
-        WaitForTokenRequest(taskToken="task", waitpointId=token_id)
-    ) is Attachment.ATTACHED
+    assert (
+        bridge.service.workflows.wait_for_token(WaitForTokenRequest(taskToken="task", waitpointId=token_id))
+        is Attachment.ATTACHED
+    )
     assert {w.kind for w in bridge.service.store.waiters(token_id)} == {WaiterKind.DURABLE, WaiterKind.STEP_FUNCTIONS}
     bridge.service.tokens.complete(DEV, token_id, {"ok": True})
     assert bridge.invoke_stream(bridge.deliver_stream()) == {"batchItemFailures": []}

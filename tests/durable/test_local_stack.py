@@ -128,7 +128,9 @@ def test_the_callback_url_resumes_the_example_with_its_output(local: Local) -> N
     # The function hands its token's URL out; here the test takes it from the create step's checkpoint.
     events = local.durable.get_durable_execution_history(DurableExecutionArn=arn, IncludeExecutionData=True)
     created = next(e for e in events["Events"] if e.get("Name") == "create token" and "StepSucceededDetails" in e)
-    callback_url = re.search(r"http://[^\"]+/callback/[0-9a-f]{64}", created["StepSucceededDetails"]["Result"]["Payload"])
+    callback_url = re.search(
+        r"http://[^\"]+/callback/[0-9a-f]{64}", created["StepSucceededDetails"]["Result"]["Payload"]
+    )
     assert callback_url and callback_url.group(0).startswith(url)
     assert httpx.post(callback_url.group(0), json={"status": "approved", "by": "ops"}).status_code == 200
     result = local.result(arn)
@@ -137,7 +139,10 @@ def test_the_callback_url_resumes_the_example_with_its_output(local: Local) -> N
 
 def test_complete_resumes_the_example(local: Local) -> None:
     arn, token = local.example(timeoutSeconds=600)
-    assert local.api.post(f"/api/v1/waitpoints/tokens/{token['id']}/complete", json={"data": {"status": "no"}}).status_code == 200
+    assert (
+        local.api.post(f"/api/v1/waitpoints/tokens/{token['id']}/complete", json={"data": {"status": "no"}}).status_code
+        == 200
+    )
     assert local.result(arn)["outcome"] == "not_approved"
 
 
@@ -186,17 +191,26 @@ def test_attaching_after_completion_resolves_the_callback_at_once(local: Local) 
 def test_a_step_functions_execution_and_a_durable_execution_on_one_token_both_resume(local: Local) -> None:
     token = local.token(timeout="10m")
     machine = local.sfn.create_state_machine(
-        name=f"wait-{uuid.uuid4().hex[:8]}", definition=json.dumps(WAIT_ONLY), roleArn="arn:aws:iam::123456789012:role/x"
+        name=f"wait-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(WAIT_ONLY),
+        roleArn="arn:aws:iam::123456789012:role/x",
     )["stateMachineArn"]
-    execution = local.sfn.start_execution(stateMachineArn=machine, input=json.dumps({"id": token["id"]}))["executionArn"]
+    execution = local.sfn.start_execution(stateMachineArn=machine, input=json.dumps({"id": token["id"]}))[
+        "executionArn"
+    ]
     arn = local.start("WaitsOnToken", {"waitpointId": token["id"]})
     local.wait_attached(arn, "token submitter")
     deadline = time.monotonic() + 30
-    while not any(e["type"] == "TaskSubmitted" for e in local.sfn.get_execution_history(executionArn=execution)["events"]):
+    while not any(
+        e["type"] == "TaskSubmitted" for e in local.sfn.get_execution_history(executionArn=execution)["events"]
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(0.3)  # the task's attach commits
-    assert local.api.post(f"/api/v1/waitpoints/tokens/{token['id']}/complete", json={"data": {"both": True}}).status_code == 200
+    assert (
+        local.api.post(f"/api/v1/waitpoints/tokens/{token['id']}/complete", json={"data": {"both": True}}).status_code
+        == 200
+    )
     assert local.result(arn)["result"] == {"both": True}
     while (status := local.sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
         assert time.monotonic() < deadline + 30
@@ -213,7 +227,9 @@ def test_a_replayed_submitter_attaches_once_and_is_resumed_once(local: Local) ->
     successes = [e for e in local.history(arn) if e["EventType"] == "CallbackSucceeded"]
     assert len(successes) == 1
     # And once resumed, attaching the same callback id again is a no-op: nothing is sent twice.
-    callback_id = next(e for e in local.history(arn) if e["EventType"] == "CallbackStarted")["CallbackStartedDetails"]["CallbackId"]
+    callback_id = next(e for e in local.history(arn) if e["EventType"] == "CallbackStarted")["CallbackStartedDetails"][
+        "CallbackId"
+    ]
     answer = _invoke_attach(local, {"callbackId": callback_id, "waitpointId": token["id"]})
     assert answer["result"] == "already_attached"
 

@@ -144,7 +144,6 @@ class FaultInjector:
             self.sfn_accepted[token].append(call)
         return AWSResponse(request.url, 200, {}, MockRawResponse("{}"))
 
-
     def _durable(self, operation: str, request: Any) -> AWSResponse:
         callback_id = _callback_id(request.url)
         with self.lock:

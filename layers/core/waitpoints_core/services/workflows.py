@@ -84,9 +84,7 @@ class WorkflowService:
         again (a replayed submitter) is ALREADY_ATTACHED and resumes nothing (once resumed, a durable waiter
         is kept, marked resumed, for exactly this)."""
         now = now_ms()
-        waiter = Waiter(
-            "", request.handle, WaiterKind.DURABLE if request.is_durable else WaiterKind.STEP_FUNCTIONS
-        )
+        waiter = Waiter("", request.handle, WaiterKind.DURABLE if request.is_durable else WaiterKind.STEP_FUNCTIONS)
         token_id = ids.normalize_token_id(request.waitpoint_id)
         attachment, token = (
             self._store.attach_waiter(token_id, request.environment, waiter.handle, now, waiter.kind)
