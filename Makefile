@@ -83,7 +83,7 @@ retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-k
 load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): throughput, p50/p99, final states [ARGS=...]
 	$(PY) -m bench.load $(ARGS)
 
-bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess on the local stack
+bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess and to SendDurableExecutionCallbackSuccess on the local stack
 	$(PY) -m bench.resume_latency
 
 browser: ## Debian's Chromium for the browser tests (apt-get when root, else says what to install)

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  WebSocket API:    {stack.ws_url}\n"
             f"  Secret key ({DEV_ENV}): {key}\n"
             f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
-            f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"
+            + (f"  Durable runner:   {stack.durable.endpoint_url}\n" if stack.durable else "")
+            + f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"
             f"Press Ctrl-C to stop.",
             flush=True,
         )

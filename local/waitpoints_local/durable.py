@@ -45,6 +45,28 @@ def durable_functions(template: Template) -> dict[str, int]:
     }
 
 
+def load_extra_functions(spec: str) -> dict[str, Handler]:
+    """`Name=path/to/file.py:handler;Other=...` (WAITPOINTS_LOCAL_DURABLE_FUNCTIONS): your own durable functions,
+    run by the local stack's runner beside the template's."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    functions: dict[str, Handler] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(";"))):
+        name, _, target = entry.partition("=")
+        path, _, attribute = target.rpartition(":")
+        module_name = f"waitpoints_durable_{name}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, Path(path))
+        if not (name and attribute and loader_spec and loader_spec.loader):
+            raise ValueError(f"WAITPOINTS_LOCAL_DURABLE_FUNCTIONS: expected Name=file.py:handler, got {entry!r}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        loader_spec.loader.exec_module(module)
+        functions[name] = getattr(module, attribute)
+    return functions
+
+
 def _unknown_function(event: Any, context: Any) -> Any:
     raise LookupError("no durable function of that name is registered with the local durable runner")
 
@@ -118,6 +140,13 @@ class LocalDurableRunner:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+    def register(self, name: str, handler: Handler) -> None:
+        """Add a durable function (under `name` and `waitpoints-<name>`), before or after `start`."""
+        self._functions[name] = handler
+        if self._runner is not None:
+            for alias in (name, f"waitpoints-{name}"):
+                self._runner._invoker.register(alias, handler)
 
     def __enter__(self) -> LocalDurableRunner:
         self.start()

@@ -1,5 +1,6 @@
 """The local stack: emulated AWS + the template's functions behind an API Gateway-like HTTP server, with
-the table's stream, the schedules and the Step Functions executor all running."""
+the table's stream, the schedules, the Step Functions executor and AWS's local durable-execution runner (the
+template's durable functions, resumed by the stack over boto3 at WAITPOINTS_DURABLE_ENDPOINT) all running."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 
 from . import emulator, stepfunctions
+from .durable import LocalDurableRunner, load_extra_functions
 from .gateway import Binding, GatewayServer, Router
 from .lambdas import ContainerPool
 from .streams import Scheduler, StreamPoller
@@ -48,6 +50,7 @@ class LocalStack:
         self._lock: IO[str] | None = None  # held while this stack owns state_dir (and so its local.env)
         self._serving = False
         self._ws: WebSocketGateway | None = None
+        self.durable: LocalDurableRunner | None = None
 
     @property
     def url(self) -> str:
@@ -89,13 +92,15 @@ class LocalStack:
             port=int(os.environ.get("WAITPOINTS_WS_PORT", "0")),
         ).start()
         functions = self.template.functions()
+        durable = self._start_durable_runner()
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
             if function.logical_id == "RealtimeFunction":  # on AWS it reads the endpoint from its event
                 environment.setdefault("WAITPOINTS_WS_MANAGEMENT_URL", self._ws.management_url)
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
-                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **TUNING}
+                function,
+                {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable, **TUNING},
             )
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
         self._gateway.router = Router(
@@ -141,6 +146,19 @@ class LocalStack:
             self._lock.close()  # closing the file releases the lock
             self._lock = None
 
+    def _start_durable_runner(self) -> dict[str, str]:
+        """The template's durable functions on AWS's local runner (in this process: their IAM invokes reach the
+        containers through the emulated Lambda); returns what the functions need to resume them."""
+        try:
+            self.durable = LocalDurableRunner.for_template(self.template)
+            for name, handler in load_extra_functions(os.environ.get("WAITPOINTS_LOCAL_DURABLE_FUNCTIONS", "")).items():
+                self.durable.register(name, handler)
+            endpoint = self.durable.start()
+        except ImportError:  # the durable execution SDKs are not installed: the rest of the stack still runs
+            self.durable = None
+            return {}
+        return {"WAITPOINTS_DURABLE_ENDPOINT": endpoint}
+
     def _local_value(self, name: str, value: object) -> object:
         if name == "WAITPOINTS_API_URL":  # the API's URL is this gateway's
             return self.url
@@ -165,6 +183,11 @@ class LocalStack:
             f"WAITPOINTS_SIGNING_SECRET_ARN={os.environ['WAITPOINTS_SIGNING_SECRET_ARN']}",
             f"WAITPOINTS_WS_URL={self.ws_url}",
         ]
+        if self.durable is not None:  # start an execution there, watch it with boto3's lambda client
+            lines += [
+                f"WAITPOINTS_DURABLE_ENDPOINT={self.durable.endpoint_url}",
+                "WAITPOINTS_EXAMPLE_DURABLE_FUNCTION=waitpoints-ExampleDurableFunction",
+            ]
         tmp = self.env_file.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n")
         tmp.chmod(0o600)
@@ -184,6 +207,8 @@ class LocalStack:
             self._gateway.server_close()
         for pool in self.functions.values():
             pool.stop()
+        if self.durable:
+            self.durable.stop()
         if self._emulator:
             self._emulator.stop()
         if self._lock is not None:  # only the stack that owns the directory removes its local.env

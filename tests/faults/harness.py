@@ -12,7 +12,9 @@ and are counted) passes through `FaultInjector`. While `active`, each attempt of
     lost         ReadTimeoutError *after* the request was applied: the answer is lost, the write happened
 
 Step Functions' SendTaskSuccess/SendTaskFailure are answered here (moto drops `cause`): an accepted call is
-recorded; a second call for the same task token is refused with TaskTimedOut, as Step Functions does.
+recorded; a second call for the same task token is refused with TaskTimedOut, as Step Functions does. Lambda's
+SendDurableExecutionCallbackSuccess/Failure (which moto does not implement) likewise: a second call for the same
+callback id is refused with CallbackTimeoutException.
 DynamoDB's TransactWriteItems honours ClientRequestToken as DynamoDB does (moto does not): a retry of a
 transaction that was applied succeeds without applying it again.
 """
@@ -64,6 +66,7 @@ class FaultInjector:
         self.sleeps: list[float] = []  # botocore's retry backoffs, in seconds (not slept)
         self.sfn_accepted: dict[str, list[dict[str, Any]]] = defaultdict(list)  # task token → accepted calls
         self.sfn_refused: Counter[str] = Counter()
+        self.durable_accepted: dict[str, list[str]] = defaultdict(list)  # callback id → accepted operations
         self._applied_transactions: set[str] = set()
         self.label: str | None = None  # while set, every call is recorded in `calls` under this label
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []  # (label, service, operation, request body)
@@ -112,6 +115,8 @@ class FaultInjector:
             return AWSResponse(url, 410, headers, MockRawResponse(json.dumps({"message": "gone"})))
         if service == "sfn":
             response = self._step_functions(operation, request)
+        elif service == "lambda" and operation.startswith("SendDurableExecutionCallback"):
+            response = self._durable(operation, request)
         elif service == "dynamodb" and operation == "TransactWriteItems":
             response = self._transaction(original, stubber, event_name, request, **kwargs)
         else:
@@ -143,6 +148,23 @@ class FaultInjector:
             self.sfn_accepted[token].append(call)
         return AWSResponse(request.url, 200, {}, MockRawResponse("{}"))
 
+    def _durable(self, operation: str, request: Any) -> AWSResponse:
+        callback_id = _callback_id(request.url)
+        with self.lock:
+            if self.durable_accepted[callback_id]:
+                body = json.dumps({"Type": "User", "message": "closed"})
+                headers = {"x-amzn-ErrorType": "CallbackTimeoutException", "Content-Type": "application/json"}
+                return AWSResponse(request.url, 400, headers, MockRawResponse(body))
+            self.durable_accepted[callback_id].append(operation)
+        return AWSResponse(request.url, 200, {}, MockRawResponse(""))
+
+
+def _callback_id(url: str) -> str:
+    """The callback id in /2025-12-01/durable-execution-callbacks/{CallbackId}/{succeed|fail}."""
+    from urllib.parse import unquote
+
+    return unquote(urlsplit(url).path.split("/durable-execution-callbacks/", 1)[1].rsplit("/", 1)[0])
+
 
 class _NoSleep:
     """botocore's `time` module, as the endpoint sees it: retry backoffs are recorded, not slept."""
@@ -173,5 +195,7 @@ def _described(service: str, request: Any) -> dict[str, Any]:
     if service == "s3":
         path = urlsplit(request.url).path  # /<key> (virtual-hosted) or /<bucket>/<key> (path style)
         return {"Key": "outputs/" + path.split("/outputs/", 1)[1] if "/outputs/" in path else path}
+    if "/durable-execution-callbacks/" in request.url:  # the body is the Result blob or the Error
+        return {"CallbackId": _callback_id(request.url)}
     body = request.body.decode() if isinstance(request.body, bytes) else request.body
     return dict(json.loads(body or "{}"))

@@ -29,6 +29,8 @@ STATE_MACHINES = "stateMachine:*"
 OUTPUTS = "outputs/*"  # objects under the outputs bucket's outputs/ prefix
 FUNCTIONS = "function:*"  # this account's functions in this region
 CONNECTIONS = "@connections/*"  # the WebSocket API stage's connections (POST: write to one, DELETE: close it)
+DURABLE_EXECUTIONS = "durable-execution/*"  # this account's durable executions (function:*:*/durable-execution/*)
+CALLBACK = "Y2FsbGJhY2s" + secrets.token_hex(16)  # the shape of a durable callback id ([A-Za-z0-9+/]+={0,2})
 TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
 
 # The reviewed table: what each function may do, and on what. The test below checks the template grants
@@ -70,15 +72,21 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
     "WaitForTokenFunction": {
         ("dynamodb:ConditionCheckItem", TABLE),
         ("dynamodb:PutItem", TABLE),
+        ("dynamodb:UpdateItem", TABLE),  # a durable waiter resumed at once is kept, marked resumed
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),
+        # a durable callback attached to a token already final (or unknown) is resolved at once
+        ("lambda:SendDurableExecutionCallbackSuccess", DURABLE_EXECUTIONS),
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),
     },
     "StreamFunction": {
         ("dynamodb:Query", TABLE),
         ("dynamodb:DeleteItem", TABLE),
-        ("dynamodb:UpdateItem", TABLE),  # tag items follow their token's status
+        ("dynamodb:UpdateItem", TABLE),  # tag items follow their token's status; durable waiters marked resumed
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),
+        ("lambda:SendDurableExecutionCallbackSuccess", DURABLE_EXECUTIONS),
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),
         ("sqs:SendMessage", "queue"),  # the event source mapping's on-failure destination
         ("dynamodb:GetItem", TABLE),  # a gone connection's item, to drop its subscriptions
         ("secretsmanager:GetSecretValue", SECRET),  # the callback URL in a transition's token fields
@@ -114,8 +122,10 @@ OBSERVED_ELSEWHERE = {"ExampleDurableFunction"}
 # (outputs/<token>/<random>), so the narrowest form is the outputs/ prefix of the one bucket; a durable
 # function's role cannot name the function itself (a dependency cycle), so its checkpoints get this account's
 # functions; connection ids are minted per connection, so the narrowest form is the connections of the one
-# WebSocket API's one stage.
-ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS, CONNECTIONS}
+# WebSocket API's one stage; a durable callback id names no function (the callback APIs are authorised on the
+# durable execution it belongs to, and the service resumes any durable function of the account that attached
+# one), so the narrowest form is this account's durable executions: not its functions, not another account's.
+ALLOWED_WILDCARDS = {STATE_MACHINES, OUTPUTS, FUNCTIONS, CONNECTIONS, DURABLE_EXECUTIONS}
 
 
 def _resource(value: Any) -> str:
@@ -131,6 +141,9 @@ def _resource(value: Any) -> str:
         return OUTPUTS
     if value == {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"}:
         return FUNCTIONS
+    durable = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*:*/durable-execution/*"
+    if value == {"Fn::Sub": durable}:
+        return DURABLE_EXECUTIONS
     if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn" and value["Fn::GetAtt"][0].endswith("Function"):
         return f"function/{value['Fn::GetAtt'][0]}"
     stage = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}"
@@ -211,6 +224,8 @@ def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str,
     if service == "s3":
         assert body.get("Key", "").startswith("outputs/"), body
         return {(f"s3:{operation}", OUTPUTS)}
+    if service == "lambda" and operation.startswith("SendDurableExecutionCallback"):
+        return {(f"lambda:{operation}", DURABLE_EXECUTIONS)}
     if service == "apigatewaymanagementapi":  # PostToConnection, DeleteConnection, GetConnection
         return {("execute-api:ManageConnections", CONNECTIONS)}
     raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
@@ -254,6 +269,8 @@ def _exercise(stack: Stack) -> None:
     made = call("CreateTokenFunction", {"environment": "dev", "tags": ["wf"], "idempotencyKey": "e1"}, None)
     call("CreateTokenFunction", {"environment": "dev"}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-tagged", "waitpointId": tagged["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "tagged", "waitpointId": tagged["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "none", "waitpointId": "waitpoint_" + "x" * 25}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-made", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"taskToken": TASK + "-none", "waitpointId": "waitpoint_" + "x" * 25}, None)
     ws = events.websocket  # two subscribers for the stream's fan-out: one there, one gone (dropped)
@@ -265,9 +282,12 @@ def _exercise(stack: Stack) -> None:
     keys = runtime.get_service().signing_keys.get()
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "final", "waitpointId": made["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "final", "waitpointId": made["id"]}, None)  # a replay
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
     late = body(call("ApiFunction", events.create(key, {"timeout": "3s", "tags": ["late"]})))
     call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)  # attached in time
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "late", "waitpointId": late["id"]}, None)
     timeout_at = datetime.fromisoformat(body(call("ApiFunction", events.retrieve(key, late["id"])))["timeoutAt"])
     time.sleep(max(0.0, (timeout_at - datetime.now(UTC)).total_seconds()) + 0.1)  # `late` times out
     call("SweepFunction", {}, None)

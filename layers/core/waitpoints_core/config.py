@@ -26,6 +26,8 @@ class Settings:
     # The WebSocket API's @connections endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); the
     # realtime function falls back to the one its event names, a function without such events needs it set.
     realtime_management_url: str | None = None
+    # Where SendDurableExecutionCallback* go when not to Lambda itself (the local stack's durable runner).
+    durable_endpoint: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
             realtime_management_url=env.get("WAITPOINTS_WS_MANAGEMENT_URL") or None,
+            durable_endpoint=env.get("WAITPOINTS_DURABLE_ENDPOINT") or None,
         )
 
 

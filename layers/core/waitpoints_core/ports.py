@@ -1,6 +1,7 @@
 """The ports: what the services need from storage, blob storage and the workflows they resume, in domain terms.
 
-The adapters live in `dynamodb/` (the stores) and `aws/` (S3 blobs, Step Functions); `runtime.py` wires them in.
+The adapters live in `dynamodb/` (the stores) and `aws/` (S3 blobs, Step Functions, durable callbacks); `runtime.py`
+wires them in.
 Nothing here knows an attribute name, an AWS error code or a boto3 client.
 """
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .bodies import Output
     from .listing import KeyRange, ListFilters
     from .models import Waitpoint
@@ -29,8 +32,9 @@ class Attachment(Enum):
     """How attaching a workflow to a token ended."""
 
     ATTACHED = "attached"  # the token is waiting; its completion will resume the workflow
-    FINAL = "final"  # the token is already completed or timed out
+    FINAL = "final"  # the token is already completed, rejected or timed out
     NOT_FOUND = "not_found"
+    ALREADY_ATTACHED = "already_attached"  # this handle was attached before (a replayed submitter): nothing to do
 
 
 class Delivery(Enum):
@@ -40,12 +44,26 @@ class Delivery(Enum):
     GONE = "gone"  # the workflow no longer waits on this handle (resumed already, timed out, deleted)
 
 
+class WaiterKind(Enum):
+    """What a waiter's handle resumes."""
+
+    STEP_FUNCTIONS = "sfn"  # a Step Functions task token (SendTaskSuccess / SendTaskFailure)
+    DURABLE = "durable"  # a Lambda durable execution's callback id (SendDurableExecutionCallbackSuccess / Failure)
+
+
 @dataclass(frozen=True)
 class Waiter:
-    """A workflow waiting on a token: the handle that resumes it (a Step Functions task token)."""
+    """A workflow waiting on a token: the handle that resumes it, and which kind of handle it is. One token may
+    have waiters of both kinds."""
 
     token_id: str
-    task_token: str
+    handle: str
+    kind: WaiterKind = WaiterKind.STEP_FUNCTIONS
+
+    @property
+    def task_token(self) -> str:
+        """The handle, by its Step Functions name (what a waiter was before it had a kind)."""
+        return self.handle
 
 
 @dataclass(frozen=True)
@@ -95,10 +113,16 @@ class ApiKeyStore(Protocol):
 
 class WaiterStore(Protocol):
     def attach_waiter(
-        self, token_id: str, env: str | None, task_token: str, now_ms: int
+        self,
+        token_id: str,
+        env: str | None,
+        task_token: str,
+        now_ms: int,
+        kind: WaiterKind = WaiterKind.STEP_FUNCTIONS,
     ) -> tuple[Attachment, Waitpoint | None]: ...
-    def waiters(self, token_id: str) -> list[Waiter]: ...
+    def waiters(self, token_id: str) -> list[Waiter]: ...  # those still to resume
     def delete_waiter(self, waiter: Waiter) -> None: ...
+    def mark_resumed(self, waiter: Waiter, now_ms: int) -> None: ...  # resumed: a later attach of it is a no-op
 
 
 class ListingStore(Protocol):
@@ -125,9 +149,11 @@ class Blobs(Protocol):
 
 
 class ResumeTarget(Protocol):
-    """Resumes waiting workflows by their handle (aws.stepfunctions.StepFunctionsBridge in production)."""
+    """Resumes waiting workflows by their handle: aws.stepfunctions.StepFunctionsBridge (task tokens) and
+    aws.durable.LambdaDurableCallbacks (durable callback ids). `details` (a rejection's reason and data, a
+    timeout's time) are for targets that carry structured error data; others may ignore them."""
 
     output_limit: int  # the largest output (bytes of UTF-8) `succeed` may send
 
     def succeed(self, handle: str, output: str) -> Delivery: ...
-    def fail(self, handle: str, error: str, cause: str) -> Delivery: ...
+    def fail(self, handle: str, error: str, cause: str, details: Mapping[str, Any] | None = None) -> Delivery: ...

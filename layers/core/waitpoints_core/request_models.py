@@ -164,11 +164,17 @@ class WorkflowCreateTokenRequest(CreateTokenRequest):
 
 
 class WaitForTokenRequest(BaseModel):
-    """What a workflow sends to WaitForTokenFunction (with `lambda:invoke.waitForTaskToken`)."""
+    """What a workflow sends to WaitForTokenFunction: a Step Functions task (`lambda:invoke.waitForTaskToken`)
+    its `taskToken`, a Lambda durable function (a `wait_for_callback` submitter) its `callbackId`. Exactly one."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] = Field(alias="taskToken")
+    task_token: Annotated[StrictStr, Field(min_length=1, max_length=8192)] | None = Field(
+        default=None, alias="taskToken"
+    )
+    callback_id: (
+        Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9+/]+={0,2}$")] | None
+    ) = Field(default=None, alias="callbackId")
     waitpoint_id: Annotated[StrictStr, Field(min_length=1, max_length=100)] = Field(alias="waitpointId")
     environment: EnvName | None = None
 
@@ -176,6 +182,23 @@ class WaitForTokenRequest(BaseModel):
     @classmethod
     def _no_surrogates(cls, data: Any) -> Any:
         return refuse_surrogates(data)
+
+    @model_validator(mode="after")
+    def _one_handle(self) -> WaitForTokenRequest:
+        if (self.task_token is None) == (self.callback_id is None):
+            raise ValueError("give exactly one of taskToken (Step Functions) and callbackId (a durable function)")
+        return self
+
+    @property
+    def handle(self) -> str:
+        """The task token or the callback id: what resumes the workflow."""
+        handle = self.task_token if self.task_token is not None else self.callback_id
+        assert handle is not None
+        return handle
+
+    @property
+    def is_durable(self) -> bool:
+        return self.callback_id is not None
 
 
 class CompleteTokenRequest(BaseModel):

@@ -6,6 +6,7 @@ from functools import cache
 
 from . import aws
 from .aws.connections import connections
+from .aws.durable import LambdaDurableCallbacks
 from .aws.errors import aws_errors
 from .aws.s3 import S3Blobs
 from .aws.stepfunctions import StepFunctionsBridge
@@ -38,6 +39,7 @@ def get_service() -> WaitpointService:
         keys,
         settings,
         resume_target=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
+        durable_target=lambda: LambdaDurableCallbacks(aws.client("lambda", settings.durable_endpoint)),
         blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
     )
 

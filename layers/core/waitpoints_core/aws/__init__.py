@@ -30,11 +30,12 @@ CLIENT_CONFIG = Config(
 
 
 @cache
-def client(service: str) -> Any:
-    """The container's one client for `service` (reset with `client.cache_clear()` and `_session.cache_clear()`).
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """The container's one client for `service` (reset with `client.cache_clear()` and `_session.cache_clear()`),
+    at `endpoint_url` when given (else botocore's own: AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, AWS).
 
     Typed `Any`: the adapters build their requests as plain dicts (see dynamodb.table)."""
-    return _session().create_client(service, config=CLIENT_CONFIG)
+    return _session().create_client(service, config=CLIENT_CONFIG, endpoint_url=endpoint_url)
 
 
 @cache

@@ -15,6 +15,8 @@ from ..ports import Delivery
 from .errors import aws_errors, error_code
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from botocore.client import BaseClient
 
 GONE_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
@@ -34,7 +36,8 @@ class StepFunctionsBridge:
     def succeed(self, task_token: str, output: str) -> Delivery:
         return self._send(lambda: self._sfn.send_task_success(taskToken=task_token, output=output))
 
-    def fail(self, task_token: str, error: str, cause: str) -> Delivery:
+    def fail(self, task_token: str, error: str, cause: str, details: Mapping[str, Any] | None = None) -> Delivery:
+        """`details` are not sent: a task failure has only an error and a cause (which says it all)."""
         return self._send(
             lambda: self._sfn.send_task_failure(
                 taskToken=task_token, error=error[:ERROR_LIMIT], cause=cause[:CAUSE_LIMIT]

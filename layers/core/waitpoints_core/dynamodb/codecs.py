@@ -3,7 +3,10 @@
 Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
 
     TOKEN#<id>                 TOKEN             a waitpoint token
-    TOKEN#<id>                 WAITER#<sha256>   a Step Functions task token waiting on that token
+    TOKEN#<id>                 WAITER#<sha256>   a workflow waiting on that token: a Step Functions task token
+                                                 (`taskToken`) or a durable callback id (`callbackId`, kind
+                                                 `durable`; `resumedAt` once resumed, kept so a replayed
+                                                 attach of the same id is a no-op)
     TAG#<env>#<sha256(tag)>    <listSk>          a copy of a tagged token's list fields, one per tag
     IDEM#<env>#<sha256>        IDEM              a live idempotency key → the token it created
     APIKEY#<sha256>            APIKEY            a secret API key's environment (keys are stored only as hashes)
@@ -23,7 +26,7 @@ from typing import Any
 
 from ..listing import list_sort_key
 from ..models import TokenStatus, Waitpoint
-from ..ports import ApiKeyInfo, TokenChange, Waiter
+from ..ports import ApiKeyInfo, TokenChange, Waiter, WaiterKind
 
 TOKEN_SK = "TOKEN"
 WAITER_PREFIX = "WAITER#"
@@ -91,17 +94,26 @@ def waiter_key(token_id: str, task_token: str) -> dict[str, Any]:
     return {"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": WAITER_PREFIX + digest(task_token)}}
 
 
+# A waiter item's handle attribute, by kind. Items written before waiters had a kind have only `taskToken`.
+_HANDLE_ATTRIBUTE = {WaiterKind.STEP_FUNCTIONS: "taskToken", WaiterKind.DURABLE: "callbackId"}
+WAITER_RESUMED = "resumedAt"  # set on a durable waiter once resumed (the item stays: replays attach once)
+
+
 def waiter_item(waiter: Waiter, created_at: int, expires_at: int) -> dict[str, Any]:
-    return {
-        **waiter_key(waiter.token_id, waiter.task_token),
-        "taskToken": {"S": waiter.task_token},
+    item = {
+        **waiter_key(waiter.token_id, waiter.handle),
+        _HANDLE_ATTRIBUTE[waiter.kind]: {"S": waiter.handle},
         "createdAt": {"N": str(created_at)},
         "ttl": {"N": str(expires_at)},
     }
+    if waiter.kind is not WaiterKind.STEP_FUNCTIONS:  # old readers see Step Functions waiters unchanged
+        item["kind"] = {"S": waiter.kind.value}
+    return item
 
 
 def item_to_waiter(item: dict[str, Any]) -> Waiter:
-    return Waiter(token_id_of(item), item["taskToken"]["S"])
+    kind = WaiterKind(item["kind"]["S"]) if "kind" in item else WaiterKind.STEP_FUNCTIONS
+    return Waiter(token_id_of(item), item[_HANDLE_ATTRIBUTE[kind]]["S"], kind)
 
 
 def token_key(token_id: str) -> dict[str, Any]:

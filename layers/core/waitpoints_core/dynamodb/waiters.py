@@ -1,4 +1,5 @@
-"""Waiter items: the workflows waiting on a token, in the token's partition."""
+"""Waiter items: the workflows waiting on a token, in the token's partition, keyed by their handle's digest (so
+one handle is one waiter, whatever its kind: a Step Functions task token or a durable callback id)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from botocore.exceptions import ClientError
 from ..aws.errors import aws_errors, error_code, response_of
 from ..errors import Unavailable
 from ..models import TokenStatus
-from ..ports import Attachment, Waiter
+from ..ports import Attachment, Waiter, WaiterKind
 from . import codecs
 from .table import Table
 
@@ -21,13 +22,22 @@ _WAITER_TTL_SECONDS = 400 * 86_400  # a safety net: waiters are deleted once the
 
 class WaiterItems(Table):
     def attach_waiter(
-        self, token_id: str, env: str | None, task_token: str, now_ms: int
+        self,
+        token_id: str,
+        env: str | None,
+        task_token: str,
+        now_ms: int,
+        kind: WaiterKind = WaiterKind.STEP_FUNCTIONS,
     ) -> tuple[Attachment, Waitpoint | None]:
-        """Record a task token as waiting, atomically with a check that the token still waits.
+        """Record a handle (`task_token`: a task token or a callback id, by `kind`) as waiting, atomically with
+        a check that the token still waits.
 
         The check and the write form one transaction, so a completion is ordered either before it (FINAL:
         the caller resumes the execution itself, with the token returned) or after it (the completion's
         stream record finds this waiter). Nothing in between can leave an execution waiting forever.
+        The write is conditional on the handle being new: attaching it again (the durable SDK re-runs a
+        submitter that did not checkpoint) is ALREADY_ATTACHED, and the caller resumes nothing, whether the
+        waiter still waits for the stream or was resumed (a durable waiter's item stays, marked resumed).
         """
         names = {"#status": "status", "#ttl": "ttl"}
         values: dict[str, Any] = {
@@ -39,7 +49,7 @@ class WaiterItems(Table):
         if env is not None:
             condition += " AND env = :env"
             values[":env"] = {"S": env}
-        waiter = codecs.waiter_item(Waiter(token_id, task_token), now_ms, now_ms // 1000 + _WAITER_TTL_SECONDS)
+        waiter = codecs.waiter_item(Waiter(token_id, task_token, kind), now_ms, now_ms // 1000 + _WAITER_TTL_SECONDS)
         try:
             with aws_errors():
                 self._ddb.transact_write_items(
@@ -54,14 +64,23 @@ class WaiterItems(Table):
                                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                             }
                         },
-                        {"Put": {"TableName": self._table, "Item": waiter}},
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": waiter,
+                                "ConditionExpression": "attribute_not_exists(sk)",
+                            }
+                        },
                     ]
                 )
         except ClientError as exc:
             reasons = response_of(exc).get("CancellationReasons", [])
             if error_code(exc) != "TransactionCanceledException" or not reasons:
                 raise
-            if reasons[0].get("Code") != "ConditionalCheckFailed":
+            codes = [reason.get("Code") for reason in reasons]
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                return Attachment.ALREADY_ATTACHED, None
+            if codes[0] != "ConditionalCheckFailed":
                 raise Unavailable() from exc  # a conflicting transaction: the caller may retry
             item = reasons[0].get("Item")
             token = codecs.item_to_token(item) if item else None
@@ -77,6 +96,7 @@ class WaiterItems(Table):
                 ":pk": codecs.token_key(token_id)["pk"],
                 ":prefix": {"S": codecs.WAITER_PREFIX},
             },
+            FilterExpression=f"attribute_not_exists({codecs.WAITER_RESUMED})",  # resumed: kept for replays
             ConsistentRead=True,
         )
         return [codecs.item_to_waiter(item) for item in items]
@@ -84,3 +104,21 @@ class WaiterItems(Table):
     def delete_waiter(self, waiter: Waiter) -> None:
         with aws_errors():
             self._ddb.delete_item(TableName=self._table, Key=codecs.waiter_key(waiter.token_id, waiter.task_token))
+
+    def mark_resumed(self, waiter: Waiter, now_ms: int) -> None:
+        """Keep the waiter, marked resumed: the stream no longer lists it, and attaching its handle again is
+        ALREADY_ATTACHED. Creates the item when the handle was resumed at attach time (the token was final)."""
+        item = codecs.waiter_item(waiter, now_ms, now_ms // 1000 + _WAITER_TTL_SECONDS)
+        fields = {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":f{i}": value for i, value in enumerate(fields.values())}
+        actions = [f"#f{i} = :f{i}" for i in range(len(fields))]
+        names["#resumed"], values[":now"] = codecs.WAITER_RESUMED, {"N": str(now_ms)}
+        with aws_errors():
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=codecs.waiter_key(waiter.token_id, waiter.handle),
+                UpdateExpression="SET " + ", ".join([*actions, "#resumed = :now"]),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )

@@ -30,12 +30,14 @@ class WaitpointService:
         settings: Settings,
         resume_target: Callable[[], ResumeTarget],
         blobs: Callable[[], Blobs] | None = None,
+        durable_target: Callable[[], ResumeTarget] | None = None,
     ) -> None:
         self.store = store
         self.signing_keys = signing_keys
         self.settings = settings
         self._resume_target = resume_target
         self._blobs = blobs
+        self._durable_target = durable_target
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -59,4 +61,6 @@ class WaitpointService:
     def workflows(self) -> WorkflowService:
         from .workflows import WorkflowService
 
-        return WorkflowService(self.store, self.tokens, self.auth, self.settings, self._resume_target)
+        return WorkflowService(
+            self.store, self.tokens, self.auth, self.settings, self._resume_target, self._durable_target
+        )

@@ -1,5 +1,7 @@
-"""Workflows: a Step Functions execution creates a token, waits on it, and is resumed when it stops waiting;
-the timeout sweep persists TIMED_OUT, which is what resumes workflows waiting on a token that timed out."""
+"""Workflows: a Step Functions execution or a Lambda durable function creates a token, waits on it, and is
+resumed when it stops waiting; the timeout sweep persists TIMED_OUT, which is what resumes workflows waiting on
+a token that timed out. Each waiter is resumed through the target of its kind (a task token through Step
+Functions, a callback id through Lambda's durable execution callbacks)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from ..bodies import OFFLOAD_BYTES, TEXT_TYPE
 from ..durations import DAY_MS, format_iso, now_ms
 from ..errors import InvalidInput
 from ..models import TokenStatus
-from ..ports import Attachment, Delivery
+from ..ports import Attachment, Delivery, Waiter, WaiterKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,6 +37,7 @@ class WorkflowService:
         auth: Authenticator,
         settings: Settings,
         resume_target: Callable[[], ResumeTarget],
+        durable_target: Callable[[], ResumeTarget] | None = None,
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -42,6 +45,8 @@ class WorkflowService:
         self._settings = settings
         self._resume_factory = resume_target
         self._resume_target: ResumeTarget | None = None
+        self._durable_factory = durable_target
+        self._durable_target: ResumeTarget | None = None
         self._retention_ms = settings.retention_days * DAY_MS
 
     @property
@@ -49,6 +54,18 @@ class WorkflowService:
         if self._resume_target is None:  # created on first use: only the workflow functions need it
             self._resume_target = self._resume_factory()
         return self._resume_target
+
+    @property
+    def durable_target(self) -> ResumeTarget:
+        if self._durable_target is None:
+            if self._durable_factory is None:
+                raise InvalidInput("this deployment resumes no durable functions")
+            self._durable_target = self._durable_factory()
+        return self._durable_target
+
+    def target(self, kind: WaiterKind) -> ResumeTarget:
+        """The resume target of a kind of waiter."""
+        return self.durable_target if kind is WaiterKind.DURABLE else self.resume_target
 
     def create_for_workflow(self, request: WorkflowCreateTokenRequest) -> CreatedToken:
         """Create a token without an API key (the caller is IAM-authorised to invoke the function)."""
@@ -62,31 +79,42 @@ class WorkflowService:
         return self._tokens.create(request.environment, request)
 
     def wait_for_token(self, request: WaitForTokenRequest) -> Attachment:
-        """Make a workflow's task token wait on a waitpoint; resume it at once if the token is already final."""
+        """Make a workflow wait on a waitpoint (a Step Functions task token, or a durable function's callback
+        id); resume it at once if the token is already final. Idempotent on the handle: attaching the same one
+        again (a replayed submitter) is ALREADY_ATTACHED and resumes nothing (once resumed, a durable waiter
+        is kept, marked resumed, for exactly this)."""
         now = now_ms()
+        waiter = Waiter("", request.handle, WaiterKind.DURABLE if request.is_durable else WaiterKind.STEP_FUNCTIONS)
         token_id = ids.normalize_token_id(request.waitpoint_id)
         attachment, token = (
-            self._store.attach_waiter(token_id, request.environment, request.task_token, now)
+            self._store.attach_waiter(token_id, request.environment, waiter.handle, now, waiter.kind)
             if token_id
             else (Attachment.NOT_FOUND, None)
         )
         if attachment is Attachment.NOT_FOUND:
-            self.resume_target.fail(
-                request.task_token,
+            self.target(waiter.kind).fail(
+                waiter.handle,
                 "Waitpoint.NotFound",
                 f"Waitpoint {request.waitpoint_id} does not exist, has expired, or belongs to another environment",
+                {"waitpointId": request.waitpoint_id},
             )
         elif token is not None:
-            self._resume(token.seen_at(now), request.task_token)
+            self._resume(token.seen_at(now), waiter)
+            if waiter.kind is WaiterKind.DURABLE:  # after the delivery: a failed one is retried by the SDK
+                self._store.mark_resumed(Waiter(token.id, waiter.handle, waiter.kind), now_ms())
         return attachment
 
     def resume_waiters(self, token: Waitpoint) -> dict[Delivery, int]:
-        """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted once its
-        execution has the outcome (or is gone), so a retry after a failure resumes only the rest."""
+        """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted (a durable
+        one marked resumed) once its execution has the outcome (or is gone), so a retry after a failure
+        resumes only the rest."""
         counts = {Delivery.SENT: 0, Delivery.GONE: 0}
         for waiter in self._store.waiters(token.id):
-            counts[self._resume(token, waiter.task_token)] += 1
-            self._store.delete_waiter(waiter)
+            counts[self._resume(token, waiter)] += 1
+            if waiter.kind is WaiterKind.DURABLE:
+                self._store.mark_resumed(waiter, now_ms())
+            else:
+                self._store.delete_waiter(waiter)
         return counts
 
     def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
@@ -103,27 +131,35 @@ class WorkflowService:
         token changes nothing."""
         self._store.sync_tag_items(token)
 
-    def _resume(self, token: Waitpoint, task_token: str) -> Delivery:
-        limit = self.resume_target.output_limit
+    def _resume(self, token: Waitpoint, waiter: Waiter) -> Delivery:
+        target, handle = self.target(waiter.kind), waiter.handle
+        limit = target.output_limit
         if token.status is TokenStatus.TIMED_OUT:
-            return self.resume_target.fail(
-                task_token, "Waitpoint.TimedOut", f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}"
+            return target.fail(
+                handle,
+                "Waitpoint.TimedOut",
+                f"Waitpoint {token.id} timed out at {format_iso(token.timeout_at)}",
+                {"waitpointId": token.id, "timeoutAt": format_iso(token.timeout_at)},
             )
         if token.status is TokenStatus.REJECTED:
-            return self.resume_target.fail(task_token, "Waitpoint.Rejected", rejection_cause(token))
+            if waiter.kind is WaiterKind.DURABLE:  # ErrorData carries the reason and the data themselves
+                return target.fail(handle, "Waitpoint.Rejected", *rejection_details(token))
+            return target.fail(handle, "Waitpoint.Rejected", rejection_cause(token))
         if token.output_ref is not None:  # only outputs over OFFLOAD_BYTES (over any limit) live in S3
             output, size = "", token.output_size or OFFLOAD_BYTES + 1
         else:
             output = step_functions_output(token)
             size = len(output.encode())
         if size > limit:
-            return self.resume_target.fail(
-                task_token,
+            what = "a durable callback result's" if waiter.kind is WaiterKind.DURABLE else "Step Functions'"
+            return target.fail(
+                handle,
                 "Waitpoint.OutputTooLarge",
-                f"The output of waitpoint {token.id} is {size} bytes, over Step Functions' {limit}-byte limit. "
+                f"The output of waitpoint {token.id} is {size} bytes, over {what} {limit}-byte limit. "
                 f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
+                {"waitpointId": token.id, "size": size, "limit": limit},
             )
-        return self.resume_target.succeed(task_token, output)
+        return target.succeed(handle, output)
 
     def sweep_timeouts(self, budget_ms: int = 50_000, batch: int = 100) -> int:
         """Persist TIMED_OUT for waiting tokens past their timeout (their stream records then resume the
@@ -161,6 +197,20 @@ def rejection_cause(token: Waitpoint) -> str:
         cause["dataOmitted"] = True
         text = json.dumps(cause, separators=(",", ":"), ensure_ascii=False)[:REJECTION_CAUSE_LIMIT]
     return text
+
+
+def rejection_details(token: Waitpoint) -> tuple[str, dict[str, Any]]:
+    """A rejection as a durable callback's failure: the message, and ErrorData's reason and data (the durable
+    adapter keeps them within its limit, dropping the data when it does not fit)."""
+    rejection = token.rejection or {}
+    reason = rejection.get("reason")
+    message = f"Waitpoint {token.id} was rejected" + (f": {reason}" if reason else "")
+    details: dict[str, Any] = {"waitpointId": token.id, "reason": reason}
+    if "data" in rejection and token.output_ref is None:
+        details["data"] = rejection["data"]
+    elif "data" in rejection:
+        details["dataOmitted"] = True
+    return message, details
 
 
 def step_functions_output(token: Waitpoint) -> str:
