@@ -10,6 +10,8 @@ from waitpoints_core import CreatedToken, TokenPage, TokenStatus, Waitpoint, for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from waitpoints_core import Audit
+
 # Trigger.dev's SDK accepts only WAITING, COMPLETED and TIMED_OUT: a rejected token is COMPLETED with an error
 # output (what Trigger.dev does with a failed waitpoint), and `rejected: true` says which.
 WIRE_STATUS = {TokenStatus.REJECTED: "COMPLETED"}
@@ -62,9 +64,20 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
     reason = (item.rejection or {}).get("reason")
     if reason is not None:
         body["rejectReason"] = reason
+    if item.audit is not None:  # extension: how the token ended (Trigger.dev's SDK ignores what it does not know)
+        body["audit"] = audit(item.audit)
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
+    return body
+
+
+def audit(record: Audit) -> dict[str, Any]:
+    """An audit record's shape: door, action, at, and keyId / sourceIp / userAgent when known."""
+    body: dict[str, Any] = {"door": record.door.value, "action": record.action.value, "at": format_iso(record.at)}
+    for name, value in (("keyId", record.key_id), ("sourceIp", record.source_ip), ("userAgent", record.user_agent)):
+        if value is not None:
+            body[name] = value
     return body
 
 
