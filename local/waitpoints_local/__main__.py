@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"waitpoints local stack is up\n"
             f"  API:              {stack.url}\n"
+            f"  Console:          {stack.url}/console\n"
             f"  Secret key ({DEV_ENV}): {key}\n"
             f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
             f"  Wrote {stack.env_file} (source it: set -a; . {stack.env_file}; set +a)\n"

@@ -28,6 +28,7 @@ STATE_MACHINES = "stateMachine:*"
 OUTPUTS = "outputs/*"  # objects under the outputs bucket's outputs/ prefix
 FUNCTIONS = "function:*"  # this account's functions in this region
 CONNECTIONS = "@connections/*"  # the WebSocket API stage's connections (POST: write to one, DELETE: close it)
+EVENT_BUS = "event-bus/EventBusName"  # the one bus the EventBusName parameter names
 TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
 
 # The reviewed table: what each function may do, and on what. The test below checks the template grants
@@ -79,6 +80,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),
         ("sqs:SendMessage", "queue"),  # the event source mapping's on-failure destination
+        ("events:PutEvents", EVENT_BUS),  # lifecycle events (granted only while EventBusName is not empty)
     },
     "SweepFunction": {
         ("dynamodb:GetItem", TABLE),
@@ -128,6 +130,8 @@ def _resource(value: Any) -> str:
         return FUNCTIONS
     if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn" and value["Fn::GetAtt"][0].endswith("Function"):
         return f"function/{value['Fn::GetAtt'][0]}"
+    if value == {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}:
+        return EVENT_BUS
     stage = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}"
     if value in ({"Fn::Sub": f"{stage}/POST/@connections/*"}, {"Fn::Sub": f"{stage}/DELETE/@connections/*"}):
         return CONNECTIONS
@@ -138,6 +142,9 @@ def granted(function: str) -> set[tuple[str, str]]:
     """(action, resource) pairs the template grants a function, SAM policy templates expanded."""
     pairs: set[tuple[str, str]] = set()
     for policy in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+        if set(policy) == {"Fn::If"}:  # a grant behind a condition: reviewed as if the condition holds
+            condition, policy, otherwise = policy["Fn::If"]
+            assert condition in TEMPLATE.conditions and otherwise == {"Ref": "AWS::NoValue"}, condition
         for statement in policy.get("Statement", []):
             assert statement["Effect"] == "Allow", statement
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -206,6 +213,9 @@ def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str,
     if service == "s3":
         assert body.get("Key", "").startswith("outputs/"), body
         return {(f"s3:{operation}", OUTPUTS)}
+    if service == "eventbridge":
+        assert operation == "PutEvents" and {e["EventBusName"] for e in body["Entries"]} == {"default"}, body
+        return {("events:PutEvents", EVENT_BUS)}
     if service == "apigatewaymanagementapi":  # PostToConnection, DeleteConnection, GetConnection
         return {("execute-api:ManageConnections", CONNECTIONS)}
     raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
@@ -256,6 +266,11 @@ def _exercise(stack: Stack) -> None:
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
+    operated = body(call("ApiFunction", events.create(key, {"timeout": "1h", "tags": ["ops"]})))
+    call("ApiFunction", events.extend(key, operated["id"], {"timeout": "2h"}))  # a transaction with its tag item
+    call("ApiFunction", events.force_timeout(key, operated["id"]))
+    bare = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("ApiFunction", events.extend(key, bare["id"], {"timeout": "3h"}))
     late = body(call("ApiFunction", events.create(key, {"timeout": "1s", "tags": ["late"]})))
     call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)
     time.sleep(1.1)  # `late` times out
@@ -287,7 +302,8 @@ def _exercise_realtime(call: Any, key: str, plain: dict[str, Any], tagged: dict[
     call("RealtimeFunction", ws("$disconnect", "c2"))
 
 
-def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack) -> None:
+def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAITPOINTS_EVENT_BUS", "default")  # the template's default: the stream function publishes
     _exercise(stack)
     used: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for function, service, operation, body in stack.faults.calls:

@@ -26,6 +26,10 @@ class Settings:
     # The WebSocket API's @connections endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); the
     # realtime function falls back to the one its event names, a function without such events needs it set.
     realtime_management_url: str | None = None
+    # Lifecycle events: the EventBridge bus (None: off), whether small outputs go in them, the stack's name.
+    event_bus: str | None = None
+    events_include_output: bool = False
+    stack_name: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +47,9 @@ class Settings:
             signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
             realtime_management_url=env.get("WAITPOINTS_WS_MANAGEMENT_URL") or None,
+            event_bus=env.get("WAITPOINTS_EVENT_BUS") or None,
+            events_include_output=env.get("WAITPOINTS_EVENTS_OUTPUT", "false").lower() == "true",
+            stack_name=env.get("WAITPOINTS_STACK") or None,
         )
 
 

@@ -98,6 +98,15 @@ class Audit:
     source_ip: str | None = None
     user_agent: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the API and lifecycle events show it: door, action, at (ISO), and keyId / sourceIp /
+        userAgent when known."""
+        body: dict[str, Any] = {"door": self.door.value, "action": self.action.value, "at": format_iso(self.at)}
+        for name, value in (("keyId", self.key_id), ("sourceIp", self.source_ip), ("userAgent", self.user_agent)):
+            if value is not None:
+                body[name] = value
+        return body
+
 
 SWEEP = Actor(Door.SWEEP)
 

@@ -7,6 +7,7 @@ from functools import cache
 from . import aws
 from .aws.connections import connections
 from .aws.errors import aws_errors
+from .aws.eventbridge import EventBridgePublisher
 from .aws.s3 import S3Blobs
 from .aws.stepfunctions import StepFunctionsBridge
 from .config import Settings
@@ -32,13 +33,14 @@ def get_service() -> WaitpointService:
 
     store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)
     keys = KeyRing(load_keys, max_age=settings.signing_key_cache_seconds)
-    bucket = settings.output_bucket
+    bucket, bus = settings.output_bucket, settings.event_bus
     return WaitpointService(
         store,
         keys,
         settings,
         resume_target=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
         blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
+        events=(lambda: EventBridgePublisher(aws.client("events"), bus)) if bus else None,
     )
 
 

@@ -74,11 +74,7 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
 
 def audit(record: Audit) -> dict[str, Any]:
     """An audit record's shape: door, action, at, and keyId / sourceIp / userAgent when known."""
-    body: dict[str, Any] = {"door": record.door.value, "action": record.action.value, "at": format_iso(record.at)}
-    for name, value in (("keyId", record.key_id), ("sourceIp", record.source_ip), ("userAgent", record.user_agent)):
-        if value is not None:
-            body[name] = value
-    return body
+    return record.as_dict()
 
 
 def page(result: TokenPage, url_for: Callable[[str], str]) -> dict[str, Any]:
