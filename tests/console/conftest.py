@@ -52,7 +52,7 @@ class ConsoleStack:
 def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     state = tmp_path_factory.mktemp("console-stack")
     with running_stack(state) as values:
-        minted = admin("keys", state, "--env", "console-other")
+        minted = admin("api_keys", state, "--env", "console-other")
         assert minted.returncode == 0, minted.stderr
         yield ConsoleStack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], minted.stdout.strip(), state)
 
