@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import WaitpointError, get_service
-from waitpoints_http.metrics import count, instrument
 from waitpoints_core.models import Actor, Door
+from waitpoints_http.metrics import count, instrument
 from waitpoints_http.request import body_bytes, source
 from waitpoints_http.responses import error_response, from_error, json_response
 

@@ -39,7 +39,10 @@ class PutEventsFaults:
         self.failing -= 1
         self.failed += 1
         if self.failed % 2:
-            error = {"Error": {"Code": "ThrottlingException", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+            error = {
+                "Error": {"Code": "ThrottlingException", "Message": "injected"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
             return AWSResponse("https://events", 400, {}, None), error
         refused = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}]}
         return AWSResponse("https://events", 200, {}, None), {**refused, "ResponseMetadata": {"HTTPStatusCode": 200}}
@@ -80,7 +83,9 @@ def ops(bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ops]:
     sqs, events = boto3.client("sqs"), boto3.client("events")
     queue_url = sqs.create_queue(QueueName="lifecycle-events")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="this-stack", EventPattern=json.dumps({"source": ["waitpoints"], "detail": {"stack": [STACK]}}))
+    events.put_rule(
+        Name="this-stack", EventPattern=json.dumps({"source": ["waitpoints"], "detail": {"stack": [STACK]}})
+    )
     events.put_targets(Rule="this-stack", Targets=[{"Id": "queue", "Arn": queue_arn}])
     key = _mint(bridge)
     names = ("ApiFunction", "CallbackFunction", "SweepFunction", "WaitForTokenFunction")

@@ -119,5 +119,7 @@ def test_small_outputs_ride_along_only_when_the_stack_allows(ops: Ops, monkeypat
     assert body(ops.invoke("ApiFunction", events.retrieve(ops.key, large)))["status"] == "COMPLETED"
     ops.bridge.invoke_stream(ops.bridge.deliver_stream())
     completed = {e["detail"]["id"]: e["detail"] for e in ops.received() if e["detail-type"].endswith("Completed")}
-    assert json.loads(completed[small]["output"]) == {"ok": True} and completed[small]["outputType"] == "application/json"
+    assert (
+        json.loads(completed[small]["output"]) == {"ok": True} and completed[small]["outputType"] == "application/json"
+    )
     assert "output" not in completed[large]  # over 8 KiB: retrieve it instead

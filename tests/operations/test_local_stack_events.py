@@ -26,7 +26,7 @@ def _client(service: str, endpoint: str) -> Any:
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        aws_secret_access_key="testing",
     )
 
 

@@ -56,7 +56,11 @@ def test_force_timeout_ends_a_waiting_token_now_and_only_with_a_secret_key(ops: 
     assert result["statusCode"] == 200 and body(result) == {"success": True, "timedOut": True}
     after = retrieve(ops, token["id"])
     assert after["status"] == "TIMED_OUT" and after["outputIsError"] is True
-    assert before - 1 < time.mktime(time.strptime(after["timeoutAt"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone < time.time() + 1
+    assert (
+        before - 1
+        < time.mktime(time.strptime(after["timeoutAt"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        < time.time() + 1
+    )
     assert after["audit"]["door"] == "secret_key" and after["audit"]["action"] == "force_timeout"
     assert after["audit"]["keyId"] == key_id(ops.key)
     again = ops.invoke("ApiFunction", events.force_timeout(ops.key, token["id"]))
@@ -145,7 +149,10 @@ def test_each_door_leaves_its_own_record_and_no_secret(ops: Ops) -> None:
     from waitpoints_core import Actor, Door
 
     get_service().tokens.complete(
-        Principal("dev"), token["id"], {"approved": True}, actor=Actor(Door.APPROVAL_PAGE, None, "198.51.100.7", "Firefox")
+        Principal("dev"),
+        token["id"],
+        {"approved": True},
+        actor=Actor(Door.APPROVAL_PAGE, None, "198.51.100.7", "Firefox"),
     )
     token = create(ops)
     doors["reject"] = token["id"]
@@ -203,7 +210,7 @@ def _run(ops: Ops, racer: str, token_id: str, deadline_ms: int) -> None:
     elif racer == "extend":
         try:
             tokens.extend(principal, token_id, "2h")
-        except Exception:  # noqa: BLE001 - losing to a completion is a Conflict; to the deadline, the same
+        except Exception:
             pass
     else:  # the sweep's write, with the deadline it read from the due index
         store = get_service().store
@@ -244,8 +251,10 @@ def test_operator_actions_racing_others_have_one_outcome_and_tell_each_waiter_on
         else:
             barrier = threading.Barrier(2)
 
-            def race(racer: str, token_id: str = token["id"], at: int = deadline_ms) -> None:
-                barrier.wait()
+            def race(
+                racer: str, token_id: str = token["id"], at: int = deadline_ms, start: threading.Barrier = barrier
+            ) -> None:
+                start.wait()
                 if racer == "sweep":
                     time.sleep(max(0.0, at / 1000 - time.time() + 0.05))
                 _run(ops, racer, token_id, at)

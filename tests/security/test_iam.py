@@ -141,9 +141,10 @@ def _resource(value: Any) -> str:
 def granted(function: str) -> set[tuple[str, str]]:
     """(action, resource) pairs the template grants a function, SAM policy templates expanded."""
     pairs: set[tuple[str, str]] = set()
-    for policy in TEMPLATE.resources[function]["Properties"].get("Policies", []):
-        if set(policy) == {"Fn::If"}:  # a grant behind a condition: reviewed as if the condition holds
-            condition, policy, otherwise = policy["Fn::If"]
+    for declared in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+        policy = declared
+        if set(declared) == {"Fn::If"}:  # a grant behind a condition: reviewed as if the condition holds
+            condition, policy, otherwise = declared["Fn::If"]
             assert condition in TEMPLATE.conditions and otherwise == {"Ref": "AWS::NoValue"}, condition
         for statement in policy.get("Statement", []):
             assert statement["Effect"] == "Allow", statement

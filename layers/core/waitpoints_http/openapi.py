@@ -52,9 +52,7 @@ class AuditBody(TypedDict):
     user agent (clipped), and for a secret key its id (the first 16 hex digits of its hash, never the key)."""
 
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
-    door: Literal[
-        "secret_key", "public_access_token", "callback_url", "approval_page", "console", "workflow", "sweep"
-    ]
+    door: Literal["secret_key", "public_access_token", "callback_url", "approval_page", "console", "workflow", "sweep"]
     action: Literal["complete", "reject", "timeout", "force_timeout"]
     at: IsoDate
     keyId: NotRequired[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]]
@@ -172,7 +170,9 @@ OPERATIONS = {
     (TOKEN, "get"): Operation(TokenBody, (401, 404, 413, 503)),
     (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
     (FORCE_TIMEOUT, "post"): Operation(TimedOutBody, (400, 401, 403, 404, 413, 503), body=ForceTimeoutRequest),
-    (EXTEND, "post"): Operation(ExtendedBody, (400, 401, 403, 404, 409, 413, 503), body=ExtendTokenRequest, body_required=True),
+    (EXTEND, "post"): Operation(
+        ExtendedBody, (400, 401, 403, 404, 409, 413, 503), body=ExtendTokenRequest, body_required=True
+    ),
 }
 
 

@@ -33,5 +33,5 @@ class EventBridgePublisher:
         with aws_errors():
             answer = self._events.put_events(Entries=[entry])
         if answer.get("FailedEntryCount"):
-            failed = next((e for e in answer.get("Entries", []) if e.get("ErrorCode")), {})
+            failed: dict[str, Any] = next((e for e in answer.get("Entries", []) if e.get("ErrorCode")), {})
             raise Unavailable(f"EventBridge refused the event ({failed.get('ErrorCode', 'unknown error')})")

@@ -343,9 +343,7 @@ class TokenItems(Table):
                             "UpdateExpression": "SET timeoutAt = :timeoutAt, #ttl = :ttl",
                             "ConditionExpression": "attribute_exists(pk) AND #status = :waiting",
                             "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
-                            "ExpressionAttributeValues": {
-                                k: values[k] for k in (":timeoutAt", ":ttl", ":waiting")
-                            },
+                            "ExpressionAttributeValues": {k: values[k] for k in (":timeoutAt", ":ttl", ":waiting")},
                         }
                     }
                     for key in tags
