@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
+import pytest
 
 from tests.local_stack import running_stack
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.stack  # starts a local stack (`make unit` leaves it out)
 TOKENS = "/api/v1/waitpoints/tokens"
 REGION = "us-east-1"
 
