@@ -1,4 +1,5 @@
-"""The token API: create, list, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens)."""
+"""The token API: create, list, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens), and the operator
+actions force-timeout and extend (secret key only)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, get_service
+from waitpoints_core import COMPLETION_BODY_LIMIT, CREATE_BODY_LIMIT, format_iso, get_service
 from waitpoints_http import cors, routes, wire
 from waitpoints_http.list_query import parse_list_query
 from waitpoints_http.metrics import count, instrument
-from waitpoints_http.request import base_url, query_params
+from waitpoints_http.request import actor_of, base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
-from waitpoints_http.routes import COMPLETE, OPENAPI, TOKEN, TOKENS, resolver_path, route_key
+from waitpoints_http.routes import (
+    COMPLETE,
+    EXTEND,
+    FORCE_TIMEOUT,
+    OPENAPI,
+    TOKEN,
+    TOKENS,
+    resolver_path,
+    route_key,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -35,6 +45,9 @@ POLICIES = {
     route_key("GET", TOKENS): RoutePolicy(body_limit=0),
     route_key("GET", TOKEN): RoutePolicy(body_limit=0),
     COMPLETE_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
+    # Operator actions: an access token authenticates, so that the service can answer it 403 (not 401).
+    route_key("POST", FORCE_TIMEOUT): RoutePolicy(body_limit=1024, access_tokens=True),
+    route_key("POST", EXTEND): RoutePolicy(body_limit=1024, access_tokens=True),
     route_key("OPTIONS", COMPLETE): RoutePolicy(body_limit=0, authenticate=False),
     route_key("GET", OPENAPI): RoutePolicy(body_limit=0, authenticate=False),
 }
@@ -76,9 +89,34 @@ def complete_token(id: str) -> dict[str, bool]:
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
     tokens, principal = get_service().tokens, app.context["principal"]
-    won = tokens.complete(principal, id, request.data) if request.has_data else tokens.complete(principal, id)
+    actor = actor_of(app.current_event.raw_event, principal)
+    if request.has_data:
+        won = tokens.complete(principal, id, request.data, actor=actor)
+    else:
+        won = tokens.complete(principal, id, actor=actor)
     count("TokensCompleted", int(won))
     return {"success": True}
+
+
+@app.post(resolver_path(FORCE_TIMEOUT), summary="Force a waitpoint token to time out now (secret key only)")
+def force_timeout_token(id: str) -> dict[str, bool]:
+    from waitpoints_core.request_models import ForceTimeoutRequest, parse_request
+
+    parse_request(ForceTimeoutRequest, app.context["body"])
+    principal = app.context["principal"]
+    won = get_service().tokens.force_timeout(principal, id, actor_of(app.current_event.raw_event, principal))
+    count("TokensForcedTimeout", int(won))
+    return {"success": True, "timedOut": won}
+
+
+@app.post(resolver_path(EXTEND), summary="Extend a waiting waitpoint token's timeout (secret key only)")
+def extend_token(id: str) -> dict[str, Any]:
+    from waitpoints_core.request_models import ExtendTokenRequest, parse_request
+
+    request = parse_request(ExtendTokenRequest, app.context["body"])
+    token = get_service().tokens.extend(app.context["principal"], id, request.timeout)
+    count("TokensExtended")
+    return {"success": True, "timeoutAt": format_iso(token.timeout_at)}
 
 
 @app.route(resolver_path(COMPLETE), method="OPTIONS", include_in_schema=False)

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from waitpoints_core import WaitpointError, get_service
+from waitpoints_core.models import Actor, Door
 from waitpoints_http.metrics import count, instrument
-from waitpoints_http.request import body_bytes
+from waitpoints_http.request import body_bytes, source
 from waitpoints_http.responses import error_response, from_error, json_response
 
 if TYPE_CHECKING:
@@ -27,9 +28,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         count("CallbacksRejected", reason="MethodNotAllowed")
         return error_response(405, "Method not allowed: POST the completion to this URL", {"Allow": "POST"})
     params = event.get("pathParameters") or {}
+    ip, agent = source(event)
     try:
         won = get_service().tokens.complete_by_callback(
-            params.get("id", ""), params.get("hash", ""), body_bytes(event), event.get("headers") or {}
+            params.get("id", ""),
+            params.get("hash", ""),
+            body_bytes(event),
+            event.get("headers") or {},
+            Actor(Door.CALLBACK_URL, source_ip=ip, user_agent=agent),
         )
     except WaitpointError as error:
         count("CallbacksRejected", reason=type(error).__name__)

@@ -20,6 +20,8 @@ ROUTES: dict[str, tuple[str, ...]] = {  # path template → its methods, as temp
     TOKENS: ("GET", "POST"),
     f"{TOKENS}/{{id}}": ("GET",),
     f"{TOKENS}/{{id}}/complete": ("OPTIONS", "POST"),
+    f"{TOKENS}/{{id}}/timeout": ("POST",),
+    f"{TOKENS}/{{id}}/extend": ("POST",),
     f"{TOKENS}/{{id}}/callback/{{hash}}": ("ANY",),
     "/api/v1/openapi.json": ("GET",),
     "/console": ("GET",),

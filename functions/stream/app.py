@@ -1,8 +1,13 @@
-"""DynamoDB stream consumer: when a token stops waiting, resume the workflows waiting on it.
+"""DynamoDB stream consumer: when a token stops waiting, resume the workflows waiting on it; publish each token's
+lifecycle events (created, completed, rejected, timed out) to EventBridge when the stack has a bus.
 
 Partial batch failures: a record whose delivery hit throttling or a 5xx is reported failed and retried;
 executions that are gone (TaskTimedOut, InvalidToken, TaskDoesNotExist) are recorded and skipped.
 
+Per record, the event goes first and the resumes after it: a record whose event failed has resumed nobody yet,
+so its retry sends no resume twice (a resume failing after the event re-publishes the event: at least once).
+Once a record of a token fails, that token's later records in the batch fail too, unprocessed, so that the
+retry publishes them in the stream's order.
 Then every token transition (created, completed, rejected, timed out, extended) is fanned out to the WebSocket
 connections subscribed to it (docs/realtime.md). That is isolated: a fan-out failure is logged and counted, never
 raised, so it can never make the stream retry a resume (nor send every other subscriber the message twice).
@@ -29,6 +34,9 @@ logger = Logger()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+_failed_tokens: set[str] = set()  # tokens with a failed record in this batch
+
+
 def record_handler(record: DynamoDBRecord) -> None:
     change = record.raw_event["dynamodb"]
     if "ApproximateCreationDateTime" in change:
@@ -36,7 +44,22 @@ def record_handler(record: DynamoDBRecord) -> None:
     token_change = decode_stream_record(change)
     if token_change is None:  # another kind of item (a waiter, a tag item, a key)
         return
-    counts = get_service().workflows.on_token_changed(token_change)
+    token_id = token_change.token_id or ""
+    if token_id in _failed_tokens:
+        raise RuntimeError(f"an earlier record of {token_id} failed in this batch; retried in order")
+    try:
+        _handle(token_change)
+    except Exception:
+        _failed_tokens.add(token_id)
+        raise
+
+
+def _handle(token_change: TokenChange) -> None:
+    service = get_service()
+    published = service.lifecycle.publish(token_change)
+    if published:
+        count("EventsPublished")
+    counts = service.workflows.on_token_changed(token_change)
     count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
     count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:
@@ -68,6 +91,7 @@ def notify(token_change: TokenChange) -> None:
 @instrument
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _failed_tokens.clear()
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

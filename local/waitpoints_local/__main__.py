@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             f"waitpoints local stack is up\n"
             f"  API:              {stack.url}\n"
             f"  WebSocket API:    {stack.ws_url}\n"
+            f"  Console:          {stack.url}/console\n"
             f"  Secret key ({DEV_ENV}): {key}\n"
             f"  Emulated AWS:     {os.environ['AWS_ENDPOINT_URL']}\n"
             + (f"  Durable runner:   {stack.durable.endpoint_url}\n" if stack.durable else "")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .template import Template
 
 REGION = "us-east-1"
+LOCAL_STACK_NAME = "waitpoints-local"
 _TABLE_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode", "StreamSpecification")
 
 
@@ -62,6 +63,7 @@ def create_resources(template: Template, session: Any = boto3) -> dict[str, Any]
     """Create the template's tables, secrets, buckets and queues in the emulated AWS (moto's server, or an
     in-process mock_aws). Returns what `!Ref` gives locally, by logical id and parameter name."""
     refs: dict[str, Any] = dict(template.parameter_defaults())
+    refs["AWS::StackName"] = LOCAL_STACK_NAME  # lifecycle events name their stack (moto has the default bus)
     for lid, props in template.resources_of_type("AWS::DynamoDB::Table").items():
         refs[lid] = create_table(session.client("dynamodb"), f"waitpoints-{lid}", props)
     for lid, props in template.resources_of_type("AWS::SecretsManager::Secret").items():

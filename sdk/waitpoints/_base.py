@@ -24,7 +24,18 @@ from ._exceptions import (
     status_error_class,
 )
 from ._subscription import websocket_url
-from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, TokenStatus, WireError, format_iso, tuple_of
+from ._types import (
+    CreatedToken,
+    TimeoutType,
+    Token,
+    TokenOrId,
+    TokenPage,
+    TokenStatus,
+    WireError,
+    format_iso,
+    parse_datetime,
+    tuple_of,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -268,6 +279,29 @@ class BaseClient:
             return True
 
         return APICall(self._request("POST", path, body=body), parse)
+
+    def _force_timeout_call(self, token_or_id: TokenOrId) -> APICall[bool]:
+        path = f"{TOKENS}/{quote(token_id(token_or_id), safe='')}/timeout"
+
+        def parse(response: httpx.Response) -> bool:
+            result = self._json(response)
+            if not isinstance(result, dict) or not isinstance(result.get("timedOut"), bool):
+                raise WireError('the timeout response should be {"success": true, "timedOut": <bool>}')
+            return bool(result["timedOut"])
+
+        return APICall(self._request("POST", path, body={}), parse)
+
+    def _extend_call(self, token_or_id: TokenOrId, timeout: TimeoutType | int) -> APICall[datetime]:
+        path = f"{TOKENS}/{quote(token_id(token_or_id), safe='')}/extend"
+        value: str | int = timeout if isinstance(timeout, int) else format_timeout(timeout)
+
+        def parse(response: httpx.Response) -> datetime:
+            result = self._json(response)
+            if not isinstance(result, dict) or not isinstance(result.get("timeoutAt"), str):
+                raise WireError('the extend response should be {"success": true, "timeoutAt": "<ISO date>"}')
+            return parse_datetime(result["timeoutAt"])
+
+        return APICall(self._request("POST", path, body={"timeout": value}), parse)
 
     def _list_call(self, params: dict[str, str]) -> APICall[TokenPage]:
         return APICall(

@@ -145,6 +145,18 @@ class Client(BaseClient):
         """
         return self._send(self._complete_call(token_or_id, data))
 
+    def force_timeout_token(self, token_or_id: TokenOrId) -> bool:
+        """Time a waiting token out now (a secret key only): waiters get ``Waitpoint.TimedOut``. Returns whether
+        this call timed it out; a token already completed or timed out is left as it is (the first writer wins).
+        """
+        return self._send(self._force_timeout_call(token_or_id))
+
+    def extend_token(self, token_or_id: TokenOrId, timeout: TimeoutType | int) -> datetime:
+        """Move a waiting token's timeout later (a secret key only): a duration from now (``"1h"``, a
+        ``timedelta``), a ``datetime``, or epoch milliseconds; at most 365 days away. Returns the new
+        ``timeout_at``. Raises ``ConflictError`` (409) when the token no longer waits."""
+        return self._send(self._extend_call(token_or_id, timeout))
+
     def list_tokens(
         self,
         *,
@@ -394,6 +406,14 @@ class AsyncClient(BaseClient):
     async def complete_token(self, token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
         """Complete a token with ``data``; returns ``True``. See ``Client.complete_token``."""
         return await self._send(self._complete_call(token_or_id, data))
+
+    async def force_timeout_token(self, token_or_id: TokenOrId) -> bool:
+        """Time a waiting token out now. See ``Client.force_timeout_token``."""
+        return await self._send(self._force_timeout_call(token_or_id))
+
+    async def extend_token(self, token_or_id: TokenOrId, timeout: TimeoutType | int) -> datetime:
+        """Move a waiting token's timeout later. See ``Client.extend_token``."""
+        return await self._send(self._extend_call(token_or_id, timeout))
 
     def list_tokens(
         self,

@@ -117,6 +117,10 @@ class UnprocessableEntityError(APIStatusError):
     """Raised on 422: the request is well-formed but not allowed (e.g. more than 10 tags)."""
 
 
+class ConflictError(APIStatusError):
+    """Raised on 409: the token's state does not allow it (extending a token that no longer waits)."""
+
+
 class RateLimitError(APIStatusError):
     """Raised on 429, once the retries are spent."""
 
@@ -156,6 +160,7 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     413: PayloadTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,

@@ -168,6 +168,14 @@ class Token:
         """True once the token is ``COMPLETED`` or ``TIMED_OUT``; it never changes after that."""
         return self.status is not TokenStatus.WAITING
 
+    @property
+    def audit(self) -> dict[str, Any] | None:
+        """How a final token ended, as retrieve returns it (``door``, ``action``, ``at``, and ``keyId`` /
+        ``sourceIp`` / ``userAgent`` when known); ``None`` while waiting, in list results, and from servers
+        without audit records."""
+        audit = self.raw.get("audit")
+        return dict(audit) if isinstance(audit, dict) else None
+
     @classmethod
     def from_wire(cls, data: Any) -> Token:
         if not isinstance(data, dict):

@@ -87,6 +87,16 @@ def complete_token(token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
     return get_client().complete_token(token_or_id, data)
 
 
+def force_timeout_token(token_or_id: TokenOrId) -> bool:
+    """Time a waiting token out now (secret key only). See ``Client.force_timeout_token``."""
+    return get_client().force_timeout_token(token_or_id)
+
+
+def extend_token(token_or_id: TokenOrId, timeout: TimeoutType | int) -> datetime:
+    """Move a waiting token's timeout later (secret key only). See ``Client.extend_token``."""
+    return get_client().extend_token(token_or_id, timeout)
+
+
 def retrieve_token(token_or_id: TokenOrId) -> Token:
     """Read a token, with its output parsed. See ``Client.retrieve_token``."""
     return get_client().retrieve_token(token_or_id)

@@ -39,6 +39,8 @@ OPERATIONS = {
     "GET /api/v1/waitpoints/tokens": "GET /api/v1/waitpoints/tokens",
     "GET /api/v1/waitpoints/tokens/{id}": "GET /api/v1/waitpoints/tokens/{id}",
     "POST /api/v1/waitpoints/tokens/{id}/complete": "POST /api/v1/waitpoints/tokens/{id}/complete",
+    "POST /api/v1/waitpoints/tokens/{id}/timeout": "POST /api/v1/waitpoints/tokens/{id}/timeout",
+    "POST /api/v1/waitpoints/tokens/{id}/extend": "POST /api/v1/waitpoints/tokens/{id}/extend",
     f"POST {CALLBACK}": f"ANY {CALLBACK}",  # operation → the route key in the stack's log
 }
 # schemathesis' default for negative_data_rejection, plus 413: a body over the route's byte limit (10 KB on
@@ -64,6 +66,8 @@ def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> N
         ("/api/v1/waitpoints/tokens", "get"),
         ("/api/v1/waitpoints/tokens/{id}", "get"),
         ("/api/v1/waitpoints/tokens/{id}/complete", "post"),
+        ("/api/v1/waitpoints/tokens/{id}/timeout", "post"),  # operator actions (issue 17)
+        ("/api/v1/waitpoints/tokens/{id}/extend", "post"),
         (CALLBACK, "post"),
     }
     assert {p["name"] for p in paths["/api/v1/waitpoints/tokens"]["get"]["parameters"]} == {

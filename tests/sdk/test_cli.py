@@ -101,6 +101,8 @@ def test_help_and_version(run: Run) -> None:
         ["tokens", "list"],
         ["tokens", "complete"],
         ["tokens", "wait"],
+        ["tokens", "timeout"],
+        ["tokens", "extend"],
         ["keys"],
         ["keys", "create"],
         ["dev"],
@@ -184,6 +186,31 @@ def test_complete_then_retrieve_shows_the_output(run: Run, sdk: Client) -> None:
     assert "COMPLETED" in fields["status"] and "cli" in fields["tags"] and token.id in fields["id"]
     assert '"status": "approved"' in table.stdout
     assert sdk.retrieve_token(token).output == {"status": "approved", "n": 1}
+
+
+def test_operator_verbs_extend_and_time_out_and_the_sdk_methods(run: Run, sdk: Client) -> None:
+    token = sdk.create_token(timeout="1h")
+    extended = run("tokens", "extend", token.id, "--timeout", "3h", "--json")
+    assert extended.returncode == 0, extended.stderr
+    new = json.loads(extended.stdout)["timeoutAt"]
+    assert sdk.retrieve_token(token).timeout_at.isoformat(timespec="milliseconds").replace("+00:00", "Z") == new
+    later = sdk.extend_token(token, "4h")  # the SDK's own extend returns the new deadline
+    assert sdk.retrieve_token(token).timeout_at == later
+    assert run("tokens", "extend", token.id, "--timeout", "1m").returncode == 1  # not later: a 400
+    done = run("tokens", "timeout", token.id)
+    assert (done.returncode, done.stdout.strip()) == (0, f"Timed out {token.id}")
+    final = sdk.retrieve_token(token)
+    assert final.status.value == "TIMED_OUT" and final.audit is not None and final.audit["action"] == "force_timeout"
+    assert sdk.force_timeout_token(token) is False  # already final
+    again = run("tokens", "timeout", token.id, "--json")
+    assert json.loads(again.stdout) == {"success": True, "timedOut": False}
+    from waitpoints import ConflictError
+
+    with pytest.raises(ConflictError):
+        sdk.extend_token(token, "5h")
+    other = sdk.create_token(timeout="1h")
+    refused = run("tokens", "timeout", other.id, "--secret-key", other.public_access_token)
+    assert refused.returncode == 4  # permission failure: a public access token may not
 
 
 def test_complete_reads_data_from_stdin_and_prints_json(run: Run, sdk: Client) -> None:

@@ -131,6 +131,10 @@ def test_retrieve_token_reads_what_the_service_stored(results: dict[str, Any], s
         == json.loads(api["output"])
         == {"status": "approved", "n": 1, "nested": {"list": [1, "two", None]}}
     )
+    # The API's audit record (an extension, issue 17) is in what the SDK read, and the SDK's parsing of the
+    # token is unaffected by it: Trigger.dev's schemas ignore fields they do not know.
+    assert api["audit"]["door"] == "secret_key" and api["audit"]["action"] == "complete"
+    assert "keyId" in api["audit"] and sdk_stack.key not in json.dumps(api["audit"])
 
 
 def test_complete_token_with_the_secret_key_and_again(results: dict[str, Any]) -> None:

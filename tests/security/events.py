@@ -23,6 +23,23 @@ def complete(key: str | None, token_id: str, body: dict[str, Any] | None = None)
     return with_json(with_id(with_auth(read_event("api_complete_token"), key), token_id), body or {})
 
 
+def operator(key: str | None, token_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST .../{id}/<action>: the operator routes (timeout, extend), shaped like complete's event."""
+    event = complete(key, token_id, body)
+    route = f"POST {TOKENS}/{{id}}/{action}"
+    event["routeKey"] = event["requestContext"]["routeKey"] = route
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"{TOKENS}/{token_id}/{action}"
+    return event
+
+
+def force_timeout(key: str | None, token_id: str) -> dict[str, Any]:
+    return operator(key, token_id, "timeout")
+
+
+def extend(key: str | None, token_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return operator(key, token_id, "extend", body)
+
+
 def list_tokens(key: str | None, **params: str) -> dict[str, Any]:
     event = with_auth(read_event("api_retrieve_token"), key)
     event["routeKey"] = event["requestContext"]["routeKey"] = f"GET {TOKENS}"

@@ -31,6 +31,7 @@ FUNCTIONS = "function:*"  # this account's functions in this region
 CONNECTIONS = "@connections/*"  # the WebSocket API stage's connections (POST: write to one, DELETE: close it)
 DURABLE_EXECUTIONS = "durable-execution/*"  # this account's durable executions (function:*:*/durable-execution/*)
 CALLBACK = "Y2FsbGJhY2s" + secrets.token_hex(16)  # the shape of a durable callback id ([A-Za-z0-9+/]+={0,2})
+EVENT_BUS = "event-bus/EventBusName"  # the one bus the EventBusName parameter names
 TASK = "AQCEAAAAKgAAAAMAAAAAAAAAA" + secrets.token_hex(16)  # the shape of a Step Functions task token
 
 # The reviewed table: what each function may do, and on what. The test below checks the template grants
@@ -91,6 +92,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),  # a gone connection's item, to drop its subscriptions
         ("secretsmanager:GetSecretValue", SECRET),  # the callback URL in a transition's token fields
         ("execute-api:ManageConnections", CONNECTIONS),  # a transition, to each subscribed connection
+        ("events:PutEvents", EVENT_BUS),  # lifecycle events (granted only while EventBusName is not empty)
     },
     "SweepFunction": {
         ("dynamodb:GetItem", TABLE),
@@ -146,6 +148,8 @@ def _resource(value: Any) -> str:
         return DURABLE_EXECUTIONS
     if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn" and value["Fn::GetAtt"][0].endswith("Function"):
         return f"function/{value['Fn::GetAtt'][0]}"
+    if value == {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}:
+        return EVENT_BUS
     stage = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}"
     if value in ({"Fn::Sub": f"{stage}/POST/@connections/*"}, {"Fn::Sub": f"{stage}/DELETE/@connections/*"}):
         return CONNECTIONS
@@ -155,7 +159,11 @@ def _resource(value: Any) -> str:
 def granted(function: str) -> set[tuple[str, str]]:
     """(action, resource) pairs the template grants a function, SAM policy templates expanded."""
     pairs: set[tuple[str, str]] = set()
-    for policy in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+    for declared in TEMPLATE.resources[function]["Properties"].get("Policies", []):
+        policy = declared
+        if set(declared) == {"Fn::If"}:  # a grant behind a condition: reviewed as if the condition holds
+            condition, policy, otherwise = declared["Fn::If"]
+            assert condition in TEMPLATE.conditions and otherwise == {"Ref": "AWS::NoValue"}, condition
         for statement in policy.get("Statement", []):
             assert statement["Effect"] == "Allow", statement
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -226,6 +234,9 @@ def needed(service: str, operation: str, body: dict[str, Any]) -> set[tuple[str,
         return {(f"s3:{operation}", OUTPUTS)}
     if service == "lambda" and operation.startswith("SendDurableExecutionCallback"):
         return {(f"lambda:{operation}", DURABLE_EXECUTIONS)}
+    if service == "eventbridge":
+        assert operation == "PutEvents" and {e["EventBusName"] for e in body["Entries"]} == {"default"}, body
+        return {("events:PutEvents", EVENT_BUS)}
     if service == "apigatewaymanagementapi":  # PostToConnection, DeleteConnection, GetConnection
         return {("execute-api:ManageConnections", CONNECTIONS)}
     raise AssertionError(f"an unexpected AWS call: {service}.{operation}")
@@ -285,6 +296,11 @@ def _exercise(stack: Stack) -> None:
     call("WaitForTokenFunction", {"callbackId": CALLBACK + "final", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"callbackId": CALLBACK + "final", "waitpointId": made["id"]}, None)  # a replay
     call("ApiFunction", events.complete(plain["id"] and plain["publicAccessToken"], plain["id"]))
+    operated = body(call("ApiFunction", events.create(key, {"timeout": "1h", "tags": ["ops"]})))
+    call("ApiFunction", events.extend(key, operated["id"], {"timeout": "2h"}))  # a transaction with its tag item
+    call("ApiFunction", events.force_timeout(key, operated["id"]))
+    bare = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("ApiFunction", events.extend(key, bare["id"], {"timeout": "3h"}))
     late = body(call("ApiFunction", events.create(key, {"timeout": "3s", "tags": ["late"]})))
     call("WaitForTokenFunction", {"taskToken": TASK + "-late", "waitpointId": late["id"]}, None)  # attached in time
     call("WaitForTokenFunction", {"callbackId": CALLBACK + "late", "waitpointId": late["id"]}, None)
@@ -321,6 +337,7 @@ def _exercise_realtime(call: Any, key: str, plain: dict[str, Any], tagged: dict[
 def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     # The stream consumer's @connections endpoint, as the template gives it (moto answers there).
     monkeypatch.setenv("WAITPOINTS_WS_MANAGEMENT_URL", "https://abcdef1234.execute-api.us-east-1.amazonaws.com/live")
+    monkeypatch.setenv("WAITPOINTS_EVENT_BUS", "default")  # the template's default: the stream function publishes
     _exercise(stack)
     used: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for function, service, operation, body in stack.faults.calls:

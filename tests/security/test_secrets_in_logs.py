@@ -70,6 +70,7 @@ def test_no_secret_in_any_log_line_or_error_body(
         return result
 
     stack.invoke = recording  # type: ignore[method-assign]
+    monkeypatch.setenv("WAITPOINTS_EVENT_BUS", "default")  # the stream function publishes lifecycle events too
     # The functions' own loggers at DEBUG (not the root logger: botocore's DEBUG wire log prints request and
     # response bodies, secrets included, and is off in Lambda unless someone turns the root logger to DEBUG).
     for name in ("service_undefined", "aws_lambda_powertools"):  # the functions' loggers, configured once per process
@@ -86,6 +87,14 @@ def test_no_secret_in_any_log_line_or_error_body(
     assert_no_secrets(logs, secrets, "the handlers' logs")
     errors = [r["body"] for r in responses if isinstance(r, dict) and r.get("statusCode", 200) >= 400]
     assert_no_secrets("\n".join(errors), secrets, "an error body")
+    # Audit records (stored with each terminal write) and lifecycle events name a key by its id, never the key.
+    items = boto3.client("dynamodb").scan(TableName=stack.table)["Items"]
+    audits = [i["audit"] for i in items if "audit" in i]
+    assert any("keyId" in a["M"] for a in audits)
+    assert_no_secrets(json.dumps(audits), secrets, "an audit record")
+    published = [body for _, service, _, body in stack.faults.calls if service == "eventbridge"]
+    assert published and any("audit" in e["Detail"] for b in published for e in b["Entries"])
+    assert_no_secrets(json.dumps(published), secrets, "a lifecycle event")
     # the check itself can fail: a response that carries secrets is caught
     created = next(
         json.loads(r["body"]) for r in responses if isinstance(r, dict) and "publicAccessToken" in r.get("body", "")

@@ -22,7 +22,7 @@ from .errors import (
     WaitpointError,
 )
 from .listing import ListFilters, ListQuery
-from .models import CreatedToken, Principal, TokenStatus, Waitpoint
+from .models import Action, Actor, Audit, CreatedToken, Door, Principal, TokenStatus, Waitpoint
 from .ports import Attachment, Completion, Delivery, TokenChange
 from .services import WaitpointService
 from .services.listing import TokenPage
@@ -30,12 +30,16 @@ from .services.listing import TokenPage
 __all__ = [
     "COMPLETION_BODY_LIMIT",
     "CREATE_BODY_LIMIT",
+    "Action",
+    "Actor",
     "Attachment",
+    "Audit",
     "CompleteTokenRequest",
     "Completion",
     "CreateTokenRequest",
     "CreatedToken",
     "Delivery",
+    "Door",
     "Forbidden",
     "InvalidInput",
     "ListFilters",

@@ -28,6 +28,10 @@ class Settings:
     realtime_management_url: str | None = None
     # Where SendDurableExecutionCallback* go when not to Lambda itself (the local stack's durable runner).
     durable_endpoint: str | None = None
+    # Lifecycle events: the EventBridge bus (None: off), whether small outputs go in them, the stack's name.
+    event_bus: str | None = None
+    events_include_output: bool = False
+    stack_name: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +50,9 @@ class Settings:
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
             realtime_management_url=env.get("WAITPOINTS_WS_MANAGEMENT_URL") or None,
             durable_endpoint=env.get("WAITPOINTS_DURABLE_ENDPOINT") or None,
+            event_bus=env.get("WAITPOINTS_EVENT_BUS") or None,
+            events_include_output=env.get("WAITPOINTS_EVENTS_OUTPUT", "false").lower() == "true",
+            stack_name=env.get("WAITPOINTS_STACK") or None,
         )
 
 

@@ -9,6 +9,7 @@ WaitpointError
 ├── Unauthenticated     missing, unknown, invalid or expired credentials     (401)
 ├── Forbidden           valid credentials without the needed scope           (403)
 ├── NotFound            no such token in the caller's environment            (404)
+├── Conflict            the token's state does not allow it (extend a final one) (409)
 └── Unavailable         AWS throttled or failed after bounded retries        (503)
 """
 
@@ -69,6 +70,10 @@ class NotFound(WaitpointError):
 
     def __init__(self, message: str = "Waitpoint not found") -> None:
         super().__init__(message)
+
+
+class Conflict(WaitpointError):
+    """Raised when the token's state does not allow the operation (extending a token that no longer waits)."""
 
 
 class Unavailable(WaitpointError):

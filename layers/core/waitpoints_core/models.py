@@ -30,6 +30,88 @@ class TokenStatus(str, Enum):  # noqa: UP042 - StrEnum would change str() of a s
 REJECTED_CODE = "WAITPOINT_REJECTED"
 
 
+class Door(str, Enum):  # noqa: UP042 - the value is what the audit record stores
+    """The way a token was ended, as its audit record names it."""
+
+    SECRET_KEY = "secret_key"  # the API with a secret key (the record has the key's id)
+    PUBLIC_ACCESS_TOKEN = "public_access_token"  # the API with a token's public access token
+    CALLBACK_URL = "callback_url"
+    APPROVAL_PAGE = "approval_page"
+    CONSOLE = "console"  # the operator console (a secret key, sent with `X-Waitpoints-Door: console`)
+    WORKFLOW = "workflow"  # a workflow bridge (a Step Functions or durable function, IAM-authorised)
+    SWEEP = "sweep"  # the token's own timeout (the sweep's write, or a read after the deadline)
+
+
+class Action(str, Enum):  # noqa: UP042
+    """What ended a token."""
+
+    COMPLETE = "complete"
+    REJECT = "reject"
+    TIMEOUT = "timeout"  # its timeout passed
+    FORCE_TIMEOUT = "force_timeout"  # an operator timed it out early
+
+
+AUDIT_IP_CHARS = 45  # an IPv6 address in full
+AUDIT_USER_AGENT_CHARS = 256
+AUDIT_KEY_ID_CHARS = 16
+
+
+def _bounded(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    text = "".join(c for c in text if c.isprintable())[:limit]
+    return text or None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is ending a token, through which door: what a door hands `complete`/`reject`/`force_timeout`, which
+    stamp it into the token's audit record with the same write that ends the token.
+
+    `key_id` is a secret key's id (the first 16 hex digits of its hash, as `ApiKeyInfo` names keys), never the
+    key. `source_ip` and `user_agent` are the HTTP request's, clipped to bounded lengths. The approval page passes
+    `Actor(Door.APPROVAL_PAGE, source_ip=..., user_agent=...)`; a workflow bridge `Actor(Door.WORKFLOW)`.
+    """
+
+    door: Door
+    key_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id", _bounded(self.key_id, AUDIT_KEY_ID_CHARS))
+        object.__setattr__(self, "source_ip", _bounded(self.source_ip, AUDIT_IP_CHARS))
+        object.__setattr__(self, "user_agent", _bounded(self.user_agent, AUDIT_USER_AGENT_CHARS))
+
+    def did(self, action: Action, at: int) -> Audit:
+        return Audit(self.door, action, at, self.key_id, self.source_ip, self.user_agent)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """How a token ended: the door, the action, when (epoch ms), and for HTTP doors the caller's key id, source
+    IP and user agent. Stored with the terminal write itself."""
+
+    door: Door
+    action: Action
+    at: int
+    key_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the API and lifecycle events show it: door, action, at (ISO), and keyId / sourceIp /
+        userAgent when known."""
+        body: dict[str, Any] = {"door": self.door.value, "action": self.action.value, "at": format_iso(self.at)}
+        for name, value in (("keyId", self.key_id), ("sourceIp", self.source_ip), ("userAgent", self.user_agent)):
+            if value is not None:
+                body[name] = value
+        return body
+
+
+SWEEP = Actor(Door.SWEEP)
+
+
 @dataclass(slots=True)
 class Waitpoint:
     """A token as stored. Read it through `seen_at(now)`, which applies a timeout that has passed.
@@ -60,6 +142,7 @@ class Waitpoint:
     deliveries: int = 0  # callbacks received that did not complete the token
     last_delivery_at: int | None = None
     description: str | None = None  # what the token waits for (create's `description`); not in list pages
+    audit: Audit | None = None  # how it ended (None while waiting, and for tokens ended before audit records)
 
     @property
     def guarded(self) -> bool:
@@ -108,6 +191,7 @@ def timed_out_fields(timeout_at: int) -> dict[str, Any]:
         "output": json.dumps(error, separators=(",", ":")),
         "output_type": "application/json",
         "output_is_error": True,
+        "audit": SWEEP.did(Action.TIMEOUT, timeout_at),
     }
 
 
@@ -129,6 +213,17 @@ class Principal:
 
     env: str
     scopes: tuple[str, ...] | None = None
+    key_id: str | None = None  # a secret key's id (first 16 hex digits of its hash), for audit records
+
+    @property
+    def is_secret_key(self) -> bool:
+        return self.scopes is None
+
+    def actor(self, source_ip: str | None = None, user_agent: str | None = None, *, console: bool = False) -> Actor:
+        """The audit actor of an HTTP request made with this principal's credential."""
+        if self.scopes is not None:
+            return Actor(Door.PUBLIC_ACCESS_TOKEN, None, source_ip, user_agent)
+        return Actor(Door.CONSOLE if console else Door.SECRET_KEY, self.key_id, source_ip, user_agent)
 
     def can_complete(self, token_id: str) -> bool:
         return self.scopes is None or scope_allows_completion(self.scopes, token_id)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .bodies import Output
     from .listing import KeyRange, ListFilters
-    from .models import Waitpoint
+    from .models import Audit, Waitpoint
 
 
 class Completion(Enum):
@@ -92,17 +92,36 @@ class TokenChange:
 class TokenStore(Protocol):
     def insert_token(self, token: Waitpoint) -> str: ...
     def get_token(self, token_id: str) -> Waitpoint | None: ...
+    # Every write that ends a token takes the audit record (models.Audit) it stores with that same write.
     def complete_token(
-        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
     ) -> Completion: ...
     def complete_if_unguarded(
-        self, token_id: str, output: Output | None, now_ms: int, expires_at: int
+        self, token_id: str, output: Output | None, now_ms: int, expires_at: int, audit: Audit | None = None
     ) -> tuple[Completion, Waitpoint | None]: ...
     def reject_token(
-        self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
     ) -> Completion: ...
     def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool: ...
     def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
+    def force_time_out_token(
+        self, token_id: str, env: str, now_ms: int, expires_at: int, audit: Audit
+    ) -> tuple[Completion, Waitpoint | None]: ...
+    def extend_token(
+        self, token: Waitpoint, timeout_at: int, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]: ...
 
 
 class ApiKeyStore(Protocol):
@@ -138,6 +157,14 @@ class DueIndex(Protocol):
 
 class Store(TokenStore, ApiKeyStore, WaiterStore, ListingStore, DueIndex, Protocol):
     """Everything the services need from storage (dynamodb.DynamoDBStore in production)."""
+
+
+class EventPublisher(Protocol):
+    """Where lifecycle events go (aws.eventbridge.EventBridgePublisher in production)."""
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Publish one event; raises (Unavailable) unless the bus accepted it."""
+        ...
 
 
 class Blobs(Protocol):

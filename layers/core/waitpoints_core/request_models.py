@@ -213,6 +213,24 @@ class CompleteTokenRequest(BaseModel):
         return "data" in self.model_fields_set
 
 
+class ExtendTokenRequest(BaseModel):
+    """The body of `POST /api/v1/waitpoints/tokens/{id}/extend` (secret key only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout: StrictStr | StrictInt = Field(
+        description="The new deadline, in create's forms: a duration from now (`1h`), an ISO 8601 date-time, or "
+        "epoch milliseconds. Later than the token's current timeoutAt, in the future, at most 365 days away.",
+        examples=["1h", "2030-01-01T00:00:00.000Z"],
+    )
+
+
+class ForceTimeoutRequest(BaseModel):
+    """The body of `POST /api/v1/waitpoints/tokens/{id}/timeout`: empty (`{}`) or none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 def parse_request(model: type[M], data: Any) -> M:
     """Validate a Lambda payload against `model`; InvalidInput names the field, never the value."""
     try:

@@ -8,6 +8,7 @@ from . import aws
 from .aws.connections import connections
 from .aws.durable import LambdaDurableCallbacks
 from .aws.errors import aws_errors
+from .aws.eventbridge import EventBridgePublisher
 from .aws.s3 import S3Blobs
 from .aws.stepfunctions import StepFunctionsBridge
 from .config import Settings
@@ -33,7 +34,7 @@ def get_service() -> WaitpointService:
 
     store = DynamoDBStore(aws.client("dynamodb"), settings.table_name)
     keys = KeyRing(load_keys, max_age=settings.signing_key_cache_seconds)
-    bucket = settings.output_bucket
+    bucket, bus = settings.output_bucket, settings.event_bus
     return WaitpointService(
         store,
         keys,
@@ -41,6 +42,7 @@ def get_service() -> WaitpointService:
         resume_target=lambda: StepFunctionsBridge(aws.client("stepfunctions")),
         durable_target=lambda: LambdaDurableCallbacks(aws.client("lambda", settings.durable_endpoint)),
         blobs=(lambda: S3Blobs(aws.client("s3"), bucket)) if bucket else None,
+        events=(lambda: EventBridgePublisher(aws.client("events"), bus)) if bus else None,
     )
 
 

@@ -17,9 +17,14 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 from waitpoints_core.models import MAX_TAGS
-from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
+from waitpoints_core.request_models import (
+    CompleteTokenRequest,
+    CreateTokenRequest,
+    ExtendTokenRequest,
+    ForceTimeoutRequest,
+)
 
-from .routes import CALLBACK, COMPLETE, TOKEN, TOKENS
+from .routes import CALLBACK, COMPLETE, EXTEND, FORCE_TIMEOUT, TOKEN, TOKENS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -43,6 +48,19 @@ class CreatedTokenBody(TypedDict):
     publicAccessToken: Annotated[str, Field(description="HS256 JWT for 24 h, scoped to completing this token")]
 
 
+class AuditBody(TypedDict):
+    """How the token ended: through which door, by what action, when; for HTTP doors the caller's source IP and
+    user agent (clipped), and for a secret key its id (the first 16 hex digits of its hash, never the key)."""
+
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    door: Literal["secret_key", "public_access_token", "callback_url", "approval_page", "console", "workflow", "sweep"]
+    action: Literal["complete", "reject", "timeout", "force_timeout"]
+    at: IsoDate
+    keyId: NotRequired[Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]]
+    sourceIp: NotRequired[Annotated[str, Field(max_length=45)]]
+    userAgent: NotRequired[Annotated[str, Field(max_length=256)]]
+
+
 class TokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
@@ -58,6 +76,7 @@ class TokenBody(TypedDict):
     outputType: NotRequired[str]
     outputIsError: bool
     description: NotRequired[Annotated[str, Field(description="What the token waits for (create's description)")]]
+    audit: NotRequired[AuditBody]
 
 
 class ListedTokenBody(TypedDict):
@@ -90,11 +109,24 @@ class SuccessBody(TypedDict):
     success: Literal[True]
 
 
+class TimedOutBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    success: Literal[True]
+    timedOut: Annotated[bool, Field(description="Whether this call timed it out (false: it was already final)")]
+
+
+class ExtendedBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    success: Literal[True]
+    timeoutAt: Annotated[IsoDate, Field(description="The token's new deadline")]
+
+
 _ERRORS = {
     400: "Invalid request: a field, parameter or the JSON body is malformed or out of range",
     401: "Missing, unknown or invalid credentials",
-    403: "The public access token is scoped to another token",
+    403: "The public access token is scoped to another token (operator actions: any public access token)",
     404: "No such token in this environment (another environment's token is 404 too)",
+    409: "The token no longer waits: it cannot be extended",
     413: "The body is over the route's limit",
     415: "The callback body is not text",
     422: "More than 10 tags",
@@ -150,6 +182,7 @@ class Operation:
     success: type
     errors: tuple[int, ...]
     body: type | None = None
+    body_required: bool = False
 
 
 OPERATIONS = {
@@ -157,6 +190,10 @@ OPERATIONS = {
     (TOKENS, "get"): Operation(TokenPageBody, (400, 401, 413, 503)),
     (TOKEN, "get"): Operation(TokenBody, (401, 404, 413, 503)),
     (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
+    (FORCE_TIMEOUT, "post"): Operation(TimedOutBody, (400, 401, 403, 404, 413, 503), body=ForceTimeoutRequest),
+    (EXTEND, "post"): Operation(
+        ExtendedBody, (400, 401, 403, 404, 409, 413, 503), body=ExtendTokenRequest, body_required=True
+    ),
 }
 
 
@@ -185,7 +222,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             operation["parameters"] = [dict(TOKEN_ID)]
         if spec.body is not None:
             operation["requestBody"] = {
-                "required": False,
+                "required": spec.body_required,
                 "content": {"application/json": {"schema": _component(schemas, spec.body, "validation")}},
             }
         operation["responses"] = {

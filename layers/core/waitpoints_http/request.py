@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:
+    from waitpoints_core import Principal
+    from waitpoints_core.models import Actor
+
+DOOR_HEADER = "x-waitpoints-door"  # `console`: the operator console sent this request (with a secret key)
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
@@ -36,3 +42,17 @@ def query_params(event: dict[str, Any]) -> dict[str, str]:
     if raw is None:
         return dict(event.get("queryStringParameters") or {})
     return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+def source(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The caller's source IP and user agent, as API Gateway saw them (the audit record clips them)."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return http.get("sourceIp") or None, http.get("userAgent") or header(event, "user-agent") or None
+
+
+def actor_of(event: dict[str, Any], principal: Principal) -> Actor:
+    """Who is acting, for the audit record: the principal's door (the console's when it says so, with a secret
+    key), the key's id, the source IP and user agent. Never the credential itself."""
+    ip, agent = source(event)
+    console = (header(event, DOOR_HEADER) or "").strip().lower() == "console"
+    return principal.actor(ip, agent, console=console)

@@ -16,13 +16,14 @@ from waitpoints_core import (
     UnsupportedBody,
     WaitpointError,
 )
-from waitpoints_core.errors import SchemaMismatch  # not re-exported by waitpoints_core yet (issue 15)
+from waitpoints_core.errors import Conflict, SchemaMismatch  # not re-exported by waitpoints_core yet (issue 15)
 
 STATUS_BY_ERROR: dict[type[WaitpointError], int] = {
     InvalidInput: 400,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedBody: 415,
     TooManyTags: 422,

@@ -7,6 +7,8 @@ API = "/api/v1"
 TOKENS = f"{API}/waitpoints/tokens"
 TOKEN = f"{TOKENS}/{{id}}"
 COMPLETE = f"{TOKEN}/complete"
+FORCE_TIMEOUT = f"{TOKEN}/timeout"  # operator action: time a waiting token out now (secret key only)
+EXTEND = f"{TOKEN}/extend"  # operator action: move a waiting token's deadline later (secret key only)
 CALLBACK = f"{TOKEN}/callback/{{hash}}"
 OPENAPI = f"{API}/openapi.json"
 

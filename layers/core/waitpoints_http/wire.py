@@ -10,6 +10,8 @@ from waitpoints_core import CreatedToken, TokenPage, TokenStatus, Waitpoint, for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from waitpoints_core import Audit
+
 # Trigger.dev's SDK accepts only WAITING, COMPLETED and TIMED_OUT: a rejected token is COMPLETED with an error
 # output (what Trigger.dev does with a failed waitpoint), and `rejected: true` says which.
 WIRE_STATUS = {TokenStatus.REJECTED: "COMPLETED"}
@@ -64,10 +66,17 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
         body["rejectReason"] = reason
     if item.description is not None:
         body["description"] = item.description
+    if item.audit is not None:  # extension: how the token ended (Trigger.dev's SDK ignores what it does not know)
+        body["audit"] = audit(item.audit)
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
     return body
+
+
+def audit(record: Audit) -> dict[str, Any]:
+    """An audit record's shape: door, action, at, and keyId / sourceIp / userAgent when known."""
+    return record.as_dict()
 
 
 def page(result: TokenPage, url_for: Callable[[str], str]) -> dict[str, Any]:

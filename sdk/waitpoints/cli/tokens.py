@@ -1,5 +1,5 @@
-"""``waitpoints tokens create | retrieve | list | complete | wait | watch`` (``get`` is a hidden alias of
-``retrieve``)."""
+"""``waitpoints tokens create | retrieve | list | complete | timeout | extend | wait | watch`` (``get`` is a hidden
+alias of ``retrieve``)."""
 
 from __future__ import annotations
 
@@ -213,6 +213,50 @@ def complete(
         out.json({"success": True})
     else:
         out.line(f"Completed {token_id}")
+
+
+@tokens.command("timeout")
+@click.argument("token_id", metavar="ID")
+@json_option
+@api_options
+@click.pass_obj
+def force_timeout(out: Output, token_id: str, as_json: bool, api_url: str | None, secret_key: str | None) -> None:
+    """Time a waiting token out now (secret key only): waiters get Waitpoint.TimedOut.
+
+    A token already completed or timed out is left as it is.
+    """
+    with make_client(api_url, secret_key) as client:
+        timed_out = client.force_timeout_token(token_id)
+    if as_json:
+        out.json({"success": True, "timedOut": timed_out})
+    else:
+        out.line(f"Timed out {token_id}" if timed_out else f"{token_id} was already final; nothing changed")
+
+
+@tokens.command()
+@click.argument("token_id", metavar="ID")
+@click.option(
+    "--timeout",
+    "new_timeout",
+    required=True,
+    metavar="WHEN",
+    help="The new timeout: a duration from now (1h, 2d), an ISO 8601 date-time, or epoch milliseconds.",
+)
+@json_option
+@api_options
+@click.pass_obj
+def extend(
+    out: Output, token_id: str, new_timeout: str, as_json: bool, api_url: str | None, secret_key: str | None
+) -> None:
+    """Move a waiting token's timeout later (secret key only); at most 365 days away."""
+    value: str | int = int(new_timeout) if new_timeout.isdigit() else new_timeout
+    with make_client(api_url, secret_key) as client:
+        timeout_at = client.extend_token(token_id, value)
+    iso = timeout_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if as_json:
+        out.json({"success": True, "timeoutAt": iso})
+    else:
+        out.line(f"Extended {token_id}: it now times out at {iso}")
 
 
 @tokens.command()

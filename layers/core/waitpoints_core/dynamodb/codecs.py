@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from ..listing import list_sort_key
-from ..models import TokenStatus, Waitpoint
+from ..models import Action, Audit, Door, TokenStatus, Waitpoint
 from ..ports import ApiKeyInfo, TokenChange, Waiter, WaiterKind
 
 TOKEN_SK = "TOKEN"
@@ -182,7 +182,7 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
         item["waitingSk"] = list_sk
         item["duePk"] = {"S": due_pk(token.env)}
     else:
-        item["completedSk" if token.status is TokenStatus.COMPLETED else "timedOutSk"] = list_sk
+        item["timedOutSk" if token.status is TokenStatus.TIMED_OUT else "completedSk"] = list_sk
     if token.idempotency_key is not None:
         item["idemPk"] = {"S": idempotency_index_pk(token.env, token.idempotency_key)}
     if token.output is not None:
@@ -195,7 +195,45 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
     if token.webhook_scheme is not None and token.webhook_secret is not None:
         item["webhookScheme"] = {"S": token.webhook_scheme}
         item["webhookSecret"] = {"B": token.webhook_secret}
+    if token.audit is not None:
+        item[AUDIT] = audit_value(token.audit)
     return item
+
+
+AUDIT = "audit"  # the attribute: a map, written by the same update that ends the token
+_AUDIT_TEXT = (("keyId", "key_id"), ("sourceIp", "source_ip"), ("userAgent", "user_agent"))
+
+
+def audit_value(audit: Audit) -> dict[str, Any]:
+    """An audit record as the `audit` attribute's value (a map; absent parts left out)."""
+    fields: dict[str, Any] = {
+        "door": {"S": audit.door.value},
+        "action": {"S": audit.action.value},
+        "at": {"N": str(audit.at)},
+    }
+    for name, attr in _AUDIT_TEXT:
+        text = getattr(audit, attr)
+        if text is not None:
+            fields[name] = {"S": text}
+    return {"M": fields}
+
+
+def value_to_audit(value: dict[str, Any]) -> Audit | None:
+    fields = value.get("M")
+    if not fields:
+        return None
+    try:
+        door, action = Door(fields["door"]["S"]), Action(fields["action"]["S"])
+    except (KeyError, ValueError):
+        return None
+    text = {attr: fields[name]["S"] for name, attr in _AUDIT_TEXT if name in fields}
+    return Audit(door, action, int(fields["at"]["N"]), **text)
+
+
+def tag_keys(token: Waitpoint) -> list[dict[str, Any]]:
+    """The keys of a token's tag items, one per distinct tag."""
+    list_sk = list_sort_key(token.created_at, token.id)
+    return [tag_key(token.env, tag, list_sk) for tag in dict.fromkeys(token.tags)]
 
 
 def tag_items(token: Waitpoint) -> list[dict[str, Any]]:
@@ -248,13 +286,14 @@ _EXTENSION_FIELDS = (
     "deliveries",
     "lastDeliveryAt",
     "description",
+    AUDIT,
 )
 _EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:
     """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
-    ref, size, rule, scheme, secret, deliveries, last, description = map(item.get, _EXTENSION_FIELDS)
+    ref, size, rule, scheme, secret, deliveries, last, description, audit = map(item.get, _EXTENSION_FIELDS)
     return {
         "output_ref": ref["S"] if ref else None,
         "output_size": int(size["N"]) if size else None,
@@ -264,4 +303,5 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
         "deliveries": int(deliveries["N"]) if deliveries else 0,
         "last_delivery_at": int(last["N"]) if last else None,
         "description": description["S"] if description else None,
+        "audit": value_to_audit(audit) if audit else None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from typing import TYPE_CHECKING, Any
@@ -10,14 +11,14 @@ from botocore.exceptions import ClientError
 
 from ..aws.errors import aws_errors, error_code, response_of
 from ..errors import Unavailable
-from ..models import TokenStatus, timed_out_fields
+from ..models import Action, TokenStatus, timed_out_fields
 from ..ports import Completion
 from . import codecs
 from .table import Table
 
 if TYPE_CHECKING:
     from ..bodies import Output
-    from ..models import Waitpoint
+    from ..models import Audit, Waitpoint
 
 _TRANSACTION_ATTEMPTS = 4
 
@@ -91,23 +92,38 @@ class TokenItems(Table):
         return codecs.item_to_token(item) if item else None
 
     def complete_token(
-        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
     ) -> Completion:
-        """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
-        return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
+        """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None).
+        The audit record, when given, is written by the same update."""
+        return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False, audit=audit)[0]
 
-    def reject_token(self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int) -> Completion:
+    def reject_token(
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
+    ) -> Completion:
         """First writer wins, as for complete: REJECTED with an error output (it joins CompletedIndex)."""
         return self._complete(
-            token_id, env, output, now_ms, expires_at, unguarded_only=False, status=TokenStatus.REJECTED
+            token_id, env, output, now_ms, expires_at, unguarded_only=False, status=TokenStatus.REJECTED, audit=audit
         )[0]
 
     def complete_if_unguarded(
-        self, token_id: str, output: Output | None, now_ms: int, expires_at: int
+        self, token_id: str, output: Output | None, now_ms: int, expires_at: int, audit: Audit | None = None
     ) -> tuple[Completion, Waitpoint | None]:
         """The callback's first attempt: complete only a token with no rule and no signature check. For a
         guarded token that still waits, returns (GUARDED, the token), read from the failed write itself."""
-        return self._complete(token_id, None, output, now_ms, expires_at, unguarded_only=True)
+        return self._complete(token_id, None, output, now_ms, expires_at, unguarded_only=True, audit=audit)
 
     def _complete(
         self,
@@ -119,6 +135,7 @@ class TokenItems(Table):
         *,
         unguarded_only: bool,
         status: TokenStatus = TokenStatus.COMPLETED,
+        audit: Audit | None = None,
     ) -> tuple[Completion, Waitpoint | None]:
         sets = ["#status = :final", "completedAt = :now", "#ttl = :ttl", codecs.ENTER_COMPLETED]
         values: dict[str, Any] = {
@@ -129,6 +146,10 @@ class TokenItems(Table):
             ":ttl": {"N": str(expires_at)},
         }
         names = {"#status": "status", "#ttl": "ttl"}
+        if audit is not None:
+            sets.append("#audit = :audit")
+            names["#audit"] = codecs.AUDIT
+            values[":audit"] = codecs.audit_value(audit)
         if status is TokenStatus.REJECTED:
             sets.append("outputIsError = :isError")
             values[":isError"] = {"BOOL": True}
@@ -212,10 +233,16 @@ class TokenItems(Table):
                     TableName=self._table,
                     Key=codecs.token_key(token_id),
                     UpdateExpression="SET #status = :timedOut, completedAt = timeoutAt, #output = :output, "
-                    f"outputType = :outputType, outputIsError = :true, #ttl = :ttl, {codecs.ENTER_TIMED_OUT} "
-                    f"REMOVE {codecs.LEAVE_WAITING}",
-                    ConditionExpression="#status = :waiting AND timeoutAt <= :now",
-                    ExpressionAttributeNames={"#status": "status", "#output": "output", "#ttl": "ttl"},
+                    f"outputType = :outputType, outputIsError = :true, #ttl = :ttl, #audit = :audit, "
+                    f"{codecs.ENTER_TIMED_OUT} REMOVE {codecs.LEAVE_WAITING}",
+                    # The deadline is the one this sweep read: an extend since then moved it, and wins.
+                    ConditionExpression="#status = :waiting AND timeoutAt <= :now AND timeoutAt = :timeoutAt",
+                    ExpressionAttributeNames={
+                        "#status": "status",
+                        "#output": "output",
+                        "#ttl": "ttl",
+                        "#audit": codecs.AUDIT,
+                    },
                     ExpressionAttributeValues={
                         ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
                         ":waiting": {"S": TokenStatus.WAITING.value},
@@ -224,6 +251,8 @@ class TokenItems(Table):
                         ":true": {"BOOL": True},
                         ":ttl": {"N": str(expires_at)},
                         ":now": {"N": str(now_ms)},
+                        ":timeoutAt": {"N": str(timeout_at)},
+                        ":audit": codecs.audit_value(fields["audit"]),
                     },
                 )
         except ClientError as exc:
@@ -231,3 +260,115 @@ class TokenItems(Table):
                 return False
             raise
         return True
+
+    def force_time_out_token(
+        self, token_id: str, env: str, now_ms: int, expires_at: int, audit: Audit
+    ) -> tuple[Completion, Waitpoint | None]:
+        """An operator times a waiting token out now: first writer wins, as for complete. Its `timeoutAt` becomes
+        now (the deadline it timed out at), and it moves from the waiting and due indexes to TimedOutIndex.
+        Returns the outcome and, when it did not win, the token as the failed write found it."""
+        fields = timed_out_fields(now_ms)
+        audit = dataclasses.replace(audit, action=Action.FORCE_TIMEOUT, at=now_ms)
+        try:
+            with aws_errors():
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=codecs.token_key(token_id),
+                    UpdateExpression="SET #status = :timedOut, completedAt = :now, timeoutAt = :now, "
+                    "#output = :output, outputType = :outputType, outputIsError = :true, #ttl = :ttl, "
+                    f"#audit = :audit, {codecs.ENTER_TIMED_OUT} REMOVE {codecs.LEAVE_WAITING}",
+                    ConditionExpression=f"{codecs.STILL_WAITING} AND env = :env",
+                    ExpressionAttributeNames={
+                        "#status": "status",
+                        "#output": "output",
+                        "#ttl": "ttl",
+                        "#audit": codecs.AUDIT,
+                    },
+                    ExpressionAttributeValues={
+                        ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
+                        ":waiting": {"S": TokenStatus.WAITING.value},
+                        ":output": {"S": fields["output"]},
+                        ":outputType": {"S": fields["output_type"]},
+                        ":true": {"BOOL": True},
+                        ":ttl": {"N": str(expires_at)},
+                        ":now": {"N": str(now_ms)},
+                        ":nowSec": {"N": str(now_ms // 1000)},
+                        ":env": {"S": env},
+                        ":audit": codecs.audit_value(audit),
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as exc:
+            if error_code(exc) != codecs.CONDITION_FAILED:
+                raise
+            return self._why_not(exc, env, now_ms)
+        return Completion.WON, None
+
+    def extend_token(
+        self, token: Waitpoint, timeout_at: int, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]:
+        """Move a waiting token's deadline later: one conditional write on the token (still waiting, before its
+        deadline, in its environment, the deadline still earlier than the new one), in one transaction with its
+        tag items' copies. DynamoDB moves it within the due index (keyed on `timeoutAt`); lazy reads and the sweep
+        see the new deadline. Racing a completion or the sweep, exactly one of them wins."""
+        condition = f"{codecs.STILL_WAITING} AND env = :env AND timeoutAt < :timeoutAt"
+        values: dict[str, Any] = {
+            ":waiting": {"S": TokenStatus.WAITING.value},
+            ":now": {"N": str(now_ms)},
+            ":nowSec": {"N": str(now_ms // 1000)},
+            ":env": {"S": token.env},
+            ":timeoutAt": {"N": str(timeout_at)},
+            ":ttl": {"N": str(expires_at)},
+        }
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": codecs.token_key(token.id),
+            "UpdateExpression": "SET timeoutAt = :timeoutAt, #ttl = :ttl",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        tags = codecs.tag_keys(token)
+        try:
+            with aws_errors():
+                if not tags:
+                    self._ddb.update_item(**update)
+                    return Completion.WON, None
+                tag_updates = [
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": key,
+                            "UpdateExpression": "SET timeoutAt = :timeoutAt, #ttl = :ttl",
+                            "ConditionExpression": "attribute_exists(pk) AND #status = :waiting",
+                            "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+                            "ExpressionAttributeValues": {k: values[k] for k in (":timeoutAt", ":ttl", ":waiting")},
+                        }
+                    }
+                    for key in tags
+                ]
+                self._ddb.transact_write_items(TransactItems=[{"Update": update}, *tag_updates])
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == codecs.CONDITION_FAILED:
+                return self._why_not(exc, token.env, now_ms)
+            if code != "TransactionCanceledException":
+                raise
+            reasons = response_of(exc).get("CancellationReasons", [])
+            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise Unavailable() from exc  # a conflicting write in flight: the caller may retry
+            item = reasons[0].get("Item")
+            old = codecs.item_to_token(item) if item else None
+            return self._judge(old, token.env, now_ms)
+        return Completion.WON, None
+
+    def _why_not(self, exc: ClientError, env: str | None, now_ms: int) -> tuple[Completion, Waitpoint | None]:
+        item = response_of(exc).get("Item")
+        return self._judge(codecs.item_to_token(item) if item else None, env, now_ms)
+
+    @staticmethod
+    def _judge(old: Waitpoint | None, env: str | None, now_ms: int) -> tuple[Completion, Waitpoint | None]:
+        if old is None or (env is not None and old.env != env) or not old.exists_at(now_ms):
+            return Completion.NOT_FOUND, None
+        return Completion.ALREADY_FINAL, old.seen_at(now_ms)

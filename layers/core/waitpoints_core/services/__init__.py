@@ -1,5 +1,6 @@
 """The services, one per job: `auth` (keys, access tokens, environments), `tokens` (create, retrieve, complete,
-callback), `listing` (pages and cursors) and `workflows` (create-for-workflow, attach, resume, the sweep).
+callback, force-timeout, extend), `listing` (pages and cursors), `workflows` (create-for-workflow, attach, resume,
+the sweep) and `lifecycle` (the lifecycle events the stream consumer publishes).
 
 `WaitpointService` holds one of each, wired to the same store, signing keys and settings; each is built on first
 use, so a handler loads only the modules of the slices it touches.
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..keyring import KeyRing
-    from ..ports import Blobs, ResumeTarget, Store
+    from ..ports import Blobs, EventPublisher, ResumeTarget, Store
     from .auth import Authenticator
+    from .lifecycle import LifecycleEvents
     from .listing import ListingService
     from .tokens import TokenService
     from .workflows import WorkflowService
@@ -31,6 +33,7 @@ class WaitpointService:
         resume_target: Callable[[], ResumeTarget],
         blobs: Callable[[], Blobs] | None = None,
         durable_target: Callable[[], ResumeTarget] | None = None,
+        events: Callable[[], EventPublisher] | None = None,
     ) -> None:
         self.store = store
         self.signing_keys = signing_keys
@@ -38,6 +41,7 @@ class WaitpointService:
         self._resume_target = resume_target
         self._blobs = blobs
         self._durable_target = durable_target
+        self._events = events
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -64,3 +68,9 @@ class WaitpointService:
         return WorkflowService(
             self.store, self.tokens, self.auth, self.settings, self._resume_target, self._durable_target
         )
+
+    @cached_property
+    def lifecycle(self) -> LifecycleEvents:
+        from .lifecycle import LifecycleEvents
+
+        return LifecycleEvents(self.settings, self._events)

@@ -32,7 +32,7 @@ class Authenticator:
         Known keys are cached for `auth_cache_seconds`, so a revoked key stops working within that time.
         """
         if ids.looks_like_api_key(credential):
-            return Principal(env=self._key_env(credential))
+            return Principal(env=self._key_env(credential), key_id=ids.hash_api_key(credential)[:16])
         if allow_access_token and credential.count(".") == 2:
             env, scopes = self._signing_keys.get().verify_access_token(credential)
             return Principal(env=env, scopes=scopes)

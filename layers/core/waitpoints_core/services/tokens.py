@@ -10,9 +10,19 @@ from typing import TYPE_CHECKING, Any
 from .. import ids, webhooks
 from ..bodies import JSON_TYPE, OFFLOAD_BYTES, Output, check_body_size, output_from_callback, output_from_value
 from ..config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS
-from ..durations import DAY_MS, now_ms, parse_duration, parse_instant
-from ..errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
-from ..models import MAX_TAGS, CreatedToken, Principal, TokenStatus, Waitpoint, rejection_error
+from ..durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
+from ..models import (
+    MAX_TAGS,
+    Action,
+    Actor,
+    CreatedToken,
+    Door,
+    Principal,
+    TokenStatus,
+    Waitpoint,
+    rejection_error,
+)
 from ..ports import Completion
 
 if TYPE_CHECKING:
@@ -20,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..keyring import KeyRing
+    from ..models import Audit
     from ..ports import Blobs, TokenStore
     from ..request_models import CreateTokenRequest
 
@@ -119,24 +130,82 @@ class TokenService:
             token = dataclasses.replace(token, output=self.blobs.get(token.output_ref))
         return token.seen_at(now)
 
-    def complete(self, principal: Principal, raw_id: str, data: Any = MISSING) -> bool:
+    def complete(self, principal: Principal, raw_id: str, data: Any = MISSING, actor: Actor | None = None) -> bool:
         """Complete with `data` (leave it out for no output). A token that is already final is left as it is;
-        returns whether this call completed it.
+        returns whether this call completed it. `actor` is who did it, for the audit record (by default the
+        principal's own door: secret key or public access token).
 
         Raises NotFound for an unknown token or one of another environment, Forbidden for an access token
         scoped to another token.
         """
         token_id = self._completable_id(principal, raw_id)
         output = None if data is MISSING else output_from_value(data)
-        return self._finish(token_id, principal.env, output)
+        return self._finish(token_id, principal.env, output, actor=actor or principal.actor())
 
-    def reject(self, principal: Principal, raw_id: str, reason: str | None = None, data: Any = MISSING) -> bool:
+    def reject(
+        self,
+        principal: Principal,
+        raw_id: str,
+        reason: str | None = None,
+        data: Any = MISSING,
+        actor: Actor | None = None,
+    ) -> bool:
         """Reject: the token ends REJECTED with an error output carrying `reason` and `data`. Who may reject,
         and what a token already final does, are as for complete (the first writer wins); returns whether this
         call ended the token."""
         token_id = self._completable_id(principal, raw_id)
         output = output_from_value(rejection_error(reason, data, has_data=data is not MISSING))
-        return self._finish(token_id, principal.env, output, status=TokenStatus.REJECTED)
+        return self._finish(
+            token_id, principal.env, output, status=TokenStatus.REJECTED, actor=actor or principal.actor()
+        )
+
+    def force_timeout(self, principal: Principal, raw_id: str, actor: Actor | None = None) -> bool:
+        """An operator times a waiting token out now (secret key only): first writer wins with the completions.
+        Returns whether this call timed it out (False: it was already final, and stays as it was)."""
+        token_id = self._operator_id(principal, raw_id)
+        now = now_ms()
+        expires_at = (now + self._retention_ms) // 1000
+        audit = (actor or principal.actor()).did(Action.FORCE_TIMEOUT, now)
+        outcome, _ = self._store.force_time_out_token(token_id, principal.env, now, expires_at, audit)
+        if outcome is Completion.NOT_FOUND:
+            raise NotFound()
+        return outcome is Completion.WON
+
+    def extend(self, principal: Principal, raw_id: str, timeout: str | int) -> Waitpoint:
+        """Give a waiting token a later deadline (secret key only): a duration from now, an ISO 8601 date-time or
+        epoch milliseconds, as on create; in the future, at most MAX_TIMEOUT_DAYS from now, and later than its
+        current deadline. Returns the token as it now is. Raises Conflict when it no longer waits."""
+        token_id = self._operator_id(principal, raw_id)
+        now = now_ms()
+        timeout_at = self._timeout_at(timeout, now)
+        token = self._store.get_token(token_id)
+        if token is None or token.env != principal.env or not token.exists_at(now):
+            raise NotFound()
+        for _ in range(2):  # the second round only when the token changed between the read and the write
+            current = token.seen_at(now)
+            if current.status is not TokenStatus.WAITING:
+                raise Conflict(f"The waitpoint is no longer waiting ({_wire_status(current)}): it cannot be extended")
+            if timeout_at <= current.timeout_at:
+                raise InvalidInput(
+                    f"timeout: must be later than the token's current timeoutAt ({format_iso(current.timeout_at)})"
+                )
+            expires_at = (timeout_at + self._retention_ms) // 1000
+            outcome, found = self._store.extend_token(current, timeout_at, now, expires_at)
+            if outcome is Completion.WON:
+                return dataclasses.replace(current, timeout_at=timeout_at, expires_at=expires_at)
+            if outcome is Completion.NOT_FOUND or found is None:
+                raise NotFound()
+            token = found
+        raise Conflict("The waitpoint changed while it was being extended; retry")
+
+    @staticmethod
+    def _operator_id(principal: Principal, raw_id: str) -> str:
+        token_id = ids.normalize_token_id(raw_id)
+        if not principal.is_secret_key:
+            raise Forbidden("Operator actions need a secret key; a public access token may only complete its token")
+        if token_id is None:
+            raise NotFound()
+        return token_id
 
     @staticmethod
     def _completable_id(principal: Principal, raw_id: str) -> str:
@@ -147,7 +216,14 @@ class TokenService:
             raise Forbidden("This public access token is not allowed to complete this waitpoint")
         return token_id
 
-    def complete_by_callback(self, raw_id: str, url_hash: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    def complete_by_callback(
+        self,
+        raw_id: str,
+        url_hash: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        actor: Actor | None = None,
+    ) -> bool:
         """The callback URL: the hash is checked first (no table access on a mismatch), then the body.
 
         One conditional write completes a plain token. A token with a rule or a signature check is returned
@@ -162,11 +238,12 @@ class TokenService:
         stored = self._store_output(token_id, output)
         now = now_ms()
         expires_at = (now + self._retention_ms) // 1000
-        outcome, token = self._store.complete_if_unguarded(token_id, stored, now, expires_at)
+        audit = (actor or Actor(Door.CALLBACK_URL)).did(Action.COMPLETE, now)
+        outcome, token = self._store.complete_if_unguarded(token_id, stored, now, expires_at, audit)
         won = outcome is Completion.WON
         try:
             if outcome is Completion.GUARDED and token is not None:
-                won = self._guarded_delivery(token, output, stored, body, headers, now, expires_at)
+                won = self._guarded_delivery(token, output, stored, body, headers, now, expires_at, audit)
         finally:
             if not won:
                 self._discard(stored)
@@ -183,6 +260,7 @@ class TokenService:
         headers: Mapping[str, str],
         now: int,
         expires_at: int,
+        audit: Audit,
     ) -> bool:
         if token.webhook_scheme is not None and token.webhook_secret is not None:
             try:
@@ -197,7 +275,7 @@ class TokenService:
         if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
             self._store.record_delivery(token.id, webhooks.delivery_id(headers, value), now)
             return False
-        return self._store.complete_token(token.id, None, stored, now, expires_at) is Completion.WON
+        return self._store.complete_token(token.id, None, stored, now, expires_at, audit) is Completion.WON
 
     def _store_output(self, token_id: str, output: Output) -> Output:
         """Outputs over OFFLOAD_BYTES go to S3 first, each under a key of its own (so a losing writer never
@@ -229,20 +307,31 @@ class TokenService:
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
     def _finish(
-        self, token_id: str, env: str | None, output: Output | None, status: TokenStatus = TokenStatus.COMPLETED
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        status: TokenStatus = TokenStatus.COMPLETED,
+        actor: Actor | None = None,
     ) -> bool:
         stored = self._store_output(token_id, output) if output is not None else None
         now = now_ms()
         expires_at = (now + self._retention_ms) // 1000
         if status is TokenStatus.REJECTED and stored is not None:
-            outcome = self._store.reject_token(token_id, env, stored, now, expires_at)
+            audit = actor.did(Action.REJECT, now) if actor else None
+            outcome = self._store.reject_token(token_id, env, stored, now, expires_at, audit)
         else:
-            outcome = self._store.complete_token(token_id, env, stored, now, expires_at)
+            audit = actor.did(Action.COMPLETE, now) if actor else None
+            outcome = self._store.complete_token(token_id, env, stored, now, expires_at, audit)
         if outcome is not Completion.WON:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
         return outcome is Completion.WON
+
+
+def _wire_status(token: Waitpoint) -> str:
+    return "REJECTED" if token.status is TokenStatus.REJECTED else token.status.value
 
 
 def _clip(text: str, limit: int = 40) -> str:
