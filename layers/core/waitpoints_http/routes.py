@@ -7,13 +7,20 @@ API = "/api/v1"
 TOKENS = f"{API}/waitpoints/tokens"
 TOKEN = f"{TOKENS}/{{id}}"
 COMPLETE = f"{TOKEN}/complete"
+REJECT = f"{TOKEN}/reject"
 CALLBACK = f"{TOKEN}/callback/{{hash}}"
+APPROVAL = f"{TOKEN}/approval/{{hash}}"
 OPENAPI = f"{API}/openapi.json"
 
 
 def callback_url(base_url: str, token_id: str, url_hash: str) -> str:
     """A token's callback URL under `base_url` (the API's public origin, with a stage if it has one)."""
     return base_url.rstrip("/") + CALLBACK.format(id=token_id, hash=url_hash)
+
+
+def approval_url(base_url: str, token_id: str, url_hash: str) -> str:
+    """A token's approval page under `base_url`: a signed URL a person opens (its hash is not the callback's)."""
+    return base_url.rstrip("/") + APPROVAL.format(id=token_id, hash=url_hash)
 
 
 def route_key(method: str, path: str) -> str:

@@ -41,6 +41,7 @@ LEAVE_WAITING = "waitingSk, duePk"  # REMOVE actions: leave WaitingIndex and Due
 # The condition of every write that needs the token still waiting, as seen now.
 STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
 
+SCHEMA = "completionSchema"  # a token's completion schema: a completing write without a check needs it absent
 ALL_INDEX = "AllIndex"  # listPk / listSk: every token of an environment
 WAITING_INDEX = "WaitingIndex"  # listPk / waitingSk: WAITING tokens (sparse)
 COMPLETED_INDEX = "CompletedIndex"  # listPk / completedSk (sparse)
@@ -181,6 +182,10 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
     if token.webhook_scheme is not None and token.webhook_secret is not None:
         item["webhookScheme"] = {"S": token.webhook_scheme}
         item["webhookSecret"] = {"B": token.webhook_secret}
+    if token.schema is not None:
+        item[SCHEMA] = {"S": token.schema}
+    if token.approval is not None:
+        item["approval"] = {"S": json.dumps(token.approval, separators=(",", ":"), ensure_ascii=False)}
     return item
 
 
@@ -233,13 +238,15 @@ _EXTENSION_FIELDS = (
     "webhookSecret",
     "deliveries",
     "lastDeliveryAt",
+    "completionSchema",
+    "approval",
 )
 _EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:
     """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
-    ref, size, rule, scheme, secret, deliveries, last = map(item.get, _EXTENSION_FIELDS)
+    ref, size, rule, scheme, secret, deliveries, last, schema, approval = map(item.get, _EXTENSION_FIELDS)
     return {
         "output_ref": ref["S"] if ref else None,
         "output_size": int(size["N"]) if size else None,
@@ -248,4 +255,6 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
         "webhook_secret": bytes(secret["B"]) if secret else None,
         "deliveries": int(deliveries["N"]) if deliveries else 0,
         "last_delivery_at": int(last["N"]) if last else None,
+        "schema": schema["S"] if schema else None,
+        "approval": json.loads(approval["S"]) if approval else None,
     }

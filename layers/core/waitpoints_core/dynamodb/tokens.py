@@ -96,6 +96,13 @@ class TokenItems(Table):
         """First completion wins: a conditional write on WAITING, before the timeout, in `env` (any if None)."""
         return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False)[0]
 
+    def complete_if_schemaless(
+        self, token_id: str, env: str | None, output: Output | None, now_ms: int, expires_at: int
+    ) -> tuple[Completion, Waitpoint | None]:
+        """The API's complete: one write completes a token without a completion schema. For a waiting token with
+        one, returns (GUARDED, the token), read from the failed write itself; its schema is checked first."""
+        return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False, schemaless_only=True)
+
     def reject_token(self, token_id: str, env: str | None, output: Output, now_ms: int, expires_at: int) -> Completion:
         """First writer wins, as for complete: REJECTED with an error output (it joins CompletedIndex)."""
         return self._complete(
@@ -118,6 +125,7 @@ class TokenItems(Table):
         expires_at: int,
         *,
         unguarded_only: bool,
+        schemaless_only: bool = False,
         status: TokenStatus = TokenStatus.COMPLETED,
     ) -> tuple[Completion, Waitpoint | None]:
         sets = ["#status = :final", "completedAt = :now", "#ttl = :ttl", codecs.ENTER_COMPLETED]
@@ -149,6 +157,8 @@ class TokenItems(Table):
             values[":env"] = {"S": env}
         if unguarded_only:
             condition += " AND attribute_not_exists(completeWhen) AND attribute_not_exists(webhookScheme)"
+        if unguarded_only or schemaless_only:
+            condition += f" AND attribute_not_exists({codecs.SCHEMA})"
         try:
             with aws_errors():
                 self._ddb.update_item(
@@ -168,6 +178,8 @@ class TokenItems(Table):
             if old is None or (env is not None and old.env != env) or not old.exists_at(now_ms):
                 return Completion.NOT_FOUND, None
             if unguarded_only and old.guarded and old.seen_at(now_ms).status is TokenStatus.WAITING:
+                return Completion.GUARDED, old
+            if schemaless_only and old.schema is not None and old.seen_at(now_ms).status is TokenStatus.WAITING:
                 return Completion.GUARDED, old
             return Completion.ALREADY_FINAL, old
         return Completion.WON, None

@@ -1,5 +1,5 @@
 """The services, one per job: `auth` (keys, access tokens, environments), `tokens` (create, retrieve, complete,
-callback), `listing` (pages and cursors) and `workflows` (create-for-workflow, attach, resume, the sweep).
+callback), `listing` (pages and cursors), `approvals` (the approval page) and `workflows` (create-for-workflow, attach, resume, the sweep).
 
 `WaitpointService` holds one of each, wired to the same store, signing keys and settings; each is built on first
 use, so a handler loads only the modules of the slices it touches.
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..keyring import KeyRing
     from ..ports import Blobs, ResumeTarget, Store
+    from .approvals import ApprovalService
     from .auth import Authenticator
     from .listing import ListingService
     from .tokens import TokenService
@@ -60,3 +61,9 @@ class WaitpointService:
         from .workflows import WorkflowService
 
         return WorkflowService(self.store, self.tokens, self.auth, self.settings, self._resume_target)
+
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        from .approvals import ApprovalService
+
+        return ApprovalService(self.store, self.signing_keys, self.tokens)

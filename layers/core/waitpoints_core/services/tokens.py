@@ -47,6 +47,11 @@ class TokenService:
         ttl_ms = self._idempotency_ttl(request.idempotency_key_ttl)
         if request.idempotency_key is not None:
             key_expires_at = now + ttl_ms
+        schema = None
+        if request.completion_schema is not None:
+            from ..schemas import check_schema
+
+            schema = check_schema(request.completion_schema)
         token_id = ids.new_token_id()
         signature = request.webhook_signature
         token = Waitpoint(
@@ -62,6 +67,8 @@ class TokenService:
             complete_when=request.complete_when,
             webhook_scheme=signature.scheme if signature else None,
             webhook_secret=self._signing_keys.get().seal(signature.secret, token_id) if signature else None,
+            schema=schema,
+            approval=request.approval.stored() if request.approval is not None else None,
         )
         token_id = self._store.insert_token(token)
         signing = self._signing_keys.get()
@@ -71,6 +78,7 @@ class TokenService:
             callback_hash=signing.callback_hash(token_id),
             is_cached=token_id != token.id,
             public_access_token=signing.mint_access_token(env, token_id, now),
+            approval_hash=signing.approval_hash(token_id) if request.approval is not None else None,
         )
 
     def _idempotency_ttl(self, given: str | None) -> int:
@@ -108,6 +116,10 @@ class TokenService:
         """The credential in a token's callback URL (the HTTP edge builds the URL around it)."""
         return self._signing_keys.get().callback_hash(token_id)
 
+    def approval_hash(self, token_id: str) -> str:
+        """The credential in a token's approval URL: as strong as the callback hash, and not interchangeable."""
+        return self._signing_keys.get().approval_hash(token_id)
+
     def retrieve(self, env: str, raw_id: str) -> Waitpoint:
         now = now_ms()
         token_id = ids.normalize_token_id(raw_id)
@@ -127,7 +139,7 @@ class TokenService:
         """
         token_id = self._completable_id(principal, raw_id)
         output = None if data is MISSING else output_from_value(data)
-        return self._finish(token_id, principal.env, output)
+        return self._finish(token_id, principal.env, output, checked=None if data is MISSING else data)
 
     def reject(self, principal: Principal, raw_id: str, reason: str | None = None, data: Any = MISSING) -> bool:
         """Reject: the token ends REJECTED with an error output carrying `reason` and `data`. Who may reject,
@@ -196,6 +208,10 @@ class TokenService:
         if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
             self._store.record_delivery(token.id, webhooks.delivery_id(headers, value), now)
             return False
+        if token.schema is not None:
+            from ..schemas import validate
+
+            validate(token.schema, value)  # SchemaMismatch (422): the token keeps waiting
         return self._store.complete_token(token.id, None, stored, now, expires_at) is Completion.WON
 
     def _store_output(self, token_id: str, output: Output) -> Output:
@@ -228,15 +244,32 @@ class TokenService:
         return fresh is not None and fresh.verify_callback_hash(token_id, url_hash)
 
     def _finish(
-        self, token_id: str, env: str | None, output: Output | None, status: TokenStatus = TokenStatus.COMPLETED
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        status: TokenStatus = TokenStatus.COMPLETED,
+        checked: Any = None,
     ) -> bool:
+        """The one write that ends a token. A completion (never a rejection) is first written on the condition
+        that the token has no schema: a token without one pays no read and no validator; one with a schema comes
+        back from that failed write, `checked` (the data; None without) is validated, then written again."""
         stored = self._store_output(token_id, output) if output is not None else None
         now = now_ms()
         expires_at = (now + self._retention_ms) // 1000
-        if status is TokenStatus.REJECTED and stored is not None:
-            outcome = self._store.reject_token(token_id, env, stored, now, expires_at)
-        else:
-            outcome = self._store.complete_token(token_id, env, stored, now, expires_at)
+        try:
+            if status is TokenStatus.REJECTED and stored is not None:
+                outcome = self._store.reject_token(token_id, env, stored, now, expires_at)
+            else:
+                outcome, waiting = self._store.complete_if_schemaless(token_id, env, stored, now, expires_at)
+                if outcome is Completion.GUARDED and waiting is not None and waiting.schema is not None:
+                    from ..schemas import validate
+
+                    validate(waiting.schema, checked)  # SchemaMismatch (422): the token keeps waiting
+                    outcome = self._store.complete_token(token_id, env, stored, now, expires_at)
+        except BaseException:
+            self._discard(stored)
+            raise
         if outcome is not Completion.WON:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:
