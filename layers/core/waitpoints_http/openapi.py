@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
-from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest
+from waitpoints_core.request_models import CompleteTokenRequest, CreateTokenRequest, RejectTokenRequest
 
-from .routes import CALLBACK, COMPLETE, TOKEN, TOKENS
+from .routes import APPROVAL, CALLBACK, COMPLETE, REJECT, TOKEN, TOKENS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -34,12 +34,48 @@ class Error(TypedDict):
     error: Annotated[str, Field(min_length=1, description="What was wrong, naming the field")]
 
 
+class SchemaFailureBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    path: Annotated[str, Field(description="JSONPath of the failing value: $, $.amount, $.items[2]")]
+    pointer: NotRequired[Annotated[str, Field(description="The same place as a JSON Pointer (RFC 6901)")]]
+    rule: Annotated[str, Field(description="The JSON Schema keyword that failed: type, minimum, required, ...")]
+    message: str
+
+
+class SchemaMismatchBody(TypedDict):
+    """422 when completion data does not match the token's schema: the token keeps waiting."""
+
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    error: Annotated[str, Field(min_length=1)]
+    path: str
+    rule: str
+    errors: Annotated[list[SchemaFailureBody], Field(min_length=1, max_length=20)]
+
+
 class CreatedTokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
     url: Annotated[str, Field(description="The callback URL: POST to it to complete the token, no API key needed")]
     isCached: bool
     publicAccessToken: Annotated[str, Field(description="HS256 JWT for 24 h, scoped to completing this token")]
+    approvalUrl: NotRequired[
+        Annotated[str, Field(description="Extension, for a token created with `approval`: the page a person opens")]
+    ]
+
+
+class ApprovalBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    title: str
+    description: NotRequired[str]
+    approveLabel: NotRequired[str]
+    rejectLabel: NotRequired[str]
+    reasonRequired: NotRequired[bool]
+
+
+Rejected = Annotated[
+    Literal[True],
+    Field(description="Extension: the token was rejected (its status reads COMPLETED, as Trigger.dev's SDK needs)"),
+]
 
 
 class TokenBody(TypedDict):
@@ -56,6 +92,13 @@ class TokenBody(TypedDict):
     output: NotRequired[str]
     outputType: NotRequired[str]
     outputIsError: bool
+    rejected: NotRequired[Rejected]
+    rejectReason: NotRequired[Annotated[str, Field(description="Extension: the reason given with a rejection")]]
+    schema: NotRequired[Annotated[dict[str, Any], Field(description="Extension: the completion schema")]]
+    approval: NotRequired[ApprovalBody]
+    approvalUrl: NotRequired[str]
+    deliveriesReceived: NotRequired[int]
+    lastDeliveryAt: NotRequired[IsoDate]
 
 
 class ListedTokenBody(TypedDict):
@@ -69,6 +112,7 @@ class ListedTokenBody(TypedDict):
     completedAt: NotRequired[IsoDate]
     idempotencyKey: NotRequired[str]
     idempotencyKeyExpiresAt: NotRequired[IsoDate]
+    rejected: NotRequired[Rejected]
 
 
 class PaginationBody(TypedDict):
@@ -88,6 +132,7 @@ class SuccessBody(TypedDict):
     success: Literal[True]
 
 
+SCHEMA_422 = 4220  # the 422 of a schema mismatch, with its own body (422 alone is "more than 10 tags")
 _ERRORS = {
     400: "Invalid request: a field, parameter or the JSON body is malformed or out of range",
     401: "Missing, unknown or invalid credentials",
@@ -96,6 +141,7 @@ _ERRORS = {
     413: "The body is over the route's limit",
     415: "The callback body is not text",
     422: "More than 10 tags",
+    SCHEMA_422: "The data does not match the token's completion schema (the token keeps waiting)",
     503: "AWS throttled or failed past the retries; retry after Retry-After seconds",
 }
 
@@ -104,7 +150,8 @@ LIST_PARAMETERS = {
     "page[size]": "1 to 100, default 25",
     "page[after]": "The cursor from pagination.next",
     "page[before]": "The cursor from pagination.previous; wins over page[after]",
-    "filter[status]": "Comma list of WAITING, COMPLETED, TIMED_OUT",
+    "filter[status]": "Comma list of WAITING, COMPLETED, TIMED_OUT, REJECTED (rejected tokens read as COMPLETED "
+    "with rejected: true, and are listed under REJECTED, not COMPLETED)",
     "filter[idempotencyKey]": "Tokens created with this idempotency key, live or expired",
     "filter[tags]": "Comma list of at most 10 tags: tokens with any of them",
     "filter[createdAt][period]": "A duration such as 1h or 7d: created within it",
@@ -135,8 +182,10 @@ OPERATIONS = {
     (TOKENS, "post"): Operation(CreatedTokenBody, (400, 401, 413, 422, 503), body=CreateTokenRequest),
     (TOKENS, "get"): Operation(TokenPageBody, (400, 401, 413, 503)),
     (TOKEN, "get"): Operation(TokenBody, (401, 404, 413, 503)),
-    (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
+    (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, SCHEMA_422, 503), body=CompleteTokenRequest),
+    (REJECT, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=RejectTokenRequest),
 }
+_HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
@@ -174,7 +223,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             }
         }
         for status in spec.errors:
-            operation["responses"][str(status)] = _error_response(schemas, status)
+            operation["responses"][str(status)[:3]] = _error_response(schemas, status)
     # The list route reads its query string itself (a repeated parameter keeps its last value).
     doc["paths"][TOKENS]["get"]["parameters"] = [
         {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
@@ -198,7 +247,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                     "description": "Completed (or already final: the first completion stays)",
                     "content": {"application/json": {"schema": _component(schemas, SuccessBody, "serialization")}},
                 },
-                **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
+                **{str(s)[:3]: _error_response(schemas, s) for s in (401, 404, 413, 415, SCHEMA_422, 503)},
                 "405": {
                     "description": "Only POST",
                     "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
@@ -206,7 +255,55 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             },
         }
     }
+    doc["paths"][APPROVAL] = _approval_page()
     return doc
+
+
+def _approval_page() -> dict[str, Any]:
+    """The approval page: HTML for a person, no API key (the hash is the credential, not the callback's)."""
+    parameters = [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    not_found = {"description": "Unknown token, bad hash, or no approval page: one plain page", "content": _HTML}
+    read = {
+        "parameters": parameters,
+        "security": [],
+        "responses": {
+            "200": {"description": "The page: the form while waiting, else the final state", "content": _HTML},
+            "404": not_found,
+            "503": {"description": "Busy; reload shortly", "content": _HTML},
+        },
+    }
+    form = {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": ["approve", "reject"]},
+            "reason": {"type": "string", "maxLength": 1000},
+        },
+        "additionalProperties": {"type": "string"},
+        "description": "The page's own form: action, reason, and `field:<property>` for each schema property",
+    }
+    return {
+        "get": {"summary": "Show a token's approval page (changes nothing)", "operationId": "approvalPage", **read},
+        "head": {"summary": "The approval page's headers (changes nothing)", "operationId": "approvalPageHead", **read},
+        "post": {
+            "summary": "Approve or reject from the approval page",
+            "operationId": "approvalDecision",
+            "parameters": parameters,
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+            "responses": {
+                "200": {"description": "Already final: the final state, nothing changed", "content": _HTML},
+                "303": {"description": "Decided: back to the page (it shows the final state)"},
+                "404": not_found,
+                "413": {"description": "The form is over 64 KiB", "content": _HTML},
+                "415": {"description": "Not a form post", "content": _HTML},
+                "422": {"description": "Not valid: the form again, with messages and the values typed", "content": _HTML},
+                "503": {"description": "Busy; retry shortly", "content": _HTML},
+            },
+        },
+    }
 
 
 def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation", "serialization"]) -> dict[str, str]:
@@ -222,9 +319,11 @@ def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation",
 
 
 def _error_response(schemas: dict[str, Any], status: int) -> dict[str, Any]:
+    """An error status's response (SCHEMA_422: a schema mismatch's, on complete and the callback)."""
+    shape = SchemaMismatchBody if status == SCHEMA_422 else Error
     response: dict[str, Any] = {
         "description": _ERRORS[status],
-        "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
+        "content": {"application/json": {"schema": _component(schemas, shape, "serialization")}},
     }
     if status == 503:
         response["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
