@@ -27,7 +27,7 @@ from ._types import CreatedToken, TimeoutType, Token, TokenOrId, TokenPage, Toke
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 T = TypeVar("T")
 
@@ -231,8 +231,14 @@ class BaseClient:
         idempotency_key: str | None,
         idempotency_key_ttl: str | timedelta | None,
         tags: str | Iterable[str] | None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> APICall[CreatedToken]:
         body: dict[str, Any] = {}
+        if schema is not None:
+            body["schema"] = dict(schema)
+        if approval is not None:
+            body["approval"] = dict(approval)
         if timeout is not None:
             body["timeout"] = format_timeout(timeout)
         if idempotency_key is not None:
@@ -259,6 +265,20 @@ class BaseClient:
             result = self._json(response)
             if not isinstance(result, dict) or result.get("success") is not True:
                 raise WireError('the complete response should be {"success": true}')
+            return True
+
+        return APICall(self._request("POST", path, body=body), parse)
+
+    def _reject_call(self, token_or_id: TokenOrId, reason: str | None, data: Any) -> APICall[bool]:
+        path = f"{TOKENS}/{quote(token_id(token_or_id), safe='')}/reject"
+        body: dict[str, Any] = {} if data is NOT_GIVEN else {"data": data}
+        if reason is not None:
+            body["reason"] = reason
+
+        def parse(response: httpx.Response) -> bool:
+            result = self._json(response)
+            if not isinstance(result, dict) or result.get("success") is not True:
+                raise WireError('the reject response should be {"success": true}')
             return True
 
         return APICall(self._request("POST", path, body=body), parse)

@@ -16,7 +16,7 @@ from ._pagination import AsyncTokenList, TokenList
 from ._polling import Fetch, poll
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from types import TracebackType
     from typing import Self
 
@@ -89,6 +89,8 @@ class Client(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token.
 
@@ -103,15 +105,26 @@ class Client(BaseClient):
             How long the key lives: a duration or a ``timedelta``. Default: the deployment's (``1h``).
         tags:
             Up to 10 tags, each at most 128 characters.
+        schema:
+            A JSON Schema (draft 2020-12) the completion data must match; a mismatch is an
+            ``UnprocessableEntityError`` (422) and the token keeps waiting.
+        approval:
+            An approval page: ``{"title": ..., "description"?, "approveLabel"?, "rejectLabel"?,
+            "reasonRequired"?}``; the result's ``approval_url`` is the page to send to a person.
 
         Returns
         -------
         CreatedToken
-            ``id``, ``url`` (the callback URL), ``is_cached`` and ``public_access_token``.
+            ``id``, ``url`` (the callback URL), ``is_cached``, ``public_access_token`` and ``approval_url``.
         """
         return self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                schema=schema,
+                approval=approval,
             )
         )
 
@@ -130,6 +143,12 @@ class Client(BaseClient):
         access token as the client's ``secret_key``.
         """
         return self._send(self._complete_call(token_or_id, data))
+
+    def reject_token(self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN) -> bool:
+        """Reject a token: it ends with a ``WaitpointRejectedError`` carrying ``reason`` (at most 1,000
+        characters) and ``data`` (any JSON value); returns ``True``. The first writer wins across complete,
+        reject and the timeout: rejecting a token already final succeeds and changes nothing."""
+        return self._send(self._reject_call(token_or_id, reason, data))
 
     def list_tokens(
         self,
@@ -344,11 +363,18 @@ class AsyncClient(BaseClient):
         idempotency_key: str | None = None,
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token. See ``Client.create_token``."""
         return await self._send(
             self._create_call(
-                timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+                timeout=timeout,
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                tags=tags,
+                schema=schema,
+                approval=approval,
             )
         )
 
@@ -359,6 +385,12 @@ class AsyncClient(BaseClient):
     async def complete_token(self, token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
         """Complete a token with ``data``; returns ``True``. See ``Client.complete_token``."""
         return await self._send(self._complete_call(token_or_id, data))
+
+    async def reject_token(
+        self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN
+    ) -> bool:
+        """Reject a token with ``reason`` and ``data``; returns ``True``. See ``Client.reject_token``."""
+        return await self._send(self._reject_call(token_or_id, reason, data))
 
     def list_tokens(
         self,

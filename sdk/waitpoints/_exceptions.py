@@ -135,7 +135,8 @@ class WaitpointTimeoutError(WaitpointsError):
 
 
 class WaitpointRejectedError(WaitpointsError):
-    """Raised by ``waitpoints.durable.wait_for_token`` when the token was rejected (``Waitpoint.Rejected``).
+    """The token was rejected: ``for_token(...).error`` (``unwrap()`` raises it), ``Token.error`` of a rejected
+    token, and raised by ``waitpoints.durable.wait_for_token`` (``Waitpoint.Rejected``).
 
     ``reason`` and ``data`` are the rejection's, when it gave them.
     """
