@@ -68,7 +68,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             page = card_page(503, "Try again in a moment", "The service is busy. Reload this page shortly.")
             page[1]["Retry-After"] = "1"
     status, headers, html = page
-    return {"statusCode": status, "headers": headers, "body": "" if method == "HEAD" else html, "isBase64Encoded": False}
+    return {
+        "statusCode": status,
+        "headers": headers,
+        "body": "" if method == "HEAD" else html,
+        "isBase64Encoded": False,
+    }
 
 
 def _page(event: dict[str, Any], method: str) -> Page:
@@ -79,7 +84,9 @@ def _page(event: dict[str, Any], method: str) -> Page:
         return render_approval(_view(approvals.token(params.get("id", ""), url_hash)))
     body = body_bytes(event)
     if len(body) > MAX_FORM_BYTES:
-        return card_page(413, "Too much text", "The form holds more text than this page accepts. Go back and shorten it.")
+        return card_page(
+            413, "Too much text", "The form holds more text than this page accepts. Go back and shorten it."
+        )
     content_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
     token = approvals.token(params.get("id", ""), url_hash)
     view = _view(token)

@@ -386,9 +386,7 @@ class AsyncClient(BaseClient):
         """Complete a token with ``data``; returns ``True``. See ``Client.complete_token``."""
         return await self._send(self._complete_call(token_or_id, data))
 
-    async def reject_token(
-        self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN
-    ) -> bool:
+    async def reject_token(self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN) -> bool:
         """Reject a token with ``reason`` and ``data``; returns ``True``. See ``Client.reject_token``."""
         return await self._send(self._reject_call(token_or_id, reason, data))
 

@@ -95,7 +95,12 @@ NO_NEGATIVE = {f"GET {APPROVAL}", f"HEAD {APPROVAL}"}
 
 @pytest.mark.parametrize(
     ("label", "mode"),
-    [(label, mode) for mode in EXAMPLES for label in LABELS if not (mode is GenerationMode.NEGATIVE and label in NO_NEGATIVE)],
+    [
+        (label, mode)
+        for mode in EXAMPLES
+        for label in LABELS
+        if not (mode is GenerationMode.NEGATIVE and label in NO_NEGATIVE)
+    ],
 )
 def test_generated_requests(
     openapi_schema: Any, stack: Stack, api: httpx.Client, label: str, mode: GenerationMode

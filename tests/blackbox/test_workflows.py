@@ -104,9 +104,7 @@ def test_example_resumes_through_complete_and_branches(local_stack: Stack, sfn: 
     assert result["status"] == "FAILED" and result["error"] == "Example.NotApproved"
 
 
-def test_a_rejection_runs_its_catch_branch_with_the_reason(
-    local_stack: Stack, sfn: Any, api: httpx.Client
-) -> None:
+def test_a_rejection_runs_its_catch_branch_with_the_reason(local_stack: Stack, sfn: Any, api: httpx.Client) -> None:
     execution = _start_example(local_stack, sfn)
     _waiting(sfn, execution, tasks=2)
     token_id = _waitpoint_of(sfn, execution)["id"]

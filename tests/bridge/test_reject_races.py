@@ -117,4 +117,3 @@ def test_reject_from_every_door_racing_complete_callback_and_timeout(bridge: Bri
             assert json.loads(call["output"])["round"] == n
             assert json.loads(stored.output or "null") == json.loads(call["output"])
     assert sum(winners.values()) == ROUNDS, winners
-

@@ -15,7 +15,6 @@ from .page_server import PageServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -207,7 +207,7 @@ def test_link_scanners_and_a_full_page_load_leave_the_token_waiting(browser: Any
 
 
 def test_screenshot(page: Any, api: httpx.Client, screenshot_dir: Path) -> None:
-    """docs/approval-page.png, from the real stack: WAITPOINTS_UPDATE_SCREENSHOTS=1 pytest tests/browser -k screenshot"""
+    """docs/approval-page.png from the real stack: WAITPOINTS_UPDATE_SCREENSHOTS=1 pytest tests/browser -k screenshot"""
     token = refund(api)
     page.set_viewport_size({"width": 760, "height": 900})
     page.goto(token["approvalUrl"])

@@ -113,9 +113,7 @@ def test_reject_and_the_rejected_representation_are_documented(document: dict[st
     assert token["status"]["enum"] == ["WAITING", "COMPLETED", "TIMED_OUT"]  # rejected reads COMPLETED
     assert "rejected" in schemas["ListedTokenBody"]["properties"]
     assert "approvalUrl" in schemas["CreatedTokenBody"]["properties"]
-    status = next(
-        p for p in document["paths"][TOKENS]["get"]["parameters"] if p["name"] == "filter[status]"
-    )
+    status = next(p for p in document["paths"][TOKENS]["get"]["parameters"] if p["name"] == "filter[status]")
     assert "REJECTED" in status["description"]
     approval = document["paths"][f"{TOKENS}/{{id}}/approval/{{hash}}"]
     assert set(approval) == {"get", "head", "post"} and all(op["security"] == [] for op in approval.values())

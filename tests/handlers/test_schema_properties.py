@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from .conftest import Invoke
 
 SCHEMAS: list[dict[str, Any]] = [
-    {"type": "object", "properties": {"amount": {"type": "integer", "minimum": 1, "maximum": 500}}, "required": ["amount"]},
+    {
+        "type": "object",
+        "properties": {"amount": {"type": "integer", "minimum": 1, "maximum": 500}},
+        "required": ["amount"],
+    },
     {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 3},
     {"enum": ["yes", "no", 1, None]},
     {
@@ -28,7 +32,9 @@ SCHEMAS: list[dict[str, Any]] = [
     },
     {"anyOf": [{"type": "string", "minLength": 2}, {"type": "boolean"}]},
 ]
-scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(allow_nan=False, allow_infinity=False, width=32)
+scalars = (
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(allow_nan=False, allow_infinity=False, width=32)
+)
 keys = st.sampled_from(["amount", "tags", "x", "odd key", ""]) | st.text(max_size=4)
 json_values = st.recursive(
     scalars | st.text(max_size=6),

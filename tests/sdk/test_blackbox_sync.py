@@ -328,7 +328,11 @@ def test_reject_token_then_for_token_is_not_ok_with_the_rejection(client: Client
     result = client.for_token(token, timeout=5)
     assert not result.ok and result.rejected and not result.timed_out
     assert isinstance(result.error, WaitpointRejectedError)
-    assert (result.error.reason, result.error.data, result.error.token_id) == ("Not this quarter", {"by": "ana"}, token.id)
+    assert (result.error.reason, result.error.data, result.error.token_id) == (
+        "Not this quarter",
+        {"by": "ana"},
+        token.id,
+    )
     with pytest.raises(WaitpointRejectedError) as raised:
         result.unwrap()
     assert raised.value.reason == "Not this quarter"

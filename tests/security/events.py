@@ -44,7 +44,9 @@ def reject(key: str | None, token_id: str, body: dict[str, Any] | None = None) -
 
 def approval(token_id: str, url_hash: str, *, method: str = "GET", form: str | None = None) -> dict[str, Any]:
     """The approval page: GET or HEAD it, or POST a form-urlencoded body."""
-    event = with_approval_hash(with_id(read_event("approval_get" if form is None else "approval_post"), token_id), url_hash)
+    event = with_approval_hash(
+        with_id(read_event("approval_get" if form is None else "approval_post"), token_id), url_hash
+    )
     event["requestContext"]["http"]["method"] = "POST" if form is not None else method
     return with_body(event, form) if form is not None else event
 

@@ -289,9 +289,21 @@ def _exercise_approval(call: Any, key: str, keys: Any) -> None:
         call("ApprovalFunction", events.approval(token["id"], approval_hash))
         call("ApprovalFunction", events.approval(token["id"], approval_hash, method="HEAD"))
     first, second, third = made
-    call("ApprovalFunction", events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:n=x"), 422)
-    call("ApprovalFunction", events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:ok=on"), 303)
-    call("ApprovalFunction", events.approval(second["id"], keys.approval_hash(second["id"]), form="action=reject&reason=no"), 303)
+    call(
+        "ApprovalFunction",
+        events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:n=x"),
+        422,
+    )
+    call(
+        "ApprovalFunction",
+        events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:ok=on"),
+        303,
+    )
+    call(
+        "ApprovalFunction",
+        events.approval(second["id"], keys.approval_hash(second["id"]), form="action=reject&reason=no"),
+        303,
+    )
     call("ApprovalFunction", events.approval(second["id"], keys.approval_hash(second["id"])))  # the final page
     call("ApprovalFunction", events.approval(first["id"], "0" * 64), 404)
     call("ApiFunction", events.complete(key, third["id"], {"data": {"n": "x"}}), 422)

@@ -299,7 +299,10 @@ def _approval_page() -> dict[str, Any]:
                 "404": not_found,
                 "413": {"description": "The form is over 64 KiB", "content": _HTML},
                 "415": {"description": "Not a form post", "content": _HTML},
-                "422": {"description": "Not valid: the form again, with messages and the values typed", "content": _HTML},
+                "422": {
+                    "description": "Not valid: the form again, with messages and the values typed",
+                    "content": _HTML,
+                },
                 "503": {"description": "Busy; retry shortly", "content": _HTML},
             },
         },

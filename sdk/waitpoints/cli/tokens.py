@@ -1,4 +1,6 @@
-"""``waitpoints tokens create | retrieve | list | complete | reject | wait`` (``get`` is a hidden alias of ``retrieve``)."""
+"""``waitpoints tokens create | retrieve | list | complete | reject | wait``.
+
+``get`` is a hidden alias of ``retrieve``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The services, one per job: `auth` (keys, access tokens, environments), `tokens` (create, retrieve, complete,
-callback), `listing` (pages and cursors), `approvals` (the approval page) and `workflows` (create-for-workflow, attach, resume, the sweep).
+reject, callback), `listing` (pages and cursors), `approvals` (the approval page) and `workflows`
+(create-for-workflow, attach, resume, the sweep).
 
 `WaitpointService` holds one of each, wired to the same store, signing keys and settings; each is built on first
 use, so a handler loads only the modules of the slices it touches.

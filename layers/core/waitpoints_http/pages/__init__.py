@@ -8,10 +8,10 @@ from .html import CONTENT_SECURITY_POLICY, security_headers
 __all__ = [
     "CONTENT_SECURITY_POLICY",
     "ApprovalView",
-    "card_page",
     "Decision",
     "Field",
     "FormResult",
+    "card_page",
     "decode_form_body",
     "form_fields",
     "format_when",
