@@ -135,8 +135,8 @@ class WaitpointTimeoutError(WaitpointsError):
 
 
 class WaitpointRejectedError(WaitpointsError):
-    """The token was rejected: ``for_token(...).error`` (``unwrap()`` raises it), ``Token.error`` of a rejected
-    token, and raised by ``waitpoints.durable.wait_for_token`` (``Waitpoint.Rejected``).
+    """Raised when the token was rejected: by ``for_token(...).unwrap()`` (it is the result's ``error``, and a
+    rejected ``Token.error``) and by ``waitpoints.durable.wait_for_token`` (``Waitpoint.Rejected``).
 
     ``reason`` and ``data`` are the rejection's, when it gave them.
     """
