@@ -58,7 +58,7 @@ def main() -> None:
 
         client: Any = boto3.client("dynamodb")
         cold = time.perf_counter() - started
-        result = {"cold_ms": cold * 1000, "rss_init_mb": _rss_mb(), "rss_mb": _rss_mb()}
+        result = {"cold_ms": cold * 1000, "rss_init_mb": _rss_mb(), "rss_mb": _rss_mb(), "loads_jsonschema": 0.0}
         assert client
     else:
         spec = importlib.util.spec_from_file_location("app", target)
@@ -94,6 +94,7 @@ def main() -> None:
             sys.stdout.flush()
             os.dup2(saved, 1)
         result["rss_mb"] = _rss_mb()
+        result["loads_jsonschema"] = float("jsonschema" in sys.modules)  # tokens without a schema never load it
     print(json.dumps(result))
 
 

@@ -61,7 +61,9 @@ FAKE_AWS = {
     "AWS_SESSION_TOKEN": "bench",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
-OPERATIONS = ("create", "create_cached", "retrieve", "complete", "callback", "list", "resume")
+# complete_schema: a complete of a token with a completion schema (issue 15). Its floor is the plain complete's,
+# so its columns show what a schema costs; `complete` and `callback` (tokens without one) must not change.
+OPERATIONS = ("create", "create_cached", "retrieve", "complete", "complete_schema", "callback", "list", "resume")
 KEYS = (
     "ddb_requests",
     "rcu",
@@ -78,6 +80,7 @@ FUNCTION_OF = {
     "create_cached": "ApiFunction",
     "retrieve": "ApiFunction",
     "complete": "ApiFunction",
+    "complete_schema": "ApiFunction",
     "list": "ApiFunction",
     "callback": "CallbackFunction",
     "resume": "StreamFunction",
@@ -569,6 +572,8 @@ class Recorder:
             answer.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = http_response.status_code
             key = canned_key(model.name, self._bodies.get(id(model)))
             self.answers.setdefault(service, {})[key] = (http_response.status_code, answer)
+            if key == "UpdateItem#SCHEMALESS" and http_response.status_code < 300:  # the floors' plain write
+                self.answers[service].setdefault("UpdateItem", (http_response.status_code, answer))
             if key in ("GetItem#APIKEY", "GetSecretValue"):  # read once per container and then every few minutes
                 self.sticky.setdefault(service, {})[key] = (http_response.status_code, answer)
 
@@ -652,7 +657,9 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
             event["headers"]["content-length"] = str(len(event["body"]))
         return event
 
-    def insert(status: TokenStatus = TokenStatus.WAITING, tags: list[str] | None = None) -> str:
+    def insert(
+        status: TokenStatus = TokenStatus.WAITING, tags: list[str] | None = None, schema: str | None = None
+    ) -> str:
         now = now_ms()
         token = Waitpoint(
             id=new_token_id(),
@@ -664,6 +671,7 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
             tags=tags or [],
             completed_at=now if status is TokenStatus.COMPLETED else None,
             output='{"approved":true}' if status is TokenStatus.COMPLETED else None,
+            schema=schema,
         )
         world.store.insert_token(token)
         return token.id
@@ -688,6 +696,15 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
 
     def complete_event() -> dict[str, Any]:
         return api_event("api_complete_token", state.get("complete", retrieve_id))
+
+    schema = '{"type":"object","properties":{"approved":{"type":"boolean"}},"required":["approved"]}'
+
+    def schema_setup() -> None:
+        state["complete_schema"] = insert(schema=schema)
+
+    def complete_schema_event() -> dict[str, Any]:
+        body = {"data": {"approved": True}}
+        return api_event("api_complete_token", state.get("complete_schema", retrieve_id), body)
 
     def callback_event() -> dict[str, Any]:
         token_id = state.get("callback", retrieve_id)
@@ -731,6 +748,7 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
         Op("create_cached", lambda: cached_event, {"statusCode": 200}, floors.create_cached),
         Op("retrieve", lambda: api_event("api_retrieve_token", retrieve_id), {"statusCode": 200}, floors.retrieve),
         Op("complete", complete_event, {"statusCode": 200}, floors.complete, fresh("complete")),
+        Op("complete_schema", complete_schema_event, {"statusCode": 200}, floors.complete, schema_setup),
         Op("callback", callback_event, {"statusCode": 200}, floors.callback, fresh("callback")),
         Op("list", lambda: list_event, {"statusCode": 200}, floors.list),
         Op("resume", resume_event, {"batchItemFailures": []}, floors.resume, resume_setup),
@@ -1055,6 +1073,8 @@ def main() -> int:
             "requests": {name: requests[name]["calls"] for name in OPERATIONS},
             "rss_init_mb": {name: round(cold[name]["rss_init_mb"], 1) for name in OPERATIONS},
             "first_request_ms": {name: round(cold[name]["first_request_ms"], 1) for name in OPERATIONS},
+            # whether a fresh container had imported the schema validator after its requests (issue 15)
+            "loads_jsonschema": {name: bool(cold[name]["loads_jsonschema"]) for name in OPERATIONS},
             "rss_floor_mb": round(cold["floor"]["rss_mb"], 1),
             "capacity_note": (
                 "rcu/wcu computed from item sizes with DynamoDB's rules, GSI writes included; moto "
@@ -1099,6 +1119,7 @@ def print_table(report: dict[str, Any]) -> None:
         )
     print(f"DynamoDB requests: {details['requests']}")
     print(f"first request after a cold start, ms: {details['first_request_ms']}")
+    print(f"schema validator imported: {details['loads_jsonschema']}")
     print(details["capacity_note"])
     t = details["throughput"]
     if t:

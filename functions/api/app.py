@@ -1,5 +1,5 @@
-"""The token API: create, list, retrieve and complete (Trigger.dev's /api/v1/waitpoints/tokens), and the operator
-actions force-timeout and extend (secret key only)."""
+"""The token API: create, list, retrieve, complete and reject (Trigger.dev's /api/v1/waitpoints/tokens), and
+the operator actions force-timeout and extend (secret key only)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from waitpoints_http.routes import (
     EXTEND,
     FORCE_TIMEOUT,
     OPENAPI,
+    REJECT,
     TOKEN,
     TOKENS,
     resolver_path,
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 COMPLETE_ROUTE = route_key("POST", COMPLETE)
+REJECT_ROUTE = route_key("POST", REJECT)
+CORS_ROUTES = frozenset({COMPLETE_ROUTE, REJECT_ROUTE})
 
 logger = Logger()
 # The routes validate their bodies themselves (see waitpoints_http.resolver) and the OpenAPI document is built
@@ -49,6 +52,8 @@ POLICIES = {
     route_key("POST", FORCE_TIMEOUT): RoutePolicy(body_limit=1024, access_tokens=True),
     route_key("POST", EXTEND): RoutePolicy(body_limit=1024, access_tokens=True),
     route_key("OPTIONS", COMPLETE): RoutePolicy(body_limit=0, authenticate=False),
+    REJECT_ROUTE: RoutePolicy(body_limit=COMPLETION_BODY_LIMIT, access_tokens=True),
+    route_key("OPTIONS", REJECT): RoutePolicy(body_limit=0, authenticate=False),
     route_key("GET", OPENAPI): RoutePolicy(body_limit=0, authenticate=False),
 }
 
@@ -64,11 +69,16 @@ def create_token() -> Response[dict[str, Any]]:
     from waitpoints_core.request_models import CreateTokenRequest, parse_request
 
     request = parse_request(CreateTokenRequest, app.context["body"])
+    if request.approval is not None and request.completion_schema is not None:
+        from waitpoints_http.pages import form_fields
+
+        form_fields(request.completion_schema)  # the page must be able to show a form for it (400 otherwise)
     created = get_service().tokens.create(app.context["principal"].env, request)
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
     base = base_url(app.current_event.raw_event, get_service().settings.public_url)
     url = routes.callback_url(base, created.id, created.callback_hash)
-    return Response(200, "application/json", wire.created(created, url), wire.jwt_headers(created))
+    approval = None if created.approval_hash is None else routes.approval_url(base, created.id, created.approval_hash)
+    return Response(200, "application/json", wire.created(created, url, approval), wire.jwt_headers(created))
 
 
 @app.get(TOKENS, summary="List waitpoint tokens, newest first")
@@ -79,8 +89,13 @@ def list_tokens() -> dict[str, Any]:  # the query string is read raw (a repeat k
 
 @app.get(resolver_path(TOKEN), summary="Retrieve a waitpoint token")
 def retrieve_token(id: str) -> dict[str, Any]:
-    token = get_service().tokens.retrieve(app.context["principal"].env, id)
-    return wire.token(token, _token_url(token.id))
+    service = get_service()
+    token = service.tokens.retrieve(app.context["principal"].env, id)
+    body = wire.token(token, _token_url(token.id))
+    if token.approval is not None:
+        base = base_url(app.current_event.raw_event, service.settings.public_url)
+        body["approvalUrl"] = routes.approval_url(base, token.id, service.tokens.approval_hash(token.id))
+    return body
 
 
 @app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")
@@ -119,10 +134,30 @@ def extend_token(id: str) -> dict[str, Any]:
     return {"success": True, "timeoutAt": format_iso(token.timeout_at)}
 
 
+@app.post(resolver_path(REJECT), summary="Reject a waitpoint token")
+def reject_token(id: str) -> dict[str, bool]:
+    from waitpoints_core.request_models import RejectTokenRequest, parse_request
+
+    request = parse_request(RejectTokenRequest, app.context["body"])
+    tokens, principal = get_service().tokens, app.context["principal"]
+    actor = actor_of(app.current_event.raw_event, principal)
+    if request.has_data:
+        won = tokens.reject(principal, id, request.reason, request.data, actor=actor)
+    else:
+        won = tokens.reject(principal, id, request.reason, actor=actor)
+    count("TokensRejected", int(won))
+    return {"success": True}
+
+
 @app.route(resolver_path(COMPLETE), method="OPTIONS", include_in_schema=False)
 def complete_preflight(id: str) -> Response[str]:
     preflight = cors.preflight(app.current_event.raw_event, get_service().settings.cors_origins)
     return Response(preflight["statusCode"], None, "", preflight["headers"])
+
+
+@app.route(resolver_path(REJECT), method="OPTIONS", include_in_schema=False)
+def reject_preflight(id: str) -> Response[str]:
+    return complete_preflight(id)
 
 
 @app.get(OPENAPI, include_in_schema=False)
@@ -136,6 +171,6 @@ def openapi_document() -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = resolve(app, POLICIES, event, context)
-    if event.get("routeKey") == COMPLETE_ROUTE:
+    if event.get("routeKey") in CORS_ROUTES:
         cors.add_headers(event, response, get_service().settings.cors_origins)
     return response

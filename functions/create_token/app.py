@@ -1,7 +1,8 @@
 """CreateTokenFunction: a workflow creates a waitpoint token without an API key (IAM authorises the invoke).
 
-Payload: `{"environment": "prod", "timeout"?, "idempotencyKey"?, "idempotencyKeyTTL"?, "tags"?}`, the
-same options as `POST /api/v1/waitpoints/tokens`. Returns `{id, url, isCached, publicAccessToken}`.
+Payload: `{"environment": "prod", "timeout"?, "idempotencyKey"?, "idempotencyKeyTTL"?, "tags"?, "schema"?,
+"approval"?}`, the same options as `POST /api/v1/waitpoints/tokens`. Returns `{id, url, isCached,
+publicAccessToken}`, and `approvalUrl` for a token with an approval page.
 Bad input fails the task with the error `InvalidInput` (or `TooManyTags`).
 """
 
@@ -24,7 +25,13 @@ logger = Logger()
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service = get_service()
-    created = service.workflows.create_for_workflow(parse_request(WorkflowCreateTokenRequest, event))
+    request = parse_request(WorkflowCreateTokenRequest, event)
+    if request.approval is not None and request.completion_schema is not None:
+        from waitpoints_http.pages import form_fields
+
+        form_fields(request.completion_schema)  # the approval page must be able to show a form for it
+    created = service.workflows.create_for_workflow(request)
     count("IdempotentCreates" if created.is_cached else "TokensCreated")
     base = service.settings.public_url or service.settings.api_url or ""
-    return wire.created(created, routes.callback_url(base, created.id, created.callback_hash))
+    approval = None if created.approval_hash is None else routes.approval_url(base, created.id, created.approval_hash)
+    return wire.created(created, routes.callback_url(base, created.id, created.callback_hash), approval)

@@ -20,6 +20,8 @@ ROUTES: dict[str, tuple[str, ...]] = {  # path template → its methods, as temp
     TOKENS: ("GET", "POST"),
     f"{TOKENS}/{{id}}": ("GET",),
     f"{TOKENS}/{{id}}/complete": ("OPTIONS", "POST"),
+    f"{TOKENS}/{{id}}/reject": ("OPTIONS", "POST"),
+    f"{TOKENS}/{{id}}/approval/{{hash}}": ("ANY",),
     f"{TOKENS}/{{id}}/timeout": ("POST",),
     f"{TOKENS}/{{id}}/extend": ("POST",),
     f"{TOKENS}/{{id}}/callback/{{hash}}": ("ANY",),

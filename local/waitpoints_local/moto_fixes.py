@@ -15,6 +15,9 @@ Speed: on every Query moto sorts the whole table, then the index partition, comp
 Python-level cast per comparison), which makes a list request cost about 100 ms on a table of a few thousand
 items. Both sorts are replaced by the same order on plain values, cast once per item (bench/list_bench.py
 checks that the orders are equal).
+
+Step Functions: moto's SendTaskFailure drops the request's `cause` before it reaches the executor (which takes
+one), so a Catch saw `Cause: null`; the fix passes it on when the backend accepts it.
 """
 
 from __future__ import annotations
@@ -119,7 +122,25 @@ def install() -> None:
             finally:
                 ddb_models.copy = copy  # type: ignore[attr-defined]
 
+    _fix_send_task_failure()
     Table.sorted_items = sorted_items  # type: ignore[method-assign, assignment]
     Table.all_items = all_items  # type: ignore[method-assign]
     DynamoHandler.call_action = locked_call_action  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_by_key  # type: ignore[method-assign]
+
+
+def _fix_send_task_failure() -> None:
+    import inspect
+
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: StepFunctionResponse) -> Any:
+        backend = self.stepfunction_backend
+        kwargs = {"error": self._get_param("error")}
+        if "cause" in inspect.signature(backend.send_task_failure).parameters:
+            kwargs["cause"] = self._get_param("cause")
+        backend.send_task_failure(self._get_param("taskToken"), **kwargs)
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]

@@ -39,7 +39,7 @@ from ._types import (
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 T = TypeVar("T")
 
@@ -246,8 +246,14 @@ class BaseClient:
         idempotency_key_ttl: str | timedelta | None,
         tags: str | Iterable[str] | None,
         description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> APICall[CreatedToken]:
         body: dict[str, Any] = {}
+        if schema is not None:
+            body["schema"] = dict(schema)
+        if approval is not None:
+            body["approval"] = dict(approval)
         if timeout is not None:
             body["timeout"] = format_timeout(timeout)
         if idempotency_key is not None:
@@ -302,6 +308,20 @@ class BaseClient:
             return parse_datetime(result["timeoutAt"])
 
         return APICall(self._request("POST", path, body={"timeout": value}), parse)
+
+    def _reject_call(self, token_or_id: TokenOrId, reason: str | None, data: Any) -> APICall[bool]:
+        path = f"{TOKENS}/{quote(token_id(token_or_id), safe='')}/reject"
+        body: dict[str, Any] = {} if data is NOT_GIVEN else {"data": data}
+        if reason is not None:
+            body["reason"] = reason
+
+        def parse(response: httpx.Response) -> bool:
+            result = self._json(response)
+            if not isinstance(result, dict) or result.get("success") is not True:
+                raise WireError('the reject response should be {"success": true}')
+            return True
+
+        return APICall(self._request("POST", path, body=body), parse)
 
     def _list_call(self, params: dict[str, str]) -> APICall[TokenPage]:
         return APICall(

@@ -17,7 +17,7 @@ from ._polling import Fetch, poll
 from ._subscription import await_for, wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from types import TracebackType
     from typing import Self
 
@@ -97,6 +97,8 @@ class Client(BaseClient):
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
         description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token.
 
@@ -113,11 +115,17 @@ class Client(BaseClient):
             Up to 10 tags, each at most 128 characters.
         description:
             What the token waits for, up to 1,000 characters ("Waiting for approval"); retrieve returns it.
+        schema:
+            A JSON Schema (draft 2020-12) the completion data must match; a mismatch is an
+            ``UnprocessableEntityError`` (422) and the token keeps waiting.
+        approval:
+            An approval page: ``{"title": ..., "description"?, "approveLabel"?, "rejectLabel"?,
+            "reasonRequired"?}``; the result's ``approval_url`` is the page to send to a person.
 
         Returns
         -------
         CreatedToken
-            ``id``, ``url`` (the callback URL), ``is_cached`` and ``public_access_token``.
+            ``id``, ``url`` (the callback URL), ``is_cached``, ``public_access_token`` and ``approval_url``.
         """
         return self._send(
             self._create_call(
@@ -126,6 +134,8 @@ class Client(BaseClient):
                 idempotency_key_ttl=idempotency_key_ttl,
                 tags=tags,
                 description=description,
+                schema=schema,
+                approval=approval,
             )
         )
 
@@ -156,6 +166,12 @@ class Client(BaseClient):
         ``timedelta``), a ``datetime``, or epoch milliseconds; at most 365 days away. Returns the new
         ``timeout_at``. Raises ``ConflictError`` (409) when the token no longer waits."""
         return self._send(self._extend_call(token_or_id, timeout))
+
+    def reject_token(self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN) -> bool:
+        """Reject a token: it ends with a ``WaitpointRejectedError`` carrying ``reason`` (at most 1,000
+        characters) and ``data`` (any JSON value); returns ``True``. The first writer wins across complete,
+        reject and the timeout: rejecting a token already final succeeds and changes nothing."""
+        return self._send(self._reject_call(token_or_id, reason, data))
 
     def list_tokens(
         self,
@@ -387,6 +403,8 @@ class AsyncClient(BaseClient):
         idempotency_key_ttl: str | timedelta | None = None,
         tags: str | Iterable[str] | None = None,
         description: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> CreatedToken:
         """Create a waitpoint token. See ``Client.create_token``."""
         return await self._send(
@@ -396,6 +414,8 @@ class AsyncClient(BaseClient):
                 idempotency_key_ttl=idempotency_key_ttl,
                 tags=tags,
                 description=description,
+                schema=schema,
+                approval=approval,
             )
         )
 
@@ -414,6 +434,10 @@ class AsyncClient(BaseClient):
     async def extend_token(self, token_or_id: TokenOrId, timeout: TimeoutType | int) -> datetime:
         """Move a waiting token's timeout later. See ``Client.extend_token``."""
         return await self._send(self._extend_call(token_or_id, timeout))
+
+    async def reject_token(self, token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN) -> bool:
+        """Reject a token with ``reason`` and ``data``; returns ``True``. See ``Client.reject_token``."""
+        return await self._send(self._reject_call(token_or_id, reason, data))
 
     def list_tokens(
         self,

@@ -139,7 +139,8 @@ class WaitpointTimeoutError(WaitpointsError):
 
 
 class WaitpointRejectedError(WaitpointsError):
-    """Raised by ``waitpoints.durable.wait_for_token`` when the token was rejected (``Waitpoint.Rejected``).
+    """Raised when the token was rejected: by ``for_token(...).unwrap()`` (it is the result's ``error``, and a
+    rejected ``Token.error``) and by ``waitpoints.durable.wait_for_token`` (``Waitpoint.Rejected``).
 
     ``reason`` and ``data`` are the rejection's, when it gave them.
     """

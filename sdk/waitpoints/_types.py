@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ._exceptions import WaitpointTimeoutError, WaitTimeoutError
+from ._exceptions import WaitpointRejectedError, WaitpointTimeoutError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -33,6 +33,7 @@ class TokenStatus(enum.StrEnum):
     WAITING = "WAITING"
     COMPLETED = "COMPLETED"
     TIMED_OUT = "TIMED_OUT"
+    REJECTED = "REJECTED"  # a list filter only: a rejected token reads COMPLETED, with `Token.rejected`
 
 
 class HasId(Protocol):
@@ -113,6 +114,9 @@ class CreatedToken:
         True when an idempotency key matched an existing token, which is returned instead of a new one.
     public_access_token:
         A JWT that can complete this one token (give it to a browser); valid for 24 hours.
+    approval_url:
+        For a token created with ``approval``: its approval page, to send to a person (an e-mail, a chat).
+        Opening it changes nothing; only its Approve and Reject buttons do. ``None`` otherwise.
     """
 
     id: str
@@ -120,6 +124,7 @@ class CreatedToken:
     is_cached: bool
     public_access_token: str = field(repr=False)  # a credential: kept out of logs
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    approval_url: str | None = field(default=None, repr=False)  # a credential too
 
     @classmethod
     def from_wire(cls, data: Any, jwt_header: str | None = None) -> CreatedToken:
@@ -131,7 +136,7 @@ class CreatedToken:
         access = _optional_str(data, "publicAccessToken") or jwt_header
         if not access:
             raise WireError("no 'publicAccessToken' in the body and no x-trigger-jwt header")
-        return cls(_str(data, "id"), _str(data, "url"), cached, access, dict(data))
+        return cls(_str(data, "id"), _str(data, "url"), cached, access, dict(data), _optional_str(data, "approvalUrl"))
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON for this token (camelCase), as the server sent it."""
@@ -144,7 +149,9 @@ class Token:
 
     Dates are aware ``datetime`` objects in UTC. ``output`` is already parsed: the JSON value the token was
     completed with, or the text for a text body; ``None`` while waiting, when completed with no data, and
-    in list results. A timed-out token has ``error`` (a ``WaitpointTimeoutError``) instead of an output.
+    in list results. A timed-out token has ``error`` (a ``WaitpointTimeoutError``) instead of an output; a
+    rejected one (``rejected``, its status reads ``COMPLETED`` as in Trigger.dev) has a ``WaitpointRejectedError``
+    with the ``reject_reason`` and the rejection's data.
     """
 
     id: str
@@ -158,10 +165,12 @@ class Token:
     idempotency_key_expires_at: datetime | None = None
     output: Any = None
     output_type: str | None = None
-    error: WaitpointTimeoutError | None = field(default=None, compare=False)
+    error: WaitpointTimeoutError | WaitpointRejectedError | None = field(default=None, compare=False)
     description: str | None = None
     """What the token waits for, as given on create (retrieve only: list results leave it out)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    rejected: bool = False
+    reject_reason: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -194,8 +203,20 @@ class Token:
         output_text = _optional_str(data, "output")
         output_type = _optional_str(data, "outputType")
         output: Any = None
-        timeout_error: WaitpointTimeoutError | None = None
-        if data.get("outputIsError") is True:
+        timeout_error: WaitpointTimeoutError | WaitpointRejectedError | None = None
+        rejected = data.get("rejected") is True
+        reject_reason = _optional_str(data, "rejectReason")
+        if rejected:
+            detail = parse_output(output_text, output_type) if output_text is not None else None
+            detail = detail if isinstance(detail, dict) else {}
+            message = detail.get("message")
+            timeout_error = WaitpointRejectedError(
+                message if isinstance(message, str) else f"Waitpoint {token_id} was rejected",
+                token_id=token_id,
+                reason=reject_reason,
+                data=detail.get("data"),
+            )
+        elif data.get("outputIsError") is True:
             detail = parse_output(output_text, output_type) if output_text is not None else None
             message = detail.get("message") if isinstance(detail, dict) else None
             text = message if isinstance(message, str) else f"Waitpoint {token_id} timed out"
@@ -217,6 +238,8 @@ class Token:
             error=timeout_error,
             description=_optional_str(data, "description"),
             raw=dict(data),
+            rejected=rejected,
+            reject_reason=reject_reason,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -282,10 +305,11 @@ class WaitResult(Generic[T]):
     ok: bool
     token: Token
     output: T | None = None
-    error: WaitpointTimeoutError | None = None
+    error: WaitpointTimeoutError | WaitpointRejectedError | None = None
 
     def unwrap(self) -> T:
-        """The output, or raise ``error`` (a ``WaitpointTimeoutError``) when the wait did not complete."""
+        """The output, or raise ``error`` (a ``WaitpointTimeoutError``, or a ``WaitpointRejectedError`` with
+        ``.reason`` and ``.data``) when the wait did not complete."""
         if not self.ok:
             assert self.error is not None
             raise self.error
@@ -296,10 +320,15 @@ class WaitResult(Generic[T]):
         """True when the token itself timed out (status ``TIMED_OUT``)."""
         return self.token.status is TokenStatus.TIMED_OUT
 
+    @property
+    def rejected(self) -> bool:
+        """True when the token was rejected (``error`` is then a ``WaitpointRejectedError``)."""
+        return self.token.rejected
+
     @classmethod
     def of(cls, token: Token) -> WaitResult[Any]:
         """The result for a final token."""
-        if token.status is TokenStatus.COMPLETED:
+        if token.status is TokenStatus.COMPLETED and not token.rejected:
             return WaitResult(True, token, token.output)
         error = token.error or WaitpointTimeoutError(
             f"Waitpoint {token.id} timed out", token_id=token.id, timeout_at=token.timeout_at

@@ -24,7 +24,7 @@ from ._client import Client
 from ._config import DEFAULT_POLL_INTERVAL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime, timedelta
 
     from ._pagination import TokenList
@@ -38,6 +38,7 @@ __all__ = [
     "get_client",
     "list_tokens",
     "list_tokens_page",
+    "reject_token",
     "retrieve_token",
 ]
 
@@ -75,10 +76,18 @@ def create_token(
     idempotency_key: str | None = None,
     idempotency_key_ttl: str | timedelta | None = None,
     tags: str | Iterable[str] | None = None,
+    schema: Mapping[str, Any] | None = None,
+    approval: Mapping[str, Any] | None = None,
 ) -> CreatedToken:
-    """Create a waitpoint token. See ``Client.create_token``."""
+    """Create a waitpoint token (with a completion ``schema`` and an ``approval`` page if given). See
+    ``Client.create_token``."""
     return get_client().create_token(
-        timeout=timeout, idempotency_key=idempotency_key, idempotency_key_ttl=idempotency_key_ttl, tags=tags
+        timeout=timeout,
+        idempotency_key=idempotency_key,
+        idempotency_key_ttl=idempotency_key_ttl,
+        tags=tags,
+        schema=schema,
+        approval=approval,
     )
 
 
@@ -95,6 +104,11 @@ def force_timeout_token(token_or_id: TokenOrId) -> bool:
 def extend_token(token_or_id: TokenOrId, timeout: TimeoutType | int) -> datetime:
     """Move a waiting token's timeout later (secret key only). See ``Client.extend_token``."""
     return get_client().extend_token(token_or_id, timeout)
+
+
+def reject_token(token_or_id: TokenOrId, *, reason: str | None = None, data: Any = NOT_GIVEN) -> bool:
+    """Reject a token with ``reason`` and ``data``; returns ``True``. See ``Client.reject_token``."""
+    return get_client().reject_token(token_or_id, reason=reason, data=data)
 
 
 def retrieve_token(token_or_id: TokenOrId) -> Token:

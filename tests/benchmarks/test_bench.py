@@ -22,7 +22,7 @@ import pytest
 from waitpoints_core.signing import SigningKeys
 
 REPO = Path(__file__).resolve().parents[2]
-OPERATIONS = ("create", "create_cached", "retrieve", "complete", "callback", "list", "resume")
+OPERATIONS = ("create", "create_cached", "retrieve", "complete", "complete_schema", "callback", "list", "resume")
 KEYS = {
     "ddb_requests",
     "rcu",
@@ -67,6 +67,12 @@ def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     assert report["details"]["requests"]["resume"] == ["Query", "DeleteItem"]  # the waiters, then the one resumed
     assert operations["create"]["wcu"] == 4  # the token and its AllIndex, WaitingIndex and DueIndex entries
     assert operations["complete"]["wcu"] == operations["callback"]["wcu"] == 5
+    # A completion schema (issue 15): tokens without one pay nothing, neither a request nor the validator's import;
+    # a token with one pays a second write (the first, failed one returns the schema) and the validator.
+    assert report["details"]["requests"]["complete_schema"] == ["UpdateItem", "UpdateItem"]
+    loads = report["details"]["loads_jsonschema"]
+    assert loads["complete_schema"] is True
+    assert not any(loads[name] for name in OPERATIONS if name != "complete_schema"), loads
     assert operations["retrieve"]["rcu"] == 1  # one consistent read of an item under 4 KB
     assert set(report["details"]["first_request_ms"]) == set(OPERATIONS)
     assert "operation" in result.stdout  # the table
@@ -103,8 +109,9 @@ def loaded_after_init(function: str, **environment: str) -> set[str]:
 @pytest.mark.parametrize(
     ("function", "absent"),
     [
-        ("api", {"boto3", "jwt", "pydantic", "aws_lambda_powertools.event_handler.openapi.models"}),
-        ("callback", {"boto3", "jwt", "pydantic"}),
+        ("api", {"boto3", "jwt", "pydantic", "jsonschema", "aws_lambda_powertools.event_handler.openapi.models"}),
+        ("callback", {"boto3", "jwt", "pydantic", "jsonschema"}),
+        ("approval", {"boto3", "jwt", "pydantic", "jsonschema", "aws_lambda_powertools.event_handler"}),
         ("stream", {"boto3", "jwt", "pydantic"}),
         ("sweep", {"boto3", "jwt", "pydantic"}),
         ("create_token", {"boto3", "jwt"}),

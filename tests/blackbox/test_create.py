@@ -118,9 +118,9 @@ def test_json_body_is_read_whatever_the_content_type(api: httpx.Client) -> None:
     assert retrieve(api, response.json()["id"])["tags"] == ["curl"]
 
 
-def test_body_over_10_kb_is_413(api: httpx.Client) -> None:
-    body = json.dumps({"tags": ["x"], "idempotencyKey": "k" * 10_300}).encode()
-    assert "10240" in error_of(api.post(TOKENS, content=body), 413)
+def test_body_over_32_kib_is_413(api: httpx.Client) -> None:
+    body = json.dumps({"tags": ["x"], "idempotencyKey": "k" * 32_800}).encode()
+    assert "32768" in error_of(api.post(TOKENS, content=body), 413)
 
 
 def test_eleven_tags_is_422(api: httpx.Client) -> None:

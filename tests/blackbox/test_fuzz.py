@@ -34,11 +34,13 @@ MAX_EXAMPLES = 100  # per operation and phase
 MIN_REQUESTS = 100  # per operation, over all phases, counted in the stack's own request log
 SEED = int(os.environ.get("WAITPOINTS_FUZZ_SEED", "20261202"))  # fixed: a failure replays; set it to explore
 CALLBACK = "/api/v1/waitpoints/tokens/{id}/callback/{hash}"
+APPROVAL = "/api/v1/waitpoints/tokens/{id}/approval/{hash}"
 OPERATIONS = {
     "POST /api/v1/waitpoints/tokens": "POST /api/v1/waitpoints/tokens",
     "GET /api/v1/waitpoints/tokens": "GET /api/v1/waitpoints/tokens",
     "GET /api/v1/waitpoints/tokens/{id}": "GET /api/v1/waitpoints/tokens/{id}",
     "POST /api/v1/waitpoints/tokens/{id}/complete": "POST /api/v1/waitpoints/tokens/{id}/complete",
+    "POST /api/v1/waitpoints/tokens/{id}/reject": "POST /api/v1/waitpoints/tokens/{id}/reject",
     "POST /api/v1/waitpoints/tokens/{id}/timeout": "POST /api/v1/waitpoints/tokens/{id}/timeout",
     "POST /api/v1/waitpoints/tokens/{id}/extend": "POST /api/v1/waitpoints/tokens/{id}/extend",
     f"POST {CALLBACK}": f"ANY {CALLBACK}",  # operation → the route key in the stack's log
@@ -68,7 +70,11 @@ def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> N
         ("/api/v1/waitpoints/tokens/{id}/complete", "post"),
         ("/api/v1/waitpoints/tokens/{id}/timeout", "post"),  # operator actions (issue 17)
         ("/api/v1/waitpoints/tokens/{id}/extend", "post"),
+        ("/api/v1/waitpoints/tokens/{id}/reject", "post"),
         (CALLBACK, "post"),
+        (APPROVAL, "get"),
+        (APPROVAL, "head"),
+        (APPROVAL, "post"),
     }
     assert {p["name"] for p in paths["/api/v1/waitpoints/tokens"]["get"]["parameters"]} == {
         "page[size]",
@@ -84,7 +90,9 @@ def test_the_document_describes_every_route_and_answer(openapi_schema: Any) -> N
     for path, ops in paths.items():
         for method, op in ops.items():
             assert "200" in op["responses"] and "503" in op["responses"], (path, method)
-            assert "422" not in op["responses"] or path == "/api/v1/waitpoints/tokens", (path, method)
+            # 422: more than 10 tags at create; a schema mismatch on complete, the callback and the page's form
+            with_422 = ("/api/v1/waitpoints/tokens", "/api/v1/waitpoints/tokens/{id}/complete", CALLBACK)
+            assert "422" not in op["responses"] or path in with_422 or (path, method) == (APPROVAL, "post")
     assert openapi_schema.raw_schema["components"]["securitySchemes"]["secretKey"]["scheme"] == "bearer"
 
 
@@ -175,6 +183,9 @@ def test_schemathesis_every_check_every_phase(stack: Stack, api: httpx.Client, t
             "none",
             "--workers",
             "2",
+            # The approval page answers HTML to people; its own tests (tests/browser, tests/handlers) cover it.
+            "--exclude-path-regex",
+            "/approval/",
             "--no-color",
             "--report",
             "json",

@@ -104,6 +104,21 @@ def test_example_resumes_through_complete_and_branches(local_stack: Stack, sfn: 
     assert result["status"] == "FAILED" and result["error"] == "Example.NotApproved"
 
 
+def test_a_rejection_runs_its_catch_branch_with_the_reason(local_stack: Stack, sfn: Any, api: httpx.Client) -> None:
+    execution = _start_example(local_stack, sfn)
+    _waiting(sfn, execution, tasks=2)
+    token_id = _waitpoint_of(sfn, execution)["id"]
+    body = {"reason": "Not this quarter", "data": {"by": "ana"}}
+    assert api.post(f"{TOKENS}/{token_id}/reject", json=body).json() == {"success": True}
+    result = _finish(sfn, execution)
+    assert result["status"] == "SUCCEEDED", result
+    output = json.loads(result["output"])
+    assert output["rejected"] is True and output["waitpointId"] == token_id
+    assert isinstance(output["cause"], str), output
+    cause = json.loads(output["cause"])
+    assert cause["reason"] == "Not this quarter" and cause["data"] == {"by": "ana"}
+
+
 def test_token_timeout_runs_the_catch_branch(local_stack: Stack, sfn: Any) -> None:
     execution = _start_example(local_stack, sfn, timeout="1s")
     result = _finish(sfn, execution, timeout=30)

@@ -1,6 +1,7 @@
 """The approval page in a real browser (Debian's Chromium), served by a tiny local server (page_server.py):
 typed fields, a validation error and its correction, reject with a reason, XSS payloads inert under the CSP,
-keyboard-only use, and the screenshot in docs/approval-page.png."""
+keyboard-only use. (test_approval_stack.py drives the same page through the local stack, and takes the
+screenshot in docs/approval-page.png.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from .page_server import PageServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -250,13 +250,3 @@ def test_phone_width_has_no_horizontal_scroll(page: Any, server: PageServer) -> 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     approve = page.get_by_role("button", name="Approve refund").bounding_box()
     assert approve["width"] > 300 and approve["height"] >= 44  # full-width, finger-sized
-
-
-def test_screenshot(page: Any, server: PageServer, screenshot_dir: Path) -> None:
-    """docs/approval-page.png: WAITPOINTS_UPDATE_SCREENSHOTS=1 pytest tests/browser -k screenshot"""
-    server.view = REFUND
-    page.set_viewport_size({"width": 760, "height": 900})
-    page.goto(server.url)
-    target = screenshot_dir / "approval-page.png"
-    page.screenshot(path=str(target), full_page=True)
-    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

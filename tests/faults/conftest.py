@@ -42,6 +42,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         names = (
             "ApiFunction",
             "CallbackFunction",
+            "ApprovalFunction",
             "CreateTokenFunction",
             "WaitForTokenFunction",
             "StreamFunction",

@@ -26,7 +26,7 @@ from waitpoints_local.template import Template, resolve
 from .support import body_of, with_auth, with_json
 
 TEMPLATE = Template()
-FUNCTIONS = ("ApiFunction", "CallbackFunction")  # the functions under test here, by logical id
+FUNCTIONS = ("ApiFunction", "CallbackFunction", "ApprovalFunction")  # the functions under test here, by logical id
 FAKE_AWS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
@@ -140,6 +140,12 @@ def api(aws: Deployment, functions: dict[str, LocalFunction]) -> Invoke:
 @pytest.fixture
 def callback(aws: Deployment, functions: dict[str, LocalFunction]) -> Invoke:
     result: Invoke = functions["CallbackFunction"].invoke
+    return result
+
+
+@pytest.fixture
+def approval(aws: Deployment, functions: dict[str, LocalFunction]) -> Invoke:
+    result: Invoke = functions["ApprovalFunction"].invoke
     return result
 
 

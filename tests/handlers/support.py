@@ -8,6 +8,7 @@ from typing import Any
 
 PLACEHOLDER_ID = "waitpoint_replacemewitharealtokenid"
 PLACEHOLDER_HASH = "replace-me-with-the-hash-from-the-callback-url"
+PLACEHOLDER_APPROVAL_HASH = "replace-me-with-the-hash-from-the-approval-url"
 
 
 def _replace_in_paths(event: dict[str, Any], old: str, new: str) -> None:
@@ -23,6 +24,12 @@ def with_id(event: dict[str, Any], token_id: str) -> dict[str, Any]:
 
 def with_hash(event: dict[str, Any], url_hash: str) -> dict[str, Any]:
     _replace_in_paths(event, PLACEHOLDER_HASH, url_hash)
+    event["pathParameters"]["hash"] = url_hash
+    return event
+
+
+def with_approval_hash(event: dict[str, Any], url_hash: str) -> dict[str, Any]:
+    _replace_in_paths(event, PLACEHOLDER_APPROVAL_HASH, url_hash)
     event["pathParameters"]["hash"] = url_hash
     return event
 

@@ -165,16 +165,16 @@ def test_auth_is_checked_before_size(api: Invoke, load_event: LoadEvent) -> None
 # --- limits and validation -----------------------------------------------------------------------------
 
 
-def test_body_over_10_kib_is_413(api: Invoke, secret_key: str, load_event: LoadEvent) -> None:
-    body = json.dumps({"idempotencyKey": "k" * 2000, "tags": ["t" * 128] * 10, "timeout": "1h" + " " * 10_240})
+def test_body_over_32_kib_is_413(api: Invoke, secret_key: str, load_event: LoadEvent) -> None:
+    body = json.dumps({"idempotencyKey": "k" * 2000, "tags": ["t" * 128] * 10, "timeout": "1h" + " " * 32_768})
     response = api(with_body(create_event(load_event, secret_key), body))
     assert response["statusCode"] == 413
-    assert "10240 bytes" in body_of(response)["error"]
+    assert "32768 bytes" in body_of(response)["error"]
 
 
-def test_body_of_exactly_10_kib_is_not_413(api: Invoke, secret_key: str, load_event: LoadEvent) -> None:
+def test_body_of_exactly_32_kib_is_not_413(api: Invoke, secret_key: str, load_event: LoadEvent) -> None:
     body = '{"timeout":"1h"}'
-    body = body + " " * (10 * 1024 - len(body))
+    body = body + " " * (32 * 1024 - len(body))
     assert api(with_body(create_event(load_event, secret_key), body))["statusCode"] == 200
 
 

@@ -10,7 +10,7 @@ import pytest
 from waitpoints_local.template import Template
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-NAMES = sorted(p.stem for p in EVENTS.glob("*.json") if p.stem.startswith(("api_", "callback_")))
+NAMES = sorted(p.stem for p in EVENTS.glob("*.json") if p.stem.startswith(("api_", "callback_", "approval_")))
 ROUTES = {f.logical_id: {r.key for r in f.routes} for f in Template().functions()}
 REQUIRED = {
     "api_create_token",
@@ -22,7 +22,12 @@ REQUIRED = {
     "callback_text",
     "callback_empty",
     "callback_get",
+    "api_reject_token",
+    "approval_get",
+    "approval_post",
+    "approval_reject",
 }
+FUNCTION_BY_PREFIX = {"api": "ApiFunction", "callback": "CallbackFunction", "approval": "ApprovalFunction"}
 
 
 def test_every_required_sample_event_exists() -> None:
@@ -32,7 +37,7 @@ def test_every_required_sample_event_exists() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_event_is_payload_2_for_a_template_route(name: str) -> None:
     event = json.loads((EVENTS / f"{name}.json").read_text())
-    function = "ApiFunction" if name.startswith("api_") else "CallbackFunction"
+    function = FUNCTION_BY_PREFIX[name.partition("_")[0]]
     assert event["version"] == "2.0"
     assert event["routeKey"] in ROUTES[function]
     assert event["requestContext"]["routeKey"] == event["routeKey"]

@@ -315,3 +315,46 @@ def test_list_pages_and_cursors(client: Client, listed: Listed) -> None:
 
 def test_list_is_lazy(client: Client, listed: Listed) -> None:
     assert len(list(islice(client.list_tokens(tags=[listed.tag], limit=1), 2))) == 2
+
+
+# --- reject (issue 15) ----------------------------------------------------------------------------------
+
+
+def test_reject_token_then_for_token_is_not_ok_with_the_rejection(client: Client, sdk_stack: SdkStack) -> None:
+    from waitpoints import WaitpointRejectedError, wait
+
+    token = client.create_token(timeout="1h")
+    assert client.reject_token(token, reason="Not this quarter", data={"by": "ana"}) is True
+    result = client.for_token(token, timeout=5)
+    assert not result.ok and result.rejected and not result.timed_out
+    assert isinstance(result.error, WaitpointRejectedError)
+    assert (result.error.reason, result.error.data, result.error.token_id) == (
+        "Not this quarter",
+        {"by": "ana"},
+        token.id,
+    )
+    with pytest.raises(WaitpointRejectedError) as raised:
+        result.unwrap()
+    assert raised.value.reason == "Not this quarter"
+    read = client.retrieve_token(token)
+    assert read.rejected and read.reject_reason == "Not this quarter" and read.output is None
+    assert client.complete_token(token, {"late": True}) is True  # the first writer won: no change
+    assert client.retrieve_token(token).rejected
+    assert token.id in {t.id for t in client.list_tokens(status="REJECTED", period="1h")}
+    other = client.create_token(timeout="1h")
+    wait.configure(api_url=sdk_stack.url, secret_key=sdk_stack.key)
+    assert wait.reject_token(other.id) is True
+    assert wait.for_token(other.id, timeout=5).error.reason is None  # type: ignore[union-attr]
+
+
+def test_schema_and_approval_through_the_sdk(client: Client) -> None:
+    from waitpoints import UnprocessableEntityError
+
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    token = client.create_token(schema=schema, approval={"title": "Ship it?"})
+    assert token.approval_url is not None and "/approval/" in token.approval_url
+    with pytest.raises(UnprocessableEntityError) as raised:
+        client.complete_token(token, {"ok": "yes"})
+    assert raised.value.body["path"] == "$.ok" and raised.value.body["rule"] == "type"
+    assert client.complete_token(token, {"ok": True})
+    assert client.for_token(token, timeout=5).unwrap() == {"ok": True}

@@ -437,3 +437,27 @@ def test_list_json_table_and_all(run: Run, sdk: Client, sdk_stack: SdkStack) -> 
     window = [sdk.retrieve_token(ids[0]).created_at.isoformat(), sdk.retrieve_token(ids[2]).created_at.isoformat()]
     waiting = run("tokens", "list", "--from", window[0], "--to", window[1], "--status", "WAITING", "--all")
     assert ids[0] not in waiting.stdout and all(i in waiting.stdout for i in ids[1:]) and "2 tokens" in waiting.stderr
+
+
+# --- reject (issue 15) ----------------------------------------------------------------------------------
+
+
+def test_reject_with_reason_and_data_then_wait_exits_5(run: Run, sdk: Client, sdk_stack: SdkStack) -> None:
+    token = sdk.create_token()
+    result = run("tokens", "reject", token.id, "--reason", "Not this quarter", "--data", '{"by": "ana"}')
+    assert result.returncode == 0 and result.stdout.strip() == f"Rejected {token.id}"
+    stored = api_json(sdk_stack, token.id)
+    assert isinstance(stored, dict) and stored["rejected"] is True and stored["rejectReason"] == "Not this quarter"
+    waited = run("tokens", "wait", token.id)
+    assert waited.returncode == 5 and waited.stdout == ""
+    assert "Waitpoint rejected: Not this quarter" in waited.stderr
+    shown = run("tokens", "retrieve", token.id)
+    assert "Not this quarter" in shown.stdout
+    again = run("tokens", "reject", token.id, "--json")
+    assert again.returncode == 0 and json.loads(again.stdout) == {"success": True}
+
+
+def test_reject_with_data_that_is_not_json_is_a_usage_error(run: Run, sdk: Client) -> None:
+    token = sdk.create_token()
+    result = run("tokens", "reject", token.id, "--data", "{nope")
+    assert result.returncode == 2 and "not JSON" in result.stderr

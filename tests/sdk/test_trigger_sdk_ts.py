@@ -206,3 +206,18 @@ def test_list_tokens_with_filters_and_pages(node: str, sdk_stack: SdkStack) -> N
     pages = value(results, "pages")
     assert len(pages["first"]) == 2 and pages["hasNext"] and len(pages["second"]) == 1
     assert set(pages["first"] + pages["second"]) == set(ids)
+
+
+def test_a_rejected_token_retrieves_and_lists_without_error(node: str, sdk_stack: SdkStack) -> None:
+    results = run_scenario(node, sdk_stack, "rejected")
+    assert results["rejectStatus"] == 200
+    token = value(results, "retrieved")
+    assert token["id"] == results["id"] and token["status"] == "COMPLETED"
+    assert "output" not in token  # the SDK turns an error output into `error`
+    assert token["error"]["message"] == "Waitpoint rejected: Not this quarter"
+    api = stored(sdk_stack, results["id"])
+    assert api["rejected"] is True and api["rejectReason"] == "Not this quarter" and api["outputIsError"] is True
+    same_fields(token, api)
+    listed = value(results, "listed")
+    assert [t["id"] for t in listed] == [results["id"]] and listed[0]["status"] == "COMPLETED"
+    assert value(results, "listedCompleted") is not None  # a status filter of the SDK's own kinds works too

@@ -104,7 +104,34 @@ async function list() {
   return out;
 }
 
-const scenarios = { tokens, list };
+// A rejected token (rejected over plain HTTP: the SDK has no reject) must read and list without an error: the
+// service shows it as COMPLETED with outputIsError, which the SDK reports as an error output.
+async function rejected() {
+  const tag = `ts-rejected:${runId}`;
+  const out = {};
+  const created = await wait.createToken({ timeout: "1h", tags: [tag] });
+  out.id = created.id;
+  const response = await fetch(`${baseURL}/api/v1/waitpoints/tokens/${created.id}/reject`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secretKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ reason: "Not this quarter", data: { by: "ana" } }),
+  });
+  out.rejectStatus = response.status;
+  out.retrieved = await attempt(() => wait.retrieveToken(created.id));
+  out.listed = await attempt(async () => {
+    const found = [];
+    for await (const token of wait.listTokens({ tags: [tag] })) found.push(token);
+    return found;
+  });
+  out.listedCompleted = await attempt(async () => {
+    const found = [];
+    for await (const token of wait.listTokens({ status: "COMPLETED", tags: [tag] })) found.push(token);
+    return found;
+  });
+  return out;
+}
+
+const scenarios = { tokens, list, rejected };
 const scenario = scenarios[process.argv[2]];
 if (!scenario) {
   console.error(`usage: node trigger_sdk.mjs <${Object.keys(scenarios).join("|")}>`);

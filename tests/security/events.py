@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.conftest import read_event
-from tests.handlers.support import with_auth, with_hash, with_id, with_json
+from tests.handlers.support import with_approval_hash, with_auth, with_body, with_hash, with_id, with_json
 
 TOKENS = "/api/v1/waitpoints/tokens"
 
@@ -53,6 +53,19 @@ def list_tokens(key: str | None, **params: str) -> dict[str, Any]:
 
 def callback(token_id: str, url_hash: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     return with_json(with_hash(with_id(read_event("callback_json"), token_id), url_hash), body or {})
+
+
+def reject(key: str | None, token_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return with_json(with_id(with_auth(read_event("api_reject_token"), key), token_id), body or {})
+
+
+def approval(token_id: str, url_hash: str, *, method: str = "GET", form: str | None = None) -> dict[str, Any]:
+    """The approval page: GET or HEAD it, or POST a form-urlencoded body."""
+    event = with_approval_hash(
+        with_id(read_event("approval_get" if form is None else "approval_post"), token_id), url_hash
+    )
+    event["requestContext"]["http"]["method"] = "POST" if form is not None else method
+    return with_body(event, form) if form is not None else event
 
 
 def preflight(token_id: str) -> dict[str, Any]:

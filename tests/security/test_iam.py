@@ -65,6 +65,11 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("s3:PutObject", OUTPUTS),
         ("s3:DeleteObject", OUTPUTS),
     },
+    "ApprovalFunction": {
+        ("dynamodb:GetItem", TABLE),  # the page: one consistent read of the token
+        ("dynamodb:UpdateItem", TABLE),  # the decision: the conditional complete or reject
+        ("secretsmanager:GetSecretValue", SECRET),  # the approval hash's key
+    },
     "CreateTokenFunction": {
         ("dynamodb:GetItem", TABLE),  # the set of environments
         ("dynamodb:PutItem", TABLE),
@@ -313,8 +318,44 @@ def _exercise(stack: Stack) -> None:
     call("ApiFunction", events.retrieve(key, large["id"]))
     call("ApiFunction", events.complete(key, large["id"], {"data": "losing" * 60_000}))  # deletes its upload
     call("CallbackFunction", events.callback(large["id"], keys.callback_hash(large["id"]), {"late": "C" * 300_000}))
+    _exercise_approval(call, key, keys)
     call("StreamFunction", {"Records": stack.bridge.deliver_stream()}, None)
     _exercise_realtime(call, key, plain, tagged)
+
+
+def _exercise_approval(call: Any, key: str, keys: Any) -> None:
+    """Every path of the approval page: show it (GET, HEAD), a validation error, approve, reject, a final page,
+    a bad hash (no AWS call at all), and an API complete checked against a schema."""
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer"}}}
+    made = [
+        json.loads(call("ApiFunction", events.create(key, {"schema": schema, "approval": {"title": "t"}}))["body"])
+        for _ in range(3)
+    ]
+    for token in made:
+        approval_hash = keys.approval_hash(token["id"])
+        call("ApprovalFunction", events.approval(token["id"], approval_hash))
+        call("ApprovalFunction", events.approval(token["id"], approval_hash, method="HEAD"))
+    first, second, third = made
+    call(
+        "ApprovalFunction",
+        events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:n=x"),
+        422,
+    )
+    call(
+        "ApprovalFunction",
+        events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:ok=on"),
+        303,
+    )
+    call(
+        "ApprovalFunction",
+        events.approval(second["id"], keys.approval_hash(second["id"]), form="action=reject&reason=no"),
+        303,
+    )
+    call("ApprovalFunction", events.approval(second["id"], keys.approval_hash(second["id"])))  # the final page
+    call("ApprovalFunction", events.approval(first["id"], "0" * 64), 404)
+    call("ApiFunction", events.complete(key, third["id"], {"data": {"n": "x"}}), 422)
+    call("ApiFunction", events.complete(key, third["id"], {"data": {"n": 1}}))
+    call("ApiFunction", events.reject(key, made[0]["id"], {"reason": "late"}))
 
 
 def _exercise_realtime(call: Any, key: str, plain: dict[str, Any], tagged: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-CREATE_BODY_LIMIT = 10 * 1024
+CREATE_BODY_LIMIT = 32 * 1024  # room for a completion schema (at most 16 KiB) and an approval page's texts
 COMPLETION_BODY_LIMIT = 3 * 1024 * 1024  # complete and callback bodies (Trigger.dev's TASK_PAYLOAD_MAXIMUM_SIZE)
 MAX_TIMEOUT_DAYS = 365
 

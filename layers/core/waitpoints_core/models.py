@@ -143,11 +143,13 @@ class Waitpoint:
     last_delivery_at: int | None = None
     description: str | None = None  # what the token waits for (create's `description`); not in list pages
     audit: Audit | None = None  # how it ended (None while waiting, and for tokens ended before audit records)
+    schema: str | None = None  # the completion schema's canonical JSON text (schemas.check_schema)
+    approval: dict[str, Any] | None = None  # the approval page's texts (title, description, labels, reasonRequired)
 
     @property
     def guarded(self) -> bool:
         """Whether a callback needs this token's rule or signature check before it may complete it."""
-        return self.complete_when is not None or self.webhook_scheme is not None
+        return self.complete_when is not None or self.webhook_scheme is not None or self.schema is not None
 
     @property
     def rejection(self) -> dict[str, Any] | None:
@@ -205,6 +207,7 @@ class CreatedToken:
     callback_hash: str = field(repr=False)
     is_cached: bool
     public_access_token: str = field(repr=False)
+    approval_hash: str | None = field(default=None, repr=False)  # the approval URL's hash, for approval tokens
 
 
 @dataclass(frozen=True)

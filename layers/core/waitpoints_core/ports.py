@@ -25,7 +25,7 @@ class Completion(Enum):
     WON = "won"
     ALREADY_FINAL = "already_final"  # completed earlier, or past its timeout
     NOT_FOUND = "not_found"
-    GUARDED = "guarded"  # waiting, but a callback must pass the token's rule or signature check first
+    GUARDED = "guarded"  # waiting, but a completion must pass the token's rule, signature or schema check first
 
 
 class Attachment(Enum):
@@ -104,6 +104,15 @@ class TokenStore(Protocol):
     ) -> Completion: ...
     def complete_if_unguarded(
         self, token_id: str, output: Output | None, now_ms: int, expires_at: int, audit: Audit | None = None
+    ) -> tuple[Completion, Waitpoint | None]: ...
+    def complete_if_schemaless(
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
     ) -> tuple[Completion, Waitpoint | None]: ...
     def reject_token(
         self,

@@ -85,6 +85,30 @@ class WebhookSignature(BaseModel):
         return self
 
 
+Label = Annotated[StrictStr, Field(min_length=1, max_length=40)]
+MAX_REJECT_REASON_CHARS = 1_000
+
+
+class ApprovalRequest(BaseModel):
+    """Extension: the approval page of a token (issue 15). Every text is plain text, escaped on the page."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    title: Annotated[StrictStr, Field(min_length=1, max_length=200)] = Field(description="The page's heading.")
+    description: Annotated[StrictStr, Field(max_length=4000)] = Field(
+        default="", description="Plain text under the title; newlines are kept."
+    )
+    approve_label: Label | None = Field(default=None, alias="approveLabel", description='Defaults to "Approve".')
+    reject_label: Label | None = Field(default=None, alias="rejectLabel", description='Defaults to "Reject".')
+    reason_required: StrictBool = Field(
+        default=False, alias="reasonRequired", description="Whether rejecting on the page needs a reason."
+    )
+
+    def stored(self) -> dict[str, Any]:
+        """What the token keeps: the camelCase object, defaults left out."""
+        return self.model_dump(by_alias=True, exclude_defaults=True)
+
+
 class CreateTokenRequest(BaseModel):
     """The options of `POST /api/v1/waitpoints/tokens` (and of the workflow create function)."""
 
@@ -136,6 +160,19 @@ class CreateTokenRequest(BaseModel):
         alias="webhookSignature",
         description="Extension: verify each callback's signature with the sender's signing secret, beside the URL's "
         "own HMAC. The secret is stored encrypted and never returned.",
+    )
+    completion_schema: dict[str, Any] | None = Field(
+        default=None,
+        alias="schema",
+        description="Extension: a JSON Schema (draft 2020-12, at most 16 KiB of JSON, 32 levels deep, no remote "
+        "$ref) the data of a completion must match: complete, the callback URL and the approval page answer 422 "
+        "naming the failing path and rule otherwise, and the token keeps waiting.",
+    )
+    approval: ApprovalRequest | None = Field(
+        default=None,
+        description="Extension: serve an approval page for the token; create then returns its `approvalUrl`. With "
+        "a `schema`, the page shows a form for it (object properties of type string, number, integer, boolean or "
+        "an enum).",
     )
 
     @model_validator(mode="before")
@@ -229,6 +266,21 @@ class ForceTimeoutRequest(BaseModel):
     """The body of `POST /api/v1/waitpoints/tokens/{id}/timeout`: empty (`{}`) or none."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RejectTokenRequest(BaseModel):
+    """The body of `POST /api/v1/waitpoints/tokens/{id}/reject` (extension)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: Annotated[StrictStr, Field(max_length=MAX_REJECT_REASON_CHARS)] | None = Field(
+        default=None, description="Why: shown to whoever waits (at most 1,000 characters)."
+    )
+    data: Any = Field(default=None, description="Any JSON value, kept with the rejection.")
+
+    @property
+    def has_data(self) -> bool:
+        return "data" in self.model_fields_set
 
 
 def parse_request(model: type[M], data: Any) -> M:

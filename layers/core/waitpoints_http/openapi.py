@@ -22,9 +22,10 @@ from waitpoints_core.request_models import (
     CreateTokenRequest,
     ExtendTokenRequest,
     ForceTimeoutRequest,
+    RejectTokenRequest,
 )
 
-from .routes import CALLBACK, COMPLETE, EXTEND, FORCE_TIMEOUT, TOKEN, TOKENS
+from .routes import APPROVAL, CALLBACK, COMPLETE, EXTEND, FORCE_TIMEOUT, REJECT, TOKEN, TOKENS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -40,12 +41,48 @@ class Error(TypedDict):
     error: Annotated[str, Field(min_length=1, description="What was wrong, naming the field")]
 
 
+class SchemaFailureBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    path: Annotated[str, Field(description="JSONPath of the failing value: $, $.amount, $.items[2]")]
+    pointer: NotRequired[Annotated[str, Field(description="The same place as a JSON Pointer (RFC 6901)")]]
+    rule: Annotated[str, Field(description="The JSON Schema keyword that failed: type, minimum, required, ...")]
+    message: str
+
+
+class SchemaMismatchBody(TypedDict):
+    """422 when completion data does not match the token's schema: the token keeps waiting."""
+
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    error: Annotated[str, Field(min_length=1)]
+    path: str
+    rule: str
+    errors: Annotated[list[SchemaFailureBody], Field(min_length=1, max_length=20)]
+
+
 class CreatedTokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
     url: Annotated[str, Field(description="The callback URL: POST to it to complete the token, no API key needed")]
     isCached: bool
     publicAccessToken: Annotated[str, Field(description="HS256 JWT for 24 h, scoped to completing this token")]
+    approvalUrl: NotRequired[
+        Annotated[str, Field(description="Extension, for a token created with `approval`: the page a person opens")]
+    ]
+
+
+class ApprovalBody(TypedDict):
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    title: str
+    description: NotRequired[str]
+    approveLabel: NotRequired[str]
+    rejectLabel: NotRequired[str]
+    reasonRequired: NotRequired[bool]
+
+
+Rejected = Annotated[
+    Literal[True],
+    Field(description="Extension: the token was rejected (its status reads COMPLETED, as Trigger.dev's SDK needs)"),
+]
 
 
 class AuditBody(TypedDict):
@@ -77,6 +114,13 @@ class TokenBody(TypedDict):
     outputIsError: bool
     description: NotRequired[Annotated[str, Field(description="What the token waits for (create's description)")]]
     audit: NotRequired[AuditBody]
+    rejected: NotRequired[Rejected]
+    rejectReason: NotRequired[Annotated[str, Field(description="Extension: the reason given with a rejection")]]
+    schema: NotRequired[Annotated[dict[str, Any], Field(description="Extension: the completion schema")]]
+    approval: NotRequired[ApprovalBody]
+    approvalUrl: NotRequired[str]
+    deliveriesReceived: NotRequired[int]
+    lastDeliveryAt: NotRequired[IsoDate]
 
 
 class ListedTokenBody(TypedDict):
@@ -90,6 +134,7 @@ class ListedTokenBody(TypedDict):
     completedAt: NotRequired[IsoDate]
     idempotencyKey: NotRequired[str]
     idempotencyKeyExpiresAt: NotRequired[IsoDate]
+    rejected: NotRequired[Rejected]
 
 
 class PaginationBody(TypedDict):
@@ -121,6 +166,7 @@ class ExtendedBody(TypedDict):
     timeoutAt: Annotated[IsoDate, Field(description="The token's new deadline")]
 
 
+SCHEMA_422 = 4220  # the 422 of a schema mismatch, with its own body (422 alone is "more than 10 tags")
 _ERRORS = {
     400: "Invalid request: a field, parameter or the JSON body is malformed or out of range",
     401: "Missing, unknown or invalid credentials",
@@ -130,11 +176,12 @@ _ERRORS = {
     413: "The body is over the route's limit",
     415: "The callback body is not text",
     422: "More than 10 tags",
+    SCHEMA_422: "The data does not match the token's completion schema (the token keeps waiting)",
     503: "AWS throttled or failed past the retries; retry after Retry-After seconds",
 }
 
 
-_STATUS = "(WAITING|COMPLETED|TIMED_OUT)"
+_STATUS = "(WAITING|COMPLETED|TIMED_OUT|REJECTED)"
 _DURATION = "([0-9]+(w|d|hr|h|m|s))+"
 # Each list parameter with the grammar the API parses (an empty filter value counts as absent; an empty
 # cursor is refused, so a cursor has at least one character).
@@ -146,7 +193,8 @@ LIST_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
         {"type": "string", "minLength": 1, "maxLength": 512},
     ),
     "filter[status]": (
-        "Comma list of WAITING, COMPLETED, TIMED_OUT",
+        "Comma list of WAITING, COMPLETED, TIMED_OUT, REJECTED (rejected tokens read as COMPLETED with rejected: "
+        "true, and are listed under REJECTED, not COMPLETED)",
         {"type": "string", "pattern": f"^( *{_STATUS} *(, *{_STATUS} *)*)?$"},
     ),
     "filter[idempotencyKey]": (
@@ -189,12 +237,14 @@ OPERATIONS = {
     (TOKENS, "post"): Operation(CreatedTokenBody, (400, 401, 413, 422, 503), body=CreateTokenRequest),
     (TOKENS, "get"): Operation(TokenPageBody, (400, 401, 413, 503)),
     (TOKEN, "get"): Operation(TokenBody, (401, 404, 413, 503)),
-    (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=CompleteTokenRequest),
     (FORCE_TIMEOUT, "post"): Operation(TimedOutBody, (400, 401, 403, 404, 413, 503), body=ForceTimeoutRequest),
     (EXTEND, "post"): Operation(
         ExtendedBody, (400, 401, 403, 404, 409, 413, 503), body=ExtendTokenRequest, body_required=True
     ),
+    (COMPLETE, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, SCHEMA_422, 503), body=CompleteTokenRequest),
+    (REJECT, "post"): Operation(SuccessBody, (400, 401, 403, 404, 413, 503), body=RejectTokenRequest),
 }
+_HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
@@ -232,7 +282,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             }
         }
         for status in spec.errors:
-            operation["responses"][str(status)] = _error_response(schemas, status)
+            operation["responses"][str(status)[:3]] = _error_response(schemas, status)
     # The list route reads its query string itself (a repeated parameter keeps its last value).
     doc["paths"][TOKENS]["get"]["parameters"] = [
         {"name": name, "in": "query", "required": False, "description": text, "schema": dict(schema)}
@@ -258,7 +308,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                     "description": "Completed (or already final: the first completion stays)",
                     "content": {"application/json": {"schema": _component(schemas, SuccessBody, "serialization")}},
                 },
-                **{str(s): _error_response(schemas, s) for s in (401, 404, 413, 415, 503)},
+                **{str(s)[:3]: _error_response(schemas, s) for s in (401, 404, 413, 415, SCHEMA_422, 503)},
                 "405": {
                     "description": "Only POST",
                     "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
@@ -266,7 +316,58 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             },
         }
     }
+    doc["paths"][APPROVAL] = _approval_page()
     return doc
+
+
+def _approval_page() -> dict[str, Any]:
+    """The approval page: HTML for a person, no API key (the hash is the credential, not the callback's)."""
+    parameters = [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]
+    not_found = {"description": "Unknown token, bad hash, or no approval page: one plain page", "content": _HTML}
+    read = {
+        "parameters": parameters,
+        "security": [],
+        "responses": {
+            "200": {"description": "The page: the form while waiting, else the final state", "content": _HTML},
+            "404": not_found,
+            "503": {"description": "Busy; reload shortly", "content": _HTML},
+        },
+    }
+    form = {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": ["approve", "reject"]},
+            "reason": {"type": "string", "maxLength": 1000},
+        },
+        "additionalProperties": {"type": "string"},
+        "description": "The page's own form: action, reason, and `field:<property>` for each schema property",
+    }
+    return {
+        "get": {"summary": "Show a token's approval page (changes nothing)", "operationId": "approvalPage", **read},
+        "head": {"summary": "The approval page's headers (changes nothing)", "operationId": "approvalPageHead", **read},
+        "post": {
+            "summary": "Approve or reject from the approval page",
+            "operationId": "approvalDecision",
+            "parameters": parameters,
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+            "responses": {
+                "200": {"description": "Already final: the final state, nothing changed", "content": _HTML},
+                "303": {"description": "Decided: back to the page (it shows the final state)"},
+                "404": not_found,
+                "413": {"description": "The form is over 64 KiB", "content": _HTML},
+                "415": {"description": "Not a form post", "content": _HTML},
+                "422": {
+                    "description": "Not valid: the form again, with messages and the values typed",
+                    "content": _HTML,
+                },
+                "503": {"description": "Busy; retry shortly", "content": _HTML},
+            },
+        },
+    }
 
 
 def _component(schemas: dict[str, Any], shape: type, mode: Literal["validation", "serialization"]) -> dict[str, str]:
@@ -334,9 +435,11 @@ def _add_links(doc: dict[str, Any]) -> None:
 
 
 def _error_response(schemas: dict[str, Any], status: int) -> dict[str, Any]:
+    """An error status's response (SCHEMA_422: a schema mismatch's, on complete and the callback)."""
+    shape = SchemaMismatchBody if status == SCHEMA_422 else Error
     response: dict[str, Any] = {
         "description": _ERRORS[status],
-        "content": {"application/json": {"schema": _component(schemas, Error, "serialization")}},
+        "content": {"application/json": {"schema": _component(schemas, shape, "serialization")}},
     }
     if status == 503:
         response["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}

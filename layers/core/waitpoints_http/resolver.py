@@ -18,7 +18,7 @@ from waitpoints_core.bodies import parse_json
 
 from .auth import authenticate
 from .request import body_bytes, header
-from .responses import extra_headers_for, from_error, status_for
+from .responses import error_body, extra_headers_for, from_error, status_for
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -82,7 +82,9 @@ def install(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(WaitpointError)  # type: ignore[untyped-decorator]
     def _domain_error(error: WaitpointError) -> Response[str]:
-        return json_error(status_for(error), error.message)
+        status = status_for(error)
+        body = json.dumps(error_body(error), separators=(",", ":"), ensure_ascii=False)
+        return Response(status, "application/json", body, extra_headers_for(status))
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:

@@ -53,5 +53,14 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response(status, {"error": message}, {**extra_headers_for(status), **(headers or {})})
 
 
+def error_body(error: WaitpointError) -> dict[str, Any]:
+    """`{"error": message}`; a schema mismatch also names the failing `path` and `rule`, and lists `errors`."""
+    body: dict[str, Any] = {"error": error.message}
+    if isinstance(error, SchemaMismatch):
+        body.update(path=error.path, rule=error.rule, errors=[dict(e) for e in error.errors])
+    return body
+
+
 def from_error(error: WaitpointError) -> dict[str, Any]:
-    return error_response(status_for(error), error.message)
+    status = status_for(error)
+    return json_response(status, error_body(error), extra_headers_for(status))

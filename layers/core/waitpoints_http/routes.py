@@ -9,13 +9,20 @@ TOKEN = f"{TOKENS}/{{id}}"
 COMPLETE = f"{TOKEN}/complete"
 FORCE_TIMEOUT = f"{TOKEN}/timeout"  # operator action: time a waiting token out now (secret key only)
 EXTEND = f"{TOKEN}/extend"  # operator action: move a waiting token's deadline later (secret key only)
+REJECT = f"{TOKEN}/reject"
 CALLBACK = f"{TOKEN}/callback/{{hash}}"
+APPROVAL = f"{TOKEN}/approval/{{hash}}"
 OPENAPI = f"{API}/openapi.json"
 
 
 def callback_url(base_url: str, token_id: str, url_hash: str) -> str:
     """A token's callback URL under `base_url` (the API's public origin, with a stage if it has one)."""
     return base_url.rstrip("/") + CALLBACK.format(id=token_id, hash=url_hash)
+
+
+def approval_url(base_url: str, token_id: str, url_hash: str) -> str:
+    """A token's approval page under `base_url`: a signed URL a person opens (its hash is not the callback's)."""
+    return base_url.rstrip("/") + APPROVAL.format(id=token_id, hash=url_hash)
 
 
 def route_key(method: str, path: str) -> str:

@@ -17,13 +17,16 @@ if TYPE_CHECKING:
 WIRE_STATUS = {TokenStatus.REJECTED: "COMPLETED"}
 
 
-def created(token: CreatedToken, url: str) -> dict[str, Any]:
-    return {
+def created(token: CreatedToken, url: str, approval_url: str | None = None) -> dict[str, Any]:
+    body = {
         "id": token.id,
         "url": url,
         "isCached": token.is_cached,
         "publicAccessToken": token.public_access_token,
     }
+    if approval_url is not None:  # extension: only for a token created with `approval`
+        body["approvalUrl"] = approval_url
+    return body
 
 
 def jwt_headers(token: CreatedToken) -> dict[str, str]:
@@ -68,6 +71,10 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
         body["description"] = item.description
     if item.audit is not None:  # extension: how the token ended (Trigger.dev's SDK ignores what it does not know)
         body["audit"] = audit(item.audit)
+    if item.schema is not None:  # extension: the completion schema, as stored
+        body["schema"] = json.loads(item.schema)
+    if item.approval is not None:  # extension: the approval page's texts
+        body["approval"] = item.approval
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)

@@ -25,6 +25,7 @@ from .. import (
     PermissionDeniedError,
     Token,
     TokenStatus,
+    WaitpointRejectedError,
     WaitpointsError,
     WaitpointTimeoutError,
 )
@@ -38,13 +39,22 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NOT_COMPLETED = 3
 EXIT_AUTH = 4
+EXIT_REJECTED = 5  # `tokens wait`: the token was rejected
 EXIT_INTERRUPTED = 130
 
-STATUS_STYLES = {TokenStatus.WAITING: "yellow", TokenStatus.COMPLETED: "green", TokenStatus.TIMED_OUT: "red"}
+STATUS_STYLES = {
+    TokenStatus.WAITING: "yellow",
+    TokenStatus.COMPLETED: "green",
+    TokenStatus.TIMED_OUT: "red",
+    TokenStatus.REJECTED: "red",
+}
 
 
 def exit_code(error: BaseException) -> int:
-    """The exit code for an error: 3 a wait that ended without completion, 4 auth, 2 configuration, else 1."""
+    """The exit code for an error: 3 a wait that ended without completion, 5 a rejection, 4 auth,
+    2 configuration, else 1."""
+    if isinstance(error, WaitpointRejectedError):
+        return EXIT_REJECTED
     if isinstance(error, WaitpointTimeoutError):
         return EXIT_NOT_COMPLETED
     if isinstance(error, AuthenticationError | PermissionDeniedError):

@@ -1,5 +1,6 @@
-"""``waitpoints tokens create | retrieve | list | complete | timeout | extend | wait | watch`` (``get`` is a hidden
-alias of ``retrieve``)."""
+"""``waitpoints tokens create | retrieve | list | complete | reject | timeout | extend | wait | watch``.
+
+``get`` is a hidden alias of ``retrieve``."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import NOT_GIVEN, Token, TokenStatus, WaitTimeoutError
+from .. import NOT_GIVEN, Token, TokenStatus, WaitpointRejectedError, WaitTimeoutError
 from .._subscription import watch as subscription_watch
 from .._types import format_iso, format_seconds
 from .options import Duration, Instant, api_options, human_delta, json_option, make_client, until
-from .output import EXIT_NOT_COMPLETED, Output, status_text, when_text
+from .output import EXIT_NOT_COMPLETED, EXIT_REJECTED, Output, status_text, when_text
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def tokens() -> None:
-    """Create, inspect, complete and wait on waitpoint tokens."""
+    """Create, inspect, complete, reject and wait on waitpoint tokens."""
 
 
 @tokens.command()
@@ -261,6 +262,42 @@ def extend(
 
 @tokens.command()
 @click.argument("token_id", metavar="ID")
+@click.option("--reason", metavar="TEXT", help="Why (at most 1,000 characters); shown to whoever waits.")
+@click.option("--data", "data", metavar="JSON", help="Any JSON value kept with the rejection.")
+@json_option
+@api_options
+@click.pass_obj
+def reject(
+    out: Output,
+    token_id: str,
+    reason: str | None,
+    data: str | None,
+    as_json: bool,
+    api_url: str | None,
+    secret_key: str | None,
+) -> None:
+    """Reject a token, with a --reason and --data if given.
+
+    A waiting workflow fails with Waitpoint.Rejected; 'waitpoints tokens wait' exits 5. Rejecting a token that
+    is already completed, rejected or timed out succeeds and changes nothing. --secret-key may be the token's
+    public access token.
+    """
+    value: Any = NOT_GIVEN
+    if data is not None:
+        try:
+            value = json.loads(data)
+        except ValueError as error:
+            raise click.BadParameter(f"not JSON ({error})", param_hint="--data") from None
+    with make_client(api_url, secret_key) as client:
+        client.reject_token(token_id, reason=reason, data=value)
+    if as_json:
+        out.json({"success": True})
+    else:
+        out.line(f"Rejected {token_id}")
+
+
+@tokens.command()
+@click.argument("token_id", metavar="ID")
 @click.option(
     "--timeout",
     type=Duration(),
@@ -289,8 +326,8 @@ def wait(
 ) -> None:
     """Wait until a token is completed, then print its output.
 
-    Exits 3 when the token times out, or when --timeout runs out first. With --json, prints the token as
-    the API returns it.
+    Exits 3 when the token times out, or when --timeout runs out first; exits 5 when it was rejected. With
+    --json, prints the token as the API returns it.
     """
     if poll_interval <= 0:
         raise click.BadParameter("must be positive", param_hint="--poll-interval")
@@ -315,6 +352,8 @@ def wait(
     out.error(str(result.error))
     if isinstance(result.error, WaitTimeoutError):
         out.info(f"The token still waits; run 'waitpoints tokens wait {token.id}' again to keep waiting.")
+    if isinstance(result.error, WaitpointRejectedError):
+        click.get_current_context().exit(EXIT_REJECTED)
     click.get_current_context().exit(EXIT_NOT_COMPLETED)
 
 
@@ -411,6 +450,8 @@ def show_token(out: Output, token: Token) -> None:
         expires = f"  (expires {when_text(expires_at)})" if expires_at else ""
         rows.append(("idempotency key", token.idempotency_key + expires))
     rows.append(("url", token.url))
+    if token.rejected:
+        rows.append(("rejected", token.reject_reason or "(no reason given)"))
     if token.error is not None:
         rows.append(("error", token.error.message))
     elif token.status is TokenStatus.COMPLETED:

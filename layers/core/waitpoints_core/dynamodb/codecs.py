@@ -44,6 +44,7 @@ LEAVE_WAITING = "waitingSk, duePk"  # REMOVE actions: leave WaitingIndex and Due
 # The condition of every write that needs the token still waiting, as seen now.
 STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
 
+SCHEMA = "completionSchema"  # a token's completion schema: a completing write without a check needs it absent
 ALL_INDEX = "AllIndex"  # listPk / listSk: every token of an environment
 WAITING_INDEX = "WaitingIndex"  # listPk / waitingSk: WAITING tokens (sparse)
 COMPLETED_INDEX = "CompletedIndex"  # listPk / completedSk (sparse)
@@ -197,6 +198,10 @@ def token_to_item(token: Waitpoint) -> dict[str, Any]:
         item["webhookSecret"] = {"B": token.webhook_secret}
     if token.audit is not None:
         item[AUDIT] = audit_value(token.audit)
+    if token.schema is not None:
+        item[SCHEMA] = {"S": token.schema}
+    if token.approval is not None:
+        item["approval"] = {"S": json.dumps(token.approval, separators=(",", ":"), ensure_ascii=False)}
     return item
 
 
@@ -287,13 +292,17 @@ _EXTENSION_FIELDS = (
     "lastDeliveryAt",
     "description",
     AUDIT,
+    "completionSchema",
+    "approval",
 )
 _EXTENSIONS = frozenset(_EXTENSION_FIELDS)
 
 
 def _extensions(item: dict[str, Any]) -> dict[str, Any]:
     """The fields only some tokens have: an output in S3, a completion rule, a webhook secret, deliveries."""
-    ref, size, rule, scheme, secret, deliveries, last, description, audit = map(item.get, _EXTENSION_FIELDS)
+    ref, size, rule, scheme, secret, deliveries, last, description, audit, schema, approval = map(
+        item.get, _EXTENSION_FIELDS
+    )
     return {
         "output_ref": ref["S"] if ref else None,
         "output_size": int(size["N"]) if size else None,
@@ -304,4 +313,6 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
         "last_delivery_at": int(last["N"]) if last else None,
         "description": description["S"] if description else None,
         "audit": value_to_audit(audit) if audit else None,
+        "schema": schema["S"] if schema else None,
+        "approval": json.loads(approval["S"]) if approval else None,
     }

@@ -104,6 +104,21 @@ class TokenItems(Table):
         The audit record, when given, is written by the same update."""
         return self._complete(token_id, env, output, now_ms, expires_at, unguarded_only=False, audit=audit)[0]
 
+    def complete_if_schemaless(
+        self,
+        token_id: str,
+        env: str | None,
+        output: Output | None,
+        now_ms: int,
+        expires_at: int,
+        audit: Audit | None = None,
+    ) -> tuple[Completion, Waitpoint | None]:
+        """The API's complete: one write completes a token without a completion schema. For a waiting token with
+        one, returns (GUARDED, the token), read from the failed write itself; its schema is checked first."""
+        return self._complete(
+            token_id, env, output, now_ms, expires_at, unguarded_only=False, schemaless_only=True, audit=audit
+        )
+
     def reject_token(
         self,
         token_id: str,
@@ -134,6 +149,7 @@ class TokenItems(Table):
         expires_at: int,
         *,
         unguarded_only: bool,
+        schemaless_only: bool = False,
         status: TokenStatus = TokenStatus.COMPLETED,
         audit: Audit | None = None,
     ) -> tuple[Completion, Waitpoint | None]:
@@ -170,6 +186,8 @@ class TokenItems(Table):
             values[":env"] = {"S": env}
         if unguarded_only:
             condition += " AND attribute_not_exists(completeWhen) AND attribute_not_exists(webhookScheme)"
+        if unguarded_only or schemaless_only:
+            condition += f" AND attribute_not_exists({codecs.SCHEMA})"
         try:
             with aws_errors():
                 self._ddb.update_item(
@@ -189,6 +207,8 @@ class TokenItems(Table):
             if old is None or (env is not None and old.env != env) or not old.exists_at(now_ms):
                 return Completion.NOT_FOUND, None
             if unguarded_only and old.guarded and old.seen_at(now_ms).status is TokenStatus.WAITING:
+                return Completion.GUARDED, old
+            if schemaless_only and old.schema is not None and old.seen_at(now_ms).status is TokenStatus.WAITING:
                 return Completion.GUARDED, old
             return Completion.ALREADY_FINAL, old
         return Completion.WON, None

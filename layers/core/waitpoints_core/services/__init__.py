@@ -1,6 +1,7 @@
 """The services, one per job: `auth` (keys, access tokens, environments), `tokens` (create, retrieve, complete,
-callback, force-timeout, extend), `listing` (pages and cursors), `workflows` (create-for-workflow, attach, resume,
-the sweep) and `lifecycle` (the lifecycle events the stream consumer publishes).
+reject, callback, force-timeout, extend), `listing` (pages and cursors), `approvals` (the approval page),
+`workflows` (create-for-workflow, attach, resume, the sweep) and `lifecycle` (the lifecycle events the stream
+consumer publishes).
 
 `WaitpointService` holds one of each, wired to the same store, signing keys and settings; each is built on first
 use, so a handler loads only the modules of the slices it touches.
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..keyring import KeyRing
     from ..ports import Blobs, EventPublisher, ResumeTarget, Store
+    from .approvals import ApprovalService
     from .auth import Authenticator
     from .lifecycle import LifecycleEvents
     from .listing import ListingService
@@ -74,3 +76,9 @@ class WaitpointService:
         from .lifecycle import LifecycleEvents
 
         return LifecycleEvents(self.settings, self._events)
+
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        from .approvals import ApprovalService
+
+        return ApprovalService(self.store, self.signing_keys, self.tokens)

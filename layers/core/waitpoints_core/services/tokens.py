@@ -58,6 +58,11 @@ class TokenService:
         ttl_ms = self._idempotency_ttl(request.idempotency_key_ttl)
         if request.idempotency_key is not None:
             key_expires_at = now + ttl_ms
+        schema = None
+        if request.completion_schema is not None:
+            from ..schemas import check_schema
+
+            schema = check_schema(request.completion_schema)
         token_id = ids.new_token_id()
         signature = request.webhook_signature
         token = Waitpoint(
@@ -74,6 +79,8 @@ class TokenService:
             description=request.description,
             webhook_scheme=signature.scheme if signature else None,
             webhook_secret=self._signing_keys.get().seal(signature.secret, token_id) if signature else None,
+            schema=schema,
+            approval=request.approval.stored() if request.approval is not None else None,
         )
         token_id = self._store.insert_token(token)
         signing = self._signing_keys.get()
@@ -83,6 +90,7 @@ class TokenService:
             callback_hash=signing.callback_hash(token_id),
             is_cached=token_id != token.id,
             public_access_token=signing.mint_access_token(env, token_id, now),
+            approval_hash=signing.approval_hash(token_id) if request.approval is not None else None,
         )
 
     def _idempotency_ttl(self, given: str | None) -> int:
@@ -120,6 +128,10 @@ class TokenService:
         """The credential in a token's callback URL (the HTTP edge builds the URL around it)."""
         return self._signing_keys.get().callback_hash(token_id)
 
+    def approval_hash(self, token_id: str) -> str:
+        """The credential in a token's approval URL: as strong as the callback hash, and not interchangeable."""
+        return self._signing_keys.get().approval_hash(token_id)
+
     def retrieve(self, env: str, raw_id: str) -> Waitpoint:
         now = now_ms()
         token_id = ids.normalize_token_id(raw_id)
@@ -140,7 +152,9 @@ class TokenService:
         """
         token_id = self._completable_id(principal, raw_id)
         output = None if data is MISSING else output_from_value(data)
-        return self._finish(token_id, principal.env, output, actor=actor or principal.actor())
+        return self._finish(
+            token_id, principal.env, output, actor=actor or principal.actor(), checked=None if data is MISSING else data
+        )
 
     def reject(
         self,
@@ -275,6 +289,10 @@ class TokenService:
         if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
             self._store.record_delivery(token.id, webhooks.delivery_id(headers, value), now)
             return False
+        if token.schema is not None:
+            from ..schemas import validate
+
+            validate(token.schema, value)  # SchemaMismatch (422): the token keeps waiting
         return self._store.complete_token(token.id, None, stored, now, expires_at, audit) is Completion.WON
 
     def _store_output(self, token_id: str, output: Output) -> Output:
@@ -313,16 +331,29 @@ class TokenService:
         output: Output | None,
         status: TokenStatus = TokenStatus.COMPLETED,
         actor: Actor | None = None,
+        checked: Any = None,
     ) -> bool:
+        """The one write that ends a token. A completion (never a rejection) is first written on the condition
+        that the token has no schema: a token without one pays no read and no validator; one with a schema comes
+        back from that failed write, `checked` (the data; None without) is validated, then written again."""
         stored = self._store_output(token_id, output) if output is not None else None
         now = now_ms()
         expires_at = (now + self._retention_ms) // 1000
-        if status is TokenStatus.REJECTED and stored is not None:
-            audit = actor.did(Action.REJECT, now) if actor else None
-            outcome = self._store.reject_token(token_id, env, stored, now, expires_at, audit)
-        else:
-            audit = actor.did(Action.COMPLETE, now) if actor else None
-            outcome = self._store.complete_token(token_id, env, stored, now, expires_at, audit)
+        try:
+            if status is TokenStatus.REJECTED and stored is not None:
+                audit = actor.did(Action.REJECT, now) if actor else None
+                outcome = self._store.reject_token(token_id, env, stored, now, expires_at, audit)
+            else:
+                audit = actor.did(Action.COMPLETE, now) if actor else None
+                outcome, waiting = self._store.complete_if_schemaless(token_id, env, stored, now, expires_at, audit)
+                if outcome is Completion.GUARDED and waiting is not None and waiting.schema is not None:
+                    from ..schemas import validate
+
+                    validate(waiting.schema, checked)  # SchemaMismatch (422): the token keeps waiting
+                    outcome = self._store.complete_token(token_id, env, stored, now, expires_at, audit)
+        except BaseException:
+            self._discard(stored)
+            raise
         if outcome is not Completion.WON:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:

@@ -1,7 +1,7 @@
 """Server-rendered HTML pages (issue 15): the approval page. Pure functions from plain data to
 `(status, headers, html)`; no I/O, no service calls (the handler does those)."""
 
-from .approval import ApprovalView, format_when, redirect_to, render_approval, render_not_found
+from .approval import ApprovalView, card_page, format_when, redirect_to, render_approval, render_not_found
 from .form import Decision, Field, FormResult, decode_form_body, form_fields, parse_decision, parse_form
 from .html import CONTENT_SECURITY_POLICY, security_headers
 
@@ -11,6 +11,7 @@ __all__ = [
     "Decision",
     "Field",
     "FormResult",
+    "card_page",
     "decode_form_body",
     "form_fields",
     "format_when",

@@ -71,6 +71,12 @@ def render_not_found() -> Page:
     return 404, security_headers(), document("Link not found", body)
 
 
+def card_page(status: int, heading: str, text: str) -> Page:
+    """A plain page with a heading and a sentence (busy, too large, wrong method): no form, no detail."""
+    body = _card(f'<h1>{esc(heading)}</h1>\n<p class="description">{esc(text)}</p>')
+    return status, security_headers(), document(heading, body)
+
+
 def redirect_to(location: str) -> Page:
     """303 See Other back to the page after a decision, so a reload shows the final state and posts nothing."""
     headers = {**security_headers(), "Location": location}
