@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from waitpoints_core import Delivery, get_service
 from waitpoints_core.runtime import decode_stream_record
-from waitpoints_http.metrics import count, instrument, milliseconds
+from waitpoints_http.metrics import count, error_name, instrument, milliseconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -30,7 +30,17 @@ def record_handler(record: DynamoDBRecord) -> None:
     token_change = decode_stream_record(change)
     if token_change is None:  # another kind of item (a waiter, a tag item, a key)
         return
-    counts = get_service().workflows.on_token_changed(token_change)
+    try:
+        counts = get_service().workflows.on_token_changed(token_change)
+    except Exception as error:
+        # Reported failed (a partial batch failure): Lambda retries it, the failure queue gets it past the
+        # retries. The other records of the batch are processed all the same (BatchProcessor isolates each).
+        count("ResumeFailures")
+        logger.warning(
+            "could not resume the workflows of a token; the record will be retried",
+            extra={"waitpoint_id": token_change.token_id, "error": error_name(error)},
+        )
+        raise
     count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
     count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:
