@@ -139,6 +139,6 @@ class Scheduler(threading.Thread):
                 "resources": [f"local-schedule-{self._pool.function.logical_id}"],
             }
             try:
-                self._pool.invoke(event)
+                self._pool.invoke(event, asynchronous=True)  # EventBridge invokes asynchronously
             except InvocationError as error:
                 print(error, flush=True)

@@ -131,7 +131,8 @@ class WorkflowService:
             return self.resume_target.fail(
                 task_token,
                 "Waitpoint.OutputTooLarge",
-                f"The output of waitpoint {token.id} is {size} bytes, over Step Functions' {limit}-byte limit. "
+                f"The output of waitpoint {token.id} is {size} bytes, over the {limit}-byte limit for resuming "
+                "a workflow (what its state's data can still hold once the output is merged into it). "
                 f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
             )
         return self.resume_target.succeed(task_token, output)
@@ -175,7 +176,7 @@ def isolated(token_id: str, on_failure: TokenFailure | None, work: Callable[...,
     """`work(*args)` for one token; None when it raised (reported to `on_failure`, or logged)."""
     try:
         return work(*args)
-    except Exception as exc:  # noqa: BLE001 - any failure is this token's alone
+    except Exception as exc:  # any failure is this token's alone
         if on_failure is not None:
             on_failure(token_id, exc)
         else:
