@@ -9,6 +9,7 @@ in this process, for tests that use in-process moto.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import json
@@ -174,6 +175,13 @@ class _Container:
         kind, detail = self._conn.recv()
         if kind != "ready":
             raise InvocationError(*detail)
+        # Opt-in (fault tests, the soak run): one file per live container, named <function>.<pid>.
+        self._pid_file: str | None = None
+        directory = os.environ.get("WAITPOINTS_CONTAINER_DIR")
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            self._pid_file = os.path.join(directory, f"{function.logical_id}.{self.process.pid}")
+            open(self._pid_file, "w").close()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         try:
@@ -192,6 +200,9 @@ class _Container:
         """Ask the worker process to end (join it afterwards: stopping many at once is then one wait)."""
         self._conn.close()
         self.process.terminate()
+        if self._pid_file:
+            with contextlib.suppress(OSError):
+                os.remove(self._pid_file)
 
 
 class ContainerPool:
