@@ -67,13 +67,16 @@ def _result_path_checked(original: Any) -> Any:
         size = len(json.dumps(env.stack[-1], separators=(",", ":"), ensure_ascii=False).encode())
         if size > STATE_DATA_LIMIT:
             name = StatesErrorNameType.StatesStatesDataLimitExceeded
-            cause = f"The state/task returned a result with a size exceeding the maximum number of bytes service limit ({size} bytes)."
+            cause = (
+                "The state/task returned a result with a size exceeding the maximum number of bytes service limit "
+                f"({size} bytes)."
+            )
             raise FailureEventException(
                 failure_event=FailureEvent(
                     env=env,
                     error_name=StatesErrorName(typ=name),
                     event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
                         taskFailedEventDetails=TaskFailedEventDetails(error=name.to_name(), cause=cause)
                     ),
                 )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 

@@ -115,6 +115,7 @@ def test_worst_case_create_deliveries_and_output_stay_inside_the_budget(
     assert final is not None and final.status.value == "COMPLETED" and final.output_ref is None
     final_size = _size(aws, token_id)
     spent = codecs.CREATE_BUDGET + codecs.DELIVERY_BUDGET + codecs.OUTPUT_BUDGET + codecs.FINAL_BUDGET
+    print(f"item bytes: after create {after_create}, after deliveries {after_deliveries}, final {final_size}")
     assert final_size <= spent < codecs.ITEM_LIMIT - codecs.RESERVED_BUDGET, final_size
 
 
