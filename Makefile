@@ -22,7 +22,7 @@ endif
 endif
 
 .PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load build deploy bench-notify
+	lock clean bench bench-resume bench-list load soak build deploy bench-notify
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
@@ -82,6 +82,9 @@ retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-k
 
 load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): throughput, p50/p99, final states [ARGS=...]
 	$(PY) -m bench.load $(ARGS)
+
+soak: $(STAMP) ## Soak run of a fresh local stack (loopback, bounded): 10 min of mixed load, final states, RSS flat [ARGS=--seconds N]
+	$(PY) -m bench.soak $(ARGS)
 
 bench-resume: $(STAMP) ## Time from a completion to SendTaskSuccess and to SendDurableExecutionCallbackSuccess on the local stack
 	$(PY) -m bench.resume_latency

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from waitpoints_core import Delivery, get_service
 from waitpoints_core.runtime import decode_stream_record
 from waitpoints_http import websocket
-from waitpoints_http.metrics import count, instrument, milliseconds
+from waitpoints_http.metrics import count, error_name, instrument, milliseconds
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -59,7 +59,17 @@ def _handle(token_change: TokenChange) -> None:
     published = service.lifecycle.publish(token_change)
     if published:
         count("EventsPublished")
-    counts = service.workflows.on_token_changed(token_change)
+    try:
+        counts = service.workflows.on_token_changed(token_change)
+    except Exception as error:
+        # Reported failed (a partial batch failure): Lambda retries it, the failure queue gets it past the
+        # retries. The other records of the batch are processed all the same (BatchProcessor isolates each).
+        count("ResumeFailures")
+        logger.warning(
+            "could not resume the workflows of a token; the record will be retried",
+            extra={"waitpoint_id": token_change.token_id, "error": error_name(error)},
+        )
+        raise
     count("WorkflowsResumed", counts.get(Delivery.SENT, 0))
     count("WorkflowsGone", counts.get(Delivery.GONE, 0))
     if counts:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .lambdas import ContainerPool, InvocationError
+from .lambdas import ContainerPool, InvocationError, RequestTooLarge, ResponseTooLarge
 from .template import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ GATEWAY_MESSAGES = {
     414: "Request-URI Too Long",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     501: "Not Implemented",
     505: "HTTP Version Not Supported",
 }
@@ -215,6 +216,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             result = binding.function.invoke(event)
             status, out_headers, out_body = _response_from(result)
+        except RequestTooLarge:  # the event (the body, base64 for binary, and its envelope) is over 6 MB
+            status, (out_headers, out_body) = 413, gateway_error(413)
+        except ResponseTooLarge as error:  # Lambda refused to return it: API Gateway has no answer to relay
+            print(error, file=sys.stderr)
+            status, (out_headers, out_body) = 502, gateway_error(502)
         except InvocationError as error:  # API Gateway answers a crashed integration with a 500
             print(error, file=sys.stderr)
             status, (out_headers, out_body) = 500, gateway_error(500)

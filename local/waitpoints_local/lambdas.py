@@ -9,8 +9,10 @@ in this process, for tests that use in-process moto.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
+import json
 import multiprocessing
 import os
 import queue
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any], Any], Any]
 MAX_CONTAINERS = 16
+# Lambda's invocation payload quotas: 6 MB for a synchronous request and response, 256 KB for an asynchronous
+# event (bytes of the JSON Lambda receives or returns). The pool enforces them, so what is too large on AWS is
+# too large locally too: the gateway answers 413 for the request and 502 for the response, as API Gateway does.
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 256 * 1024
 _START_TIMEOUT_SECONDS = 30
 _serial = itertools.count()
 
@@ -51,6 +58,10 @@ class LambdaContext:
         return 10_000
 
 
+def payload_size(value: Any) -> int:
+    return len(json.dumps(value).encode())
+
+
 class InvocationError(Exception):
     """Raised when the handler raised (a Lambda "function error"), with what Lambda would report."""
 
@@ -61,6 +72,38 @@ class InvocationError(Exception):
     def payload(self) -> dict[str, str]:
         """The function-error payload Lambda returns to its caller (Step Functions names the error after it)."""
         return {"errorType": self.error_type, "errorMessage": self.message}
+
+
+class RequestTooLarge(InvocationError):
+    """The event is over the invocation's payload limit: Lambda refuses it before any container runs."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            "RequestEntityTooLargeException", f"Request must be smaller than {limit} bytes for the invoke; got {size}"
+        )
+
+
+class ResponseTooLarge(InvocationError):
+    """The handler's response is over 6 MB: Lambda reports a function error instead of returning it."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "Function.ResponseSizeTooLarge",
+            f"Response payload size ({size} bytes) exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
+        )
+
+
+def check_request(event: Any, limit: int = SYNC_PAYLOAD_LIMIT) -> None:
+    size = payload_size(event)
+    if size > limit:
+        raise RequestTooLarge(size, limit)
+
+
+def check_response(result: Any) -> Any:
+    size = payload_size(result)
+    if size > SYNC_PAYLOAD_LIMIT:
+        raise ResponseTooLarge(size)
+    return result
 
 
 def load_handler(function: Function) -> Handler:
@@ -93,6 +136,11 @@ class LocalFunction:
         with self._lock:
             return _invoke(self._handler, self.function, event)
 
+    def invoke_checked(self, event: dict[str, Any], limit: int = SYNC_PAYLOAD_LIMIT) -> Any:
+        """invoke, with Lambda's payload quotas (what the local stack's pools always apply)."""
+        check_request(event, limit)
+        return check_response(self.invoke(event))
+
 
 def _serve(conn: Connection, function: Function, environment: dict[str, str]) -> None:
     """A container's main loop, in its worker process."""
@@ -112,6 +160,8 @@ def _serve(conn: Connection, function: Function, environment: dict[str, str]) ->
 
 
 class _Container:
+    dead = False
+
     def __init__(self, context: Any, function: Function, environment: dict[str, str]) -> None:
         self._conn, child = context.Pipe()
         self.process = context.Process(
@@ -125,10 +175,23 @@ class _Container:
         kind, detail = self._conn.recv()
         if kind != "ready":
             raise InvocationError(*detail)
+        # Opt-in (fault tests, the soak run): one file per live container, named <function>.<pid>.
+        self._pid_file: str | None = None
+        directory = os.environ.get("WAITPOINTS_CONTAINER_DIR")
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            self._pid_file = os.path.join(directory, f"{function.logical_id}.{self.process.pid}")
+            open(self._pid_file, "w").close()
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        self._conn.send(event)
-        kind, result = self._conn.recv()
+        try:
+            self._conn.send(event)
+            kind, result = self._conn.recv()
+        except (EOFError, OSError) as exc:  # the worker process died mid-invocation (killed, out of memory)
+            self.dead = True
+            raise InvocationError(
+                "Runtime.ExitError", f"RequestId: local Error: Runtime exited (exit code {self.process.exitcode})"
+            ) from exc
         if kind == "error":
             raise InvocationError(*result)
         return result
@@ -137,6 +200,9 @@ class _Container:
         """Ask the worker process to end (join it afterwards: stopping many at once is then one wait)."""
         self._conn.close()
         self.process.terminate()
+        if self._pid_file:
+            with contextlib.suppress(OSError):
+                os.remove(self._pid_file)
 
 
 class ContainerPool:
@@ -178,7 +244,13 @@ class ContainerPool:
             container.stop()
         return container
 
-    def invoke(self, event: dict[str, Any]) -> Any:
+    def invoke(self, event: dict[str, Any], *, asynchronous: bool = False) -> Any:
+        """Run one invocation, with Lambda's payload quotas (an asynchronous event: 256 KB, its result dropped)."""
+        check_request(event, ASYNC_PAYLOAD_LIMIT if asynchronous else SYNC_PAYLOAD_LIMIT)
+        result = self._invoke(event)
+        return None if asynchronous else check_response(result)
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
         try:
             container = self._idle.get_nowait()
         except queue.Empty:
@@ -186,7 +258,18 @@ class ContainerPool:
         try:
             return container.invoke(event)
         finally:
-            self._idle.put(container)
+            if container.dead:  # as on Lambda, the next invocation gets a fresh container (a cold start)
+                with self._lock:
+                    if container in self._all:
+                        self._all.remove(container)
+                container.stop()
+            else:
+                self._idle.put(container)
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of this function's containers (what a fault test kills, what a soak run measures)."""
+        with self._lock:
+            return [c.process.pid for c in self._all if c.process.pid is not None and not c.dead]
 
     def warm(self) -> None:
         container = self._start_container()

@@ -32,6 +32,71 @@ def _invoke_routed(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     return json.dumps(result), False, ""
 
 
+STATE_DATA_LIMIT = 262_144  # Step Functions' quota on a state's input and output and a task's result, bytes
+
+
+def _send_task_success_checked(original: Any) -> Any:
+    """SendTaskSuccess refuses an output over 256 KiB with InvalidOutput, as Step Functions does."""
+
+    def send_task_success(self: Any, task_token: str, outcome: str) -> Any:
+        if len((outcome or "").encode()) > STATE_DATA_LIMIT:
+            from moto.stepfunctions.parser.api import InvalidOutput
+
+            raise InvalidOutput(f"The output exceeds the maximum size of {STATE_DATA_LIMIT} bytes")
+        return original(self, task_token, outcome)
+
+    return send_task_success
+
+
+def _result_path_checked(original: Any) -> Any:
+    """A state's output after its ResultPath merge over 256 KiB fails the state with States.DataLimitExceeded
+    (terminal on AWS: Step Functions' quota on state data), as Step Functions does; moto has no such check."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    def _eval_body(self: Any, env: Any) -> None:
+        original(self, env)
+        size = len(json.dumps(env.stack[-1], separators=(",", ":"), ensure_ascii=False).encode())
+        if size > STATE_DATA_LIMIT:
+            name = StatesErrorNameType.StatesStatesDataLimitExceeded
+            cause = (
+                "The state/task returned a result with a size exceeding the maximum number of bytes service limit "
+                f"({size} bytes)."
+            )
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=name),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
+                        taskFailedEventDetails=TaskFailedEventDetails(error=name.to_name(), cause=cause)
+                    ),
+                )
+            )
+
+    return _eval_body
+
+
+def enforce_limits() -> None:
+    """Step Functions' 256 KiB state data, in moto's executor: SendTaskSuccess's output, and ResultPath's merge."""
+    from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if not getattr(ResultPath, "_waitpoints_checked", False):
+        ResultPath._eval_body = _result_path_checked(ResultPath._eval_body)  # type: ignore[method-assign]
+        ResultPath._waitpoints_checked = True  # type: ignore[attr-defined]
+        backend: Any = StepFunctionsParserBackend
+        backend.send_task_success = _send_task_success_checked(backend.send_task_success)
+
+
 def _placeholder_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -47,6 +112,7 @@ def start(endpoint: str, template: Template, pools: dict[str, ContainerPool], re
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
     ).raise_for_status()
     LambdaFunction._invoke_lambda = _invoke_routed  # type: ignore[method-assign]
+    enforce_limits()
     trust = {
         "Version": "2012-10-17",
         "Statement": [

@@ -84,9 +84,10 @@ class StreamPoller(threading.Thread):
                 failed = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
             except InvocationError:
                 if self._source.bisect_on_error and len(batch) > 1:
+                    # As on AWS, splitting a batch does not count towards the retry quota.
                     half = len(batch) // 2
-                    self._deliver(batch[:half], attempts + 1)
-                    self._deliver(batch[half:], attempts + 1)
+                    self._deliver(batch[:half], attempts)
+                    self._deliver(batch[half:], attempts)
                     return
                 failed = [batch[0]["dynamodb"]["SequenceNumber"]]
             if not failed:
@@ -139,6 +140,6 @@ class Scheduler(threading.Thread):
                 "resources": [f"local-schedule-{self._pool.function.logical_id}"],
             }
             try:
-                self._pool.invoke(event)
+                self._pool.invoke(event, asynchronous=True)  # EventBridge invokes asynchronously
             except InvocationError as error:
                 print(error, flush=True)

@@ -196,3 +196,40 @@ def test_output_over_the_step_functions_limit_fails_with_output_too_large(
     result = _finish(sfn, execution)
     assert result["status"] == "FAILED" and result["error"] == "Waitpoint.OutputTooLarge"
     assert api.get(f"{TOKENS}/{token['id']}").json()["output"] == body.decode()
+
+
+def test_the_local_stack_fails_a_result_path_merge_over_256_kib_as_step_functions_does(
+    api: httpx.Client, anonymous: httpx.Client, sfn: Any, local_stack: Stack
+) -> None:
+    """An output under the 245,760-byte limit is sent; merged by ResultPath into a state that already holds 30 KB
+    (over the 16 KiB margin a workflow must leave) it is over 256 KiB: States.DataLimitExceeded, locally too."""
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "ResultPath": "$.result",
+                "End": True,
+                "Parameters": {
+                    "FunctionName": WAIT_FOR_TOKEN_ARN,
+                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
+                },
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"merge-{uuid.uuid4().hex[:6]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
+    )["stateMachineArn"]
+    token = create(api)
+    execution = sfn.start_execution(
+        name=uuid.uuid4().hex, stateMachineArn=machine, input=json.dumps({"id": token["id"], "pad": "p" * 30_000})
+    )["executionArn"]
+    _waiting(sfn, execution, tasks=1)
+    body = b"x" * 240_000  # 240,002 bytes as a JSON string: under 245,760
+    response = anonymous.post(callback_path(token["url"]), content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 200
+    result = _finish(sfn, execution)
+    assert result["status"] == "FAILED" and result["error"] == "States.DataLimitExceeded", result

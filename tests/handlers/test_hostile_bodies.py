@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ def test_complete_whose_output_outgrows_what_retrieve_can_return_is_413(
     event = complete_event(load_event, secret_key, create()["id"], '{"data":' + growing + "}")
     assert len(event["body"]) < 3 * 1024 * 1024
     response = api(event)
-    assert response["statusCode"] == 413 and "once JSON-encoded" in body_of(response)["error"]
+    assert response["statusCode"] == 413 and "JSON-escaped" in body_of(response)["error"]
 
 
 def test_callback_whose_output_outgrows_the_item_limit_gets_an_answer(
@@ -84,3 +85,28 @@ def test_callback_whose_output_outgrows_the_item_limit_gets_an_answer(
 ) -> None:
     response = callback(callback_event(load_event, create()["url"], GROWING))
     assert response["statusCode"] in (200, 400, 413)
+
+
+def test_output_dense_in_quotes_that_retrieve_could_not_return_is_413_and_changes_nothing(
+    api: Invoke, callback: Invoke, aws: Deployment, create: Create, secret_key: str, load_event: LoadEvent
+) -> None:
+    """A quote is 1 byte of output, 4 of the retrieve response (escaped in the body, then the body in the Lambda
+    response): 1.6 MB of quotes is a 6.4 MB response, over Lambda's 6 MB. Refused at completion, so nothing is
+    lost; 1.4 MB of them fits, and retrieve's whole response (as Lambda would serialize it) is under 6 MB."""
+    from waitpoints_core.bodies import LAMBDA_RESPONSE_LIMIT
+
+    created = create()
+    token_id, url = created["id"], created["url"]
+    over = callback_event(load_event, url, '"' * 1_600_000)
+    over["headers"]["content-type"] = "text/plain"
+    response = callback(over)
+    assert response["statusCode"] == 413 and "Lambda's 6 MB" in body_of(response)["error"], response
+    token = aws.store.get_token(token_id)
+    assert token is not None and token.status.value == "WAITING"
+    fits = callback_event(load_event, url, '"' * 1_400_000)
+    fits["headers"]["content-type"] = "text/plain"
+    assert callback(fits)["statusCode"] == 200
+    retrieve = with_id(with_auth(load_event("api_retrieve_token"), secret_key), token_id)
+    answer = api(retrieve)
+    assert answer["statusCode"] == 200 and body_of(answer)["output"] == '"' * 1_400_000
+    assert 5_600_000 < len(json.dumps(answer).encode()) <= LAMBDA_RESPONSE_LIMIT

@@ -16,8 +16,19 @@ TEXT_TYPE = "text/plain"
 # Outputs larger than this go to S3 (a DynamoDB item holds 400 KB); they are also over Step Functions'
 # 262,144-byte limit, so resuming a workflow never needs them.
 OFFLOAD_BYTES = 256 * 1024
-# What retrieve can return: its response (the output JSON-escaped) must fit Lambda's 6 MB response payload.
-MAX_RETURNABLE_BYTES = 5 * 1024 * 1024
+# What retrieve can return: its final response must fit Lambda's 6 MB synchronous response payload. The output
+# is a JSON string in the body (escaped once, as ASCII: what Powertools' serializer writes), and the body is a
+# JSON string in the Lambda response (escaped again, by the runtime): a `"` takes 4 bytes, a 4-byte character 14,
+# a control character 7. RESPONSE_MARGIN is kept for the rest: the token's other fields, its URL and tags, the
+# headers and the response's framing (tags and ids are at most ~12 KiB, twice escaped well under the margin).
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+RESPONSE_MARGIN = 64 * 1024
+MAX_RETURNABLE_BYTES = LAMBDA_RESPONSE_LIMIT - RESPONSE_MARGIN
+
+
+def retrieve_response_bytes(text: str) -> int:
+    """What an output adds to retrieve's Lambda response: the text escaped twice, as the API escapes it."""
+    return len(json.dumps(json.dumps(text)))
 
 
 @dataclass(frozen=True)
@@ -34,14 +45,17 @@ class Output:
         return self.size if self.size is not None else len(self.text.encode())
 
     def check_returnable(self) -> None:
-        """Refuse an output retrieve could not return whole (it is never truncated)."""
-        if self.byte_size <= OFFLOAD_BYTES:
+        """Refuse an output retrieve could not return whole (it is never truncated): at completion time, so
+        nothing is lost (a 413 to the completer, the token still waiting)."""
+        if self.byte_size * 7 + 2 <= MAX_RETURNABLE_BYTES:  # 7: the most one byte can become, escaped twice
             return
-        escaped = len(json.dumps(self.text, ensure_ascii=False).encode())
-        if escaped > MAX_RETURNABLE_BYTES:
+        size = retrieve_response_bytes(self.text)
+        if size > MAX_RETURNABLE_BYTES:
             raise PayloadTooLarge(
-                f"The output is {escaped} bytes once JSON-encoded; the limit is "
-                f"{MAX_RETURNABLE_BYTES} bytes (what one response can return)"
+                f"The output would take {size} bytes of the retrieve response once JSON-escaped (twice: in the body, "
+                f"and the body in the Lambda response); the limit is {MAX_RETURNABLE_BYTES} bytes (Lambda's 6 MB "
+                f"response less {RESPONSE_MARGIN} bytes for the token's other fields). Send a smaller output, or "
+                "one with fewer characters that JSON escapes (quotes, backslashes, control and non-ASCII characters)"
             )
 
 

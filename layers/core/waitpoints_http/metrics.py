@@ -40,6 +40,15 @@ def count(name: str, value: int = 1, **dimensions: str) -> None:
             metric.add_dimension(name=key, value=dimension)
 
 
+def error_name(error: BaseException) -> str:
+    """What a log line may say of a failure: its type, and an AWS error's code (never its message, which may
+    quote the request)."""
+    source = error if hasattr(error, "response") else error.__cause__
+    response = getattr(source, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"{type(error).__name__}:{code}" if isinstance(code, str) else type(error).__name__
+
+
 def milliseconds(name: str, value: float) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
 

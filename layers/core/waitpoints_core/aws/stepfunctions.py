@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 GONE_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
-OUTPUT_LIMIT = 262_144  # Step Functions' task output limit, bytes of UTF-8
+STATE_DATA_LIMIT = 262_144  # Step Functions' quota on a task's result and on a state's input and output, bytes
+# The waiting state merges the output into its input (`ResultPath`), and a merged state over STATE_DATA_LIMIT
+# fails with States.DataLimitExceeded: terminal, and no Catch sees it. So an output is sent only when it leaves
+# OUTPUT_MARGIN for the rest of the state's data; a larger one fails the task with Waitpoint.OutputTooLarge,
+# which a Catch can handle. Keep a workflow's own state data under OUTPUT_MARGIN at the waiting state.
+OUTPUT_MARGIN = 16_384
+OUTPUT_LIMIT = STATE_DATA_LIMIT - OUTPUT_MARGIN  # 245,760 bytes of UTF-8
 ERROR_LIMIT = 256
 CAUSE_LIMIT = 32_768
 

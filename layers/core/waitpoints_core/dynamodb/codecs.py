@@ -66,6 +66,48 @@ LIST_FIELDS = (
 )
 
 
+# Item size (docs: "Item size calculations"): attribute names plus values, UTF-8; DynamoDB refuses any write
+# that would take an item past ITEM_LIMIT. Each attribute a request can grow has a budget, and the budgets
+# sum to well under the limit (SECURITY.md, "Item budget"; tests/handlers/test_item_budget.py drives each).
+ITEM_LIMIT = 400 * 1024
+OUTPUT_BUDGET = 256 * 1024 + 64  # `output` (bodies.OFFLOAD_BYTES; larger outputs go to S3) and its name
+CREATE_BUDGET = 96 * 1024  # what create writes: a 32 KiB body (schema, approval, description, completeWhen...),
+# re-encoded (completeWhen as ASCII JSON: up to 3 bytes per byte sent)
+DELIVERY_DIGESTS = "deliveryDigests"  # binary set of 16-byte SHA-256 prefixes of delivery ids
+DELIVERY_DIGEST_BYTES = 16
+DELIVERY_DIGESTS_CAP = 1024
+DELIVERY_BUDGET = DELIVERY_DIGESTS_CAP * DELIVERY_DIGEST_BYTES + 1024  # the set, counters, timestamps
+FINAL_BUDGET = 1024  # what ending a wait adds: status, completedAt, outputType, outputRef/outputSize, index keys
+RESERVED_BUDGET = 8 * 1024  # the audit record (door, key id, IP ≤ 45, user agent ≤ 256 characters) and slack
+assert OUTPUT_BUDGET + CREATE_BUDGET + DELIVERY_BUDGET + FINAL_BUDGET + RESERVED_BUDGET < ITEM_LIMIT
+
+
+def delivery_digest(delivery_id: str) -> bytes:
+    return hashlib.sha256(delivery_id.encode()).digest()[:DELIVERY_DIGEST_BYTES]
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it (names + values; numbers by their digits, a conservative bound)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return len(v) // 2 + 2
+    if kind == "B":
+        return len(v)
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: x}) for x in v)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(x) for x in v)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(x) for k, x in v.items())
+    return 1  # BOOL, NULL
+
+
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -215,19 +215,44 @@ class TokenItems(Table):
 
     def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool:
         """Count a callback that did not complete the token. A delivery id already recorded (a sender's
-        retry) is not counted again; returns whether this one was counted."""
+        retry) is not counted again; returns whether this one was counted.
+
+        Ids are kept as 16-byte digests in a binary set of at most codecs.DELIVERY_DIGESTS_CAP entries (about
+        20 KiB, whatever the ids hold): past the cap a delivery is counted without de-duplication, so no
+        sequence of deliveries can grow the item towards DynamoDB's 400 KB limit (codecs.ITEM_BUDGET)."""
+        if delivery_id is None:
+            return self._count_delivery(token_id, now_ms, None)
+        digest = codecs.delivery_digest(delivery_id)
+        try:
+            return self._count_delivery(token_id, now_ms, digest)
+        except ClientError as exc:
+            if error_code(exc) != codecs.CONDITION_FAILED:
+                raise
+            old = response_of(exc).get("Item") or {}
+        seen = {bytes(d) for d in old.get(codecs.DELIVERY_DIGESTS, {}).get("BS", [])}
+        if digest in seen or old.get("status", {}).get("S") != TokenStatus.WAITING.value:
+            return False
+        # Not a retry, yet refused: the set is full. Count it, without its id.
+        return self._count_delivery(token_id, now_ms, None)
+
+    def _count_delivery(self, token_id: str, now_ms: int, digest: bytes | None) -> bool:
+        """One conditional ADD: the counter, and the digest when there is one and the set has room (a refused
+        digest raises the condition failure, with the old item, for record_delivery to tell why)."""
         adds = ["deliveries :one"]
+        names = {"#status": "status"}
         values: dict[str, Any] = {
             ":one": {"N": "1"},
             ":now": {"N": str(now_ms)},
             ":waiting": {"S": TokenStatus.WAITING.value},
         }
         condition = "attribute_exists(pk) AND #status = :waiting"
-        if delivery_id is not None:
-            adds.append("deliveryIds :ids")
-            values[":ids"] = {"SS": [delivery_id]}
-            values[":id"] = {"S": delivery_id}
-            condition += " AND NOT contains(deliveryIds, :id)"
+        if digest is not None:
+            names["#ids"] = codecs.DELIVERY_DIGESTS
+            adds.append("#ids :ids")
+            values[":ids"] = {"BS": [digest]}
+            values[":id"] = {"B": digest}
+            values[":cap"] = {"N": str(codecs.DELIVERY_DIGESTS_CAP)}
+            condition += " AND NOT contains(#ids, :id) AND (attribute_not_exists(#ids) OR size(#ids) < :cap)"
         try:
             with aws_errors():
                 self._ddb.update_item(
@@ -235,13 +260,14 @@ class TokenItems(Table):
                     Key=codecs.token_key(token_id),
                     UpdateExpression=f"ADD {', '.join(adds)} SET lastDeliveryAt = :now",
                     ConditionExpression=condition,
-                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
+                    **({"ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if digest is not None else {}),
                 )
         except ClientError as exc:
-            if error_code(exc) != codecs.CONDITION_FAILED:
-                raise
-            return False
+            if digest is None and error_code(exc) == codecs.CONDITION_FAILED:
+                return False
+            raise
         return True
 
     def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool:

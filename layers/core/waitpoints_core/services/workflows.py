@@ -6,7 +6,9 @@ Functions, a callback id through Lambda's durable execution callbacks)."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .. import ids
 from ..bodies import OFFLOAD_BYTES, TEXT_TYPE
@@ -15,9 +17,9 @@ from ..errors import InvalidInput
 from ..models import TokenStatus
 from ..ports import Attachment, Delivery, Waiter, WaiterKind
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+T = TypeVar("T")
 
+if TYPE_CHECKING:
     from ..config import Settings
     from ..models import CreatedToken, Waitpoint
     from ..ports import ApiKeyStore, DueIndex, ListingStore, ResumeTarget, TokenChange, TokenStore, WaiterStore
@@ -107,24 +109,34 @@ class WorkflowService:
     def resume_waiters(self, token: Waitpoint) -> dict[Delivery, int]:
         """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted (a durable
         one marked resumed) once its execution has the outcome (or is gone), so a retry after a failure
-        resumes only the rest."""
+        resumes only the rest. One waiter that fails does not stop the others (`isolated`): the first failure
+        is raised after all were tried."""
         counts = {Delivery.SENT: 0, Delivery.GONE: 0}
+        failures: list[Exception] = []
         for waiter in self._store.waiters(token.id):
-            counts[self._resume(token, waiter)] += 1
+            delivery = isolated(token.id, _collect(failures), self._resume, token, waiter)
+            if delivery is None:
+                continue
+            counts[delivery] += 1
             if waiter.kind is WaiterKind.DURABLE:
                 self._store.mark_resumed(waiter, now_ms())
             else:
                 self._store.delete_waiter(waiter)
+        _raise_first(failures)
         return counts
 
     def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
         """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on
-        it and bring its tag items (what tag-filtered listings read) up to date."""
+        it and bring its tag items (what tag-filtered listings read) up to date. Neither step waits on the
+        other's failure; the first failure is raised once both were tried (the record is then retried)."""
         old, new = change.old, change.new
         if old is None or new is None or old.status is not TokenStatus.WAITING or new.status is TokenStatus.WAITING:
             return {}
-        self.sync_tag_items(new)
-        return self.resume_waiters(new)
+        failures: list[Exception] = []
+        isolated(new.id, _collect(failures), self.sync_tag_items, new)
+        counts = self.resume_waiters(new)
+        _raise_first(failures)
+        return counts
 
     def sync_tag_items(self, token: Waitpoint) -> None:
         """Bring a token's tag items up to date after it completed or timed out. Idempotent; a WAITING
@@ -155,27 +167,66 @@ class WorkflowService:
             return target.fail(
                 handle,
                 "Waitpoint.OutputTooLarge",
-                f"The output of waitpoint {token.id} is {size} bytes, over {what} {limit}-byte limit. "
-                f"Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
+                f"The output of waitpoint {token.id} is {size} bytes, over {what} {limit}-byte limit for resuming a "
+                f"workflow. Fetch it with GET /api/v1/waitpoints/tokens/{token.id} instead.",
                 {"waitpointId": token.id, "size": size, "limit": limit},
             )
         return target.succeed(handle, output)
 
-    def sweep_timeouts(self, budget_ms: int = 50_000, batch: int = 100) -> int:
+    def sweep_timeouts(self, budget_ms: int = 50_000, batch: int = 100, on_failure: TokenFailure | None = None) -> int:
         """Persist TIMED_OUT for waiting tokens past their timeout (their stream records then resume the
-        waiting workflows). Reads only the due index of each environment. Returns how many it timed out."""
+        waiting workflows). Reads only the due index of each environment. Returns how many it timed out.
+
+        Each token is isolated (`isolated`): one whose write fails is reported to `on_failure` and skipped, and
+        the sweep pages past it (the due index keeps returning it first), so every other token still times out;
+        the next sweep retries it."""
         started = now_ms()
         timed_out = 0
+        failed: set[str] = set()  # skipped from here on: queried past, never retried in this run
         for env in self._store.environments():
             while now_ms() - started < budget_ms:
                 now = now_ms()
-                due = self._store.due_tokens(env, now, batch)
+                due = self._store.due_tokens(env, now, batch + len(failed))
                 for token_id, timeout_at in due:
+                    if token_id in failed:
+                        continue
                     expires_at = (timeout_at + self._retention_ms) // 1000
-                    timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
-                if len(due) < batch:
+                    done = isolated(
+                        token_id, on_failure, self._store.time_out_token, token_id, timeout_at, now, expires_at
+                    )
+                    if done is None:
+                        failed.add(token_id)
+                    timed_out += bool(done)
+                if len(due) < batch + len(failed):
                     break
         return timed_out
+
+
+# Per-token isolation (issue 14, #1): what a sweep or a stream batch does for one token must never stop it for
+# the others. A failure is reported (the edge turns it into a metric and a log line) and the caller moves on.
+TokenFailure = Callable[[str, Exception], None]
+_logger = logging.getLogger(__name__)
+
+
+def isolated(token_id: str, on_failure: TokenFailure | None, work: Callable[..., T], *args: Any) -> T | None:
+    """`work(*args)` for one token; None when it raised (reported to `on_failure`, or logged)."""
+    try:
+        return work(*args)
+    except Exception as exc:  # any failure is this token's alone
+        if on_failure is not None:
+            on_failure(token_id, exc)
+        else:
+            _logger.warning("token skipped", extra={"waitpoint_id": token_id, "error": type(exc).__name__})
+        return None
+
+
+def _collect(failures: list[Exception]) -> TokenFailure:
+    return lambda _token_id, exc: failures.append(exc)
+
+
+def _raise_first(failures: list[Exception]) -> None:
+    if failures:
+        raise failures[0]
 
 
 REJECTION_CAUSE_LIMIT = 32_768  # Step Functions' cause limit, in characters
