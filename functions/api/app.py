@@ -16,6 +16,8 @@ from waitpoints_http.request import base_url, query_params
 from waitpoints_http.resolver import RoutePolicy, install, resolve
 from waitpoints_http.routes import COMPLETE, OPENAPI, TOKEN, TOKENS, resolver_path, route_key
 
+COMPLETED_HEADER = "X-Waitpoints-Completed"
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -71,14 +73,15 @@ def retrieve_token(id: str) -> dict[str, Any]:
 
 
 @app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")
-def complete_token(id: str) -> dict[str, bool]:
+def complete_token(id: str) -> Response[dict[str, bool]]:
     from waitpoints_core.request_models import CompleteTokenRequest, parse_request
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
     tokens, principal = get_service().tokens, app.context["principal"]
     won = tokens.complete(principal, id, request.data) if request.has_data else tokens.complete(principal, id)
     count("TokensCompleted", int(won))
-    return {"success": True}
+    # Whether this call completed the token (false: it was already final): an extension Trigger.dev's SDK ignores.
+    return Response(200, "application/json", {"success": True}, {COMPLETED_HEADER: "true" if won else "false"})
 
 
 @app.route(resolver_path(COMPLETE), method="OPTIONS", include_in_schema=False)
