@@ -12,16 +12,9 @@ STAMP := $(VENV)/.installed-dev-$(shell cat requirements-run.txt requirements-de
 # uv installs the pinned wheels in parallel, in seconds (pip takes minutes for moto and botocore on 2 cores);
 # pip installs uv itself (pinned in constraints.txt), and stands in for it if uv is not available.
 UV := $(VENV)/bin/uv
-PIP_INSTALL := { test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv \
-	  || true; } && if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY); \
-	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile; fi
-ENV ?= dev
-SAM_VENV := .venv-sam
-SAM := $(SAM_VENV)/bin/sam
-SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | cut -d' ' -f1)
-export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
-.DEFAULT_GOAL := help
+pip_install = { test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv \
+	  || true; } && if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) $(1); \
+	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(1); fi
 
 .PHONY: help run test unit key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
 	lock clean bench bench-resume bench-list load build deploy delete logs invoke
@@ -35,11 +28,11 @@ $(VENV)/bin/python:
 
 # Neither compiles bytecode up front: a module is compiled when it is first imported, not all of moto and botocore.
 $(RUN_STAMP): requirements-run.txt constraints.txt pyproject.toml | $(VENV)/bin/python
-	$(PIP_INSTALL) -r requirements-run.txt -e ".[cli]" -c constraints.txt  # -e: the SDK and the waitpoints command
+	$(call pip_install,-r requirements-run.txt -e ".[cli]" -c constraints.txt)  # -e: the SDK and the waitpoints command
 	@rm -f $(VENV)/.installed-run-* && touch $(RUN_STAMP)
 
 $(STAMP): requirements-run.txt requirements-dev.txt constraints.txt pyproject.toml | $(VENV)/bin/python
-	$(PIP_INSTALL) -r requirements-dev.txt -e ".[cli]" -c constraints.txt
+	$(call pip_install,-r requirements-dev.txt -e ".[cli]" -c constraints.txt)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000)
