@@ -12,6 +12,13 @@ STAMP := $(VENV)/.installed-dev-$(shell cat requirements-run.txt requirements-de
 # uv installs the pinned wheels in parallel, in seconds (pip takes minutes for moto and botocore on 2 cores);
 # pip installs uv itself (pinned in constraints.txt), and stands in for it if uv is not available.
 UV := $(VENV)/bin/uv
+ENV ?= dev
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | cut -d' ' -f1)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
+.DEFAULT_GOAL := help
 pip_install = { test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv \
 	  || true; } && if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) $(1); \
 	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(1); fi
