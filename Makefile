@@ -10,7 +10,8 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements-run.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-dev-$(shell cat requirements-run.txt requirements-dev.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 # uv installs the pinned wheels in parallel, in seconds (pip takes minutes for moto and botocore on 2 cores);
-# pip installs uv itself (pinned in constraints.txt), and stands in for it if uv is not available.
+# The venv is made without pip (ensurepip alone takes 10 s on a busy 2-core machine): the system's pip fetches uv
+# (pinned in constraints.txt) into it, and uv then adds pip. Without a system pip, a plain venv and its pip do it all.
 UV := $(VENV)/bin/uv
 ENV ?= dev
 SAM_VENV := .venv-sam
@@ -19,8 +20,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
 .DEFAULT_GOAL := help
-pip_install = { test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv \
-	  || true; } && if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) $(1); \
+pip_install = if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) $(1); \
 	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(1); fi
 
 .PHONY: help run test unit key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
@@ -31,7 +31,11 @@ help: ## List the targets (also what a bare `make` does)
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	if $(PYTHON) -m pip --version >/dev/null 2>&1 && $(PYTHON) -m venv --without-pip $(VENV) && \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv -c constraints.txt uv && \
+	  ln -sf ../uv/bin/uv $(UV) && UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) pip -c constraints.txt; \
+	then :; else rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
+	  { $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv || true; }; fi
 
 # Neither compiles bytecode up front: a module is compiled when it is first imported, not all of moto and botocore.
 $(RUN_STAMP): requirements-run.txt constraints.txt pyproject.toml | $(VENV)/bin/python

@@ -34,12 +34,21 @@ class AdminFailure(click.ClickException):
 @contextmanager
 def reported() -> Iterator[None]:
     """Admin and AWS errors as CLI errors, with the CLI's exit codes."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+    try:
+        from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+    except ImportError as error:
+        raise AdminFailure(
+            f"the repository's dependencies are missing ({error.name}): run 'make run' once in the clone", EXIT_USAGE
+        ) from None
 
     from .stacks import AdminError
 
     try:
         yield
+    except ImportError as error:  # a clone without its dependencies
+        raise AdminFailure(
+            f"the repository's dependencies are missing ({error.name}): run 'make run' once in the clone", EXIT_USAGE
+        ) from None
     except AdminError as error:
         raise AdminFailure(error.message, error.exit_code) from None
     except NoCredentialsError:
@@ -115,9 +124,9 @@ def keys() -> None:
 @target_options
 def create(env_name: str, stack: str | None, state_dir: Path) -> None:
     """Mint a secret key and print only the key, so that $(waitpoints keys create --env prod --stack s) captures it."""
-    from . import api_keys
-
     with reported():
+        from . import api_keys
+
         key = api_keys.create(api_keys.store(stack, state_dir, CLI_STACK), env_name)
     click.echo(key)
 
@@ -126,9 +135,9 @@ def create(env_name: str, stack: str | None, state_dir: Path) -> None:
 @target_options
 def list_(stack: str | None, state_dir: Path) -> None:
     """List the keys: id, environment, hint and creation time (never the keys themselves)."""
-    from . import api_keys
-
     with reported():
+        from . import api_keys
+
         rows = api_keys.listed(api_keys.store(stack, state_dir, CLI_STACK))
     for key in rows:
         click.echo(api_keys.row(key))
@@ -140,9 +149,9 @@ def list_(stack: str | None, state_dir: Path) -> None:
 @click.pass_obj
 def revoke(out: Output, key_id: str, stack: str | None, state_dir: Path) -> None:
     """Revoke the key with KEY_ID (the first column of 'waitpoints keys list')."""
-    from . import api_keys
-
     with reported():
+        from . import api_keys
+
         message = api_keys.revoke(api_keys.store(stack, state_dir, CLI_STACK), key_id, "waitpoints keys list")
     out.success(message)
 
@@ -160,9 +169,9 @@ def signing_keys_group() -> None:
 @click.pass_obj
 def rotate(out: Output, stack: str | None, state_dir: Path) -> None:
     """Add a signing key that signs from now on; outstanding URLs and access tokens stay valid."""
-    from . import signing_keys
-
     with reported():
+        from . import signing_keys
+
         message = signing_keys.rotate(signing_keys.secret_arn(stack, state_dir, CLI_STACK))
     out.success(message)
 
@@ -174,9 +183,9 @@ def rotate(out: Output, stack: str | None, state_dir: Path) -> None:
 @click.pass_obj
 def retire(out: Output, kid: str, force: bool, stack: str | None, state_dir: Path) -> None:
     """Remove the old signing key KID (k1, k2...): what it signed stops working."""
-    from . import signing_keys
-
     with reported():
+        from . import signing_keys
+
         message = signing_keys.retire(signing_keys.secret_arn(stack, state_dir, CLI_STACK), kid, force, "--force")
     out.success(message)
 
