@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name, value in month["items"].items():
         print(f"{name:<16} ${value:.2f}")
-    print(f"{'total':<16} ${month['total']:.2f} a month ({month['alarms']} alarms, {month['billed_alarm_metrics']} billed metrics)")
+    print(
+        f"{'total':<16} ${month['total']:.2f} a month "
+        f"({month['alarms']} alarms, {month['billed_alarm_metrics']} billed metrics)"
+    )
     return 0
 
 

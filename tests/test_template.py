@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from waitpoints_local.template import Template
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,8 +179,13 @@ def test_every_route_is_throttled_and_the_callback_route_has_its_own_limit() -> 
     assert parameters["CallbackThrottlingRateLimit"]["Default"] < parameters["ApiThrottlingRateLimit"]["Default"]
 
 
-@pytest.mark.parametrize(("function", "parameter"), [("ApiFunction", "ApiReservedConcurrency"), ("CallbackFunction", "CallbackReservedConcurrency")])
-def test_reserved_concurrency_is_a_parameter_that_empty_or_zero_leaves_unreserved(function: str, parameter: str) -> None:
+@pytest.mark.parametrize(
+    ("function", "parameter"),
+    [("ApiFunction", "ApiReservedConcurrency"), ("CallbackFunction", "CallbackReservedConcurrency")],
+)
+def test_reserved_concurrency_is_a_parameter_that_empty_or_zero_leaves_unreserved(
+    function: str, parameter: str
+) -> None:
     template = Template()
     condition, value, otherwise = template.resources[function]["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
     assert value == {"Ref": parameter} and otherwise == {"Ref": "AWS::NoValue"}

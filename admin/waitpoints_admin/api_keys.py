@@ -1,4 +1,5 @@
-"""Secret API keys of a deployment: `make key`, `make keys`, `make revoke-key`, and `waitpoints keys create|list|revoke`.
+"""Secret API keys of a deployment: `make key`, `make keys`, `make revoke-key`, and
+`waitpoints keys create|list|revoke`.
 
 Without --stack it works on the running local stack (found through .waitpoints/local.env); with --stack
 on that deployed stack, with the caller's AWS credentials. Creating prints only the key.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -20,6 +20,8 @@ from waitpoints_core.services.auth import mint_api_key
 from .stacks import MAKE_STACK, AdminError, TargetError, local_values, stack_table_name, target_args
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from waitpoints_core.ports import ApiKeyInfo as ApiKey
 
 CACHE_NOTE = "warm functions may accept it for up to WAITPOINTS_AUTH_CACHE_SECONDS (60 s)"

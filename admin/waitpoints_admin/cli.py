@@ -20,15 +20,36 @@ from waitpoints.cli.output import EXIT_AUTH, EXIT_USAGE, Output
 # call loads this module, and `waitpoints tokens ...` should not pay for boto3.
 F = TypeVar("F", bound=Callable[..., Any])
 CLI_STACK = "--stack NAME"
-AWS_DENIED = ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException")
+AWS_DENIED = (
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+)
 
 
 class AdminFailure(click.ClickException):
-    """An admin refusal (exit 1), a configuration error (2) or AWS refusing the credentials (4)."""
+    """An admin refusal or failure (exit 1)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = 1
+
+
+class AdminConfigurationError(AdminFailure):
+    """Where to act is unknown or unusable (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class AWSAuthFailure(AdminFailure):
+    """AWS refused the caller's credentials (exit 4)."""
+
+    exit_code = EXIT_AUTH
+
+
+def failure(message: str, exit_code: int = 1) -> AdminFailure:
+    kind = {EXIT_USAGE: AdminConfigurationError, EXIT_AUTH: AWSAuthFailure}.get(exit_code, AdminFailure)
+    return kind(message)
 
 
 @contextmanager
@@ -37,7 +58,7 @@ def reported() -> Iterator[None]:
     try:
         from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
     except ImportError as error:
-        raise AdminFailure(
+        raise failure(
             f"the repository's dependencies are missing ({error.name}): run 'make run' once in the clone", EXIT_USAGE
         ) from None
 
@@ -46,20 +67,20 @@ def reported() -> Iterator[None]:
     try:
         yield
     except ImportError as error:  # a clone without its dependencies
-        raise AdminFailure(
+        raise failure(
             f"the repository's dependencies are missing ({error.name}): run 'make run' once in the clone", EXIT_USAGE
         ) from None
     except AdminError as error:
-        raise AdminFailure(error.message, error.exit_code) from None
+        raise failure(error.message, error.exit_code) from None
     except NoCredentialsError:
-        raise AdminFailure(
+        raise failure(
             "no AWS credentials: configure them (aws configure, AWS_PROFILE...) to act on a deployed stack", EXIT_USAGE
         ) from None
     except NoRegionError:
-        raise AdminFailure("no AWS region: set AWS_REGION=<the stack's region>", EXIT_USAGE) from None
+        raise failure("no AWS region: set AWS_REGION=<the stack's region>", EXIT_USAGE) from None
     except ClientError as error:
         denied = error.response.get("Error", {}).get("Code") in AWS_DENIED
-        raise AdminFailure(f"AWS refused: {error}", EXIT_AUTH if denied else 1) from None
+        raise failure(f"AWS refused: {error}", EXIT_AUTH if denied else 1) from None
 
 
 def target_options(command: F) -> F:
@@ -85,8 +106,15 @@ def target_options(command: F) -> F:
 
 
 @click.command()
-@click.option("--port", type=int, envvar="WAITPOINTS_PORT", show_envvar=True, default=3000, show_default=True,
-              help="Port to listen on (0 picks a free one).")  # fmt: skip
+@click.option(
+    "--port",
+    type=int,
+    envvar="WAITPOINTS_PORT",
+    show_envvar=True,
+    default=3000,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--state-dir",
@@ -119,8 +147,13 @@ def keys() -> None:
 
 
 @keys.command()
-@click.option("--env", "env_name", required=True, metavar="NAME",
-              help="The environment: 1 to 32 of a-z, 0-9 and '-' (dev, staging, prod...). Created by its first key.")  # fmt: skip
+@click.option(
+    "--env",
+    "env_name",
+    required=True,
+    metavar="NAME",
+    help="The environment: 1 to 32 of a-z, 0-9 and '-' (dev, staging, prod...). Created by its first key.",
+)
 @target_options
 def create(env_name: str, stack: str | None, state_dir: Path) -> None:
     """Mint a secret key and print only the key, so that $(waitpoints keys create --env prod --stack s) captures it."""

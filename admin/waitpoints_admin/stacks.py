@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
-
 if TYPE_CHECKING:
     import argparse
 
@@ -43,6 +41,8 @@ def target_args(parser: argparse.ArgumentParser) -> None:
 
 def require_region(stack: str) -> None:
     """A deployed stack lives in one region: without one, say how to name it (not botocore's NoRegionError)."""
+    import boto3
+
     if boto3.session.Session().region_name is None:
         raise TargetError(
             f"no AWS region for stack {stack}: set AWS_REGION=<the stack's region> (or a region in your AWS profile)"
@@ -50,6 +50,8 @@ def require_region(stack: str) -> None:
 
 
 def stack_output(stack: str, name: str) -> str:
+    import boto3
+
     require_region(stack)
     outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     for output in outputs:

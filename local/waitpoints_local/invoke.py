@@ -35,8 +35,12 @@ def fill_placeholders(text: str, key: str, token_url: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make invoke", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--function", help="the function's logical id in template.yaml (ApiFunction, CallbackFunction...)")
+    parser = argparse.ArgumentParser(
+        prog="make invoke", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--function", help="the function's logical id in template.yaml (ApiFunction, CallbackFunction...)"
+    )
     parser.add_argument("--event", type=Path, help="a JSON event file (events/ holds one for every function)")
     args = parser.parse_args(argv)
 

@@ -261,7 +261,7 @@ class BaseClient:
             if not isinstance(result, dict) or result.get("success") is not True:
                 raise WireError('the complete response should be {"success": true}')
             # waitpoints says whether this call completed the token; another server (Trigger.dev) does not.
-            return response.headers.get(COMPLETED_HEADER, "true").strip().lower() != "false"
+            return str(response.headers.get(COMPLETED_HEADER, "true")).strip().lower() != "false"
 
         return APICall(self._request("POST", path, body=body), parse)
 

@@ -1,8 +1,8 @@
 """The SDK against the lowest and the newest httpx its range (pyproject.toml: httpx>=0.27,<1) allows.
 
 Each runs the SDK's unit tests (no local stack: a mock transport) in a throwaway virtualenv with only that httpx,
-pytest, anyio and the cli extra, the SDK taken from this checkout. uv builds the venvs (make installs it into .venv) in seconds
-from its cache; pip stands in without it. "Newest" is the newest release below 1 that the index offers.
+pytest, anyio and the cli extra, the SDK taken from this checkout. uv builds the venvs (make installs it into
+.venv) in seconds from its cache; pip stands in without it. "Newest" is the newest release below 1 on the index.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 def allowed_range() -> str:
     import tomllib
 
-    (httpx,) = [d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"] if "httpx" in d]
+    (httpx,) = [
+        d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"] if "httpx" in d
+    ]
     return httpx.replace(" ", "")
 
 

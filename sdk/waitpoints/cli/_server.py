@@ -47,7 +47,7 @@ def _stand_in(name: str, summary: str) -> click.Command:
 
 def clone_commands() -> list[click.Command]:
     """The clone's commands when its code is importable, else stand-ins that say what they need."""
-    if importlib.util.find_spec(CLONE_PACKAGE.split(".")[0]) is not None:
+    if importlib.util.find_spec(CLONE_PACKAGE.split(".", maxsplit=1)[0]) is not None:
         try:
             module = importlib.import_module(CLONE_PACKAGE)
         except ImportError:  # the clone without its dependencies (make run installs them)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-
 @click.group()
 def tokens() -> None:
     """Create, inspect, complete and wait on waitpoint tokens."""
