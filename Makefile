@@ -24,7 +24,7 @@ pip_install = if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet -
 	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(1); fi
 
 .PHONY: help run test unit key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load build deploy delete logs invoke
+	lock clean bench bench-resume bench-list load build deploy delete logs invoke delete-args logs-args
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
@@ -73,16 +73,21 @@ build: $(SAM_STAMP) ## sam build (no Docker needed)
 deploy: build ## Deploy with sam deploy (--guided the first time, writing samconfig.toml) [STACK=<name>] [ARGS=...]
 	$(SAM) deploy $(if $(wildcard samconfig.toml),,--guided) $(if $(STACK),--stack-name $(STACK)) $(ARGS)
 
-delete: $(SAM_STAMP) ## Delete a deployed stack: make delete [STACK=<name>] (default: samconfig.toml's) [ARGS=--no-prompts]
+# Usage checks come before $(SAM_STAMP), so that a wrong command line is told at once, before SAM CLI installs.
+delete-args:
 	@test -n "$(STACK)" -o -f samconfig.toml || { \
 	  echo "error: which stack? make delete STACK=<name> (or deploy once with make deploy, which writes samconfig.toml)"; exit 2; }
+
+delete: delete-args $(SAM_STAMP) ## Delete a deployed stack: make delete [STACK=<name>] (default: samconfig.toml's) [ARGS=--no-prompts]
 	$(SAM) delete $(if $(STACK),--stack-name $(STACK)) $(ARGS)
 
-logs: $(SAM_STAMP) ## Tail a deployed function's logs: make logs FN=ApiFunction [STACK=<name>] [ARGS=--start-time '10min ago']
+logs-args:
 	@test -n "$(FN)" || { echo "error: which function? make logs FN=<logical id, e.g. ApiFunction> [STACK=<name>]"; \
 	  grep -B1 -E '^    Type: AWS::Serverless::Function' template.yaml | grep -oE '^  [A-Za-z]+' | tr -d ' ' | sed 's/^/  /'; exit 2; }
 	@test -n "$(STACK)" -o -f samconfig.toml || { \
 	  echo "error: which stack? make logs FN=$(FN) STACK=<name> (or deploy once with make deploy, which writes samconfig.toml)"; exit 2; }
+
+logs: logs-args $(SAM_STAMP) ## Tail a deployed function's logs: make logs FN=ApiFunction [STACK=<name>] [ARGS=--start-time '10min ago']
 	$(SAM) logs --name $(FN) $(if $(STACK),--stack-name $(STACK)) --tail $(ARGS)
 
 invoke: $(RUN_STAMP) ## Invoke a function locally with a sample event on the embedded AWS, no Docker: make invoke FN=ApiFunction EVENT=events/api_create_token.json
