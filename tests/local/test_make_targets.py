@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from waitpoints_local.invoke import PLACEHOLDER_HASH, PLACEHOLDER_ID, PLACEHOLDER_KEY, fill_placeholders
 
 REPO = Path(__file__).resolve().parents[2]
