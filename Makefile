@@ -5,7 +5,14 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+# Two stamps: `make run` installs requirements-run.txt (what the local stack imports), every other target
+# requirements-dev.txt (run + the test, lint and bench tools). Both take their versions from constraints.txt.
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat requirements-run.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-dev-$(shell cat requirements-run.txt requirements-dev.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+# uv installs the pinned wheels in parallel, in seconds (pip takes minutes for moto and botocore on 2 cores);
+# The venv is made without pip (ensurepip alone takes 10 s on a busy 2-core machine): the system's pip fetches uv
+# (pinned in constraints.txt) into it, and uv then adds pip. Without a system pip, a plain venv and its pip do it all.
+UV := $(VENV)/bin/uv
 ENV ?= dev
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -13,6 +20,8 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements-sam.txt | cksum | c
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)/local:$(CURDIR)/admin:$(CURDIR)
 .DEFAULT_GOAL := help
+pip_install = if test -x $(UV); then UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) $(1); \
+	  else $(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(1); fi
 
 # Checked when the Makefile is read, before any prerequisite: the error names the target that was run.
 ifneq ($(filter revoke-key,$(MAKECMDGOALS)),)
@@ -22,19 +31,29 @@ endif
 endif
 
 .PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load soak build deploy bench-notify
+	lock clean bench bench-resume bench-list load soak build deploy bench-notify delete logs invoke delete-args logs-args
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
 
-$(STAMP): requirements-dev.txt constraints.txt pyproject.toml
+$(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or newer is needed (python3 --version)"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[cli]" -c constraints.txt  # the SDK and the waitpoints command
-	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	if $(PYTHON) -m pip --version >/dev/null 2>&1 && $(PYTHON) -m venv --without-pip $(VENV) && \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv -c constraints.txt uv && \
+	  ln -sf ../uv/bin/uv $(UV) && UV_NATIVE_TLS=1 $(UV) pip install --quiet --python $(PY) pip -c constraints.txt; \
+	then :; else rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
+	  { $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv || true; }; fi
 
-run: $(STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000)
+# Neither compiles bytecode up front: a module is compiled when it is first imported, not all of moto and botocore.
+$(RUN_STAMP): requirements-run.txt constraints.txt pyproject.toml | $(VENV)/bin/python
+	$(call pip_install,-r requirements-run.txt -e ".[cli]" -c constraints.txt)  # -e: the SDK and the waitpoints command
+	@rm -f $(VENV)/.installed-run-* && touch $(RUN_STAMP)
+
+$(STAMP): requirements-run.txt requirements-dev.txt constraints.txt pyproject.toml | $(VENV)/bin/python
+	$(call pip_install,-r requirements-dev.txt -e ".[cli]" -c constraints.txt)
+	@rm -f $(VENV)/.installed-* && touch $(STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP) ## Start the whole service locally (WAITPOINTS_PORT overrides 3000)
 	$(PY) -m waitpoints_local
 
 $(SAM_STAMP): requirements-sam.txt
@@ -56,8 +75,30 @@ smoke: $(STAMP) ## The black-box HTTP suite against a deployed stack (WAITPOINTS
 build: $(SAM_STAMP) ## sam build (no Docker needed)
 	$(SAM) build
 
-deploy: build ## sam deploy --guided
-	$(SAM) deploy --guided
+# samconfig.toml is yours, not the repository's (.gitignore): the first `make deploy` runs `sam deploy --guided`,
+# which asks for the stack name, region and parameters and saves them there; later deploys reuse them.
+deploy: build ## Deploy with sam deploy (--guided the first time, writing samconfig.toml) [STACK=<name>] [ARGS=...]
+	$(SAM) deploy $(if $(wildcard samconfig.toml),,--guided) $(if $(STACK),--stack-name $(STACK)) $(ARGS)
+
+# Usage checks come before $(SAM_STAMP), so that a wrong command line is told at once, before SAM CLI installs.
+delete-args:
+	@test -n "$(STACK)" -o -f samconfig.toml || { \
+	  echo "error: which stack? make delete STACK=<name> (or deploy once with make deploy, which writes samconfig.toml)"; exit 2; }
+
+delete: delete-args $(SAM_STAMP) ## Delete a deployed stack: make delete [STACK=<name>] (default: samconfig.toml's) [ARGS=--no-prompts]
+	$(SAM) delete $(if $(STACK),--stack-name $(STACK)) $(ARGS)
+
+logs-args:
+	@test -n "$(FN)" || { echo "error: which function? make logs FN=<logical id, e.g. ApiFunction> [STACK=<name>]"; \
+	  grep -B1 -E '^    Type: AWS::Serverless::Function' template.yaml | grep -oE '^  [A-Za-z]+' | tr -d ' ' | sed 's/^/  /'; exit 2; }
+	@test -n "$(STACK)" -o -f samconfig.toml || { \
+	  echo "error: which stack? make logs FN=$(FN) STACK=<name> (or deploy once with make deploy, which writes samconfig.toml)"; exit 2; }
+
+logs: logs-args $(SAM_STAMP) ## Tail a deployed function's logs: make logs FN=ApiFunction [STACK=<name>] [ARGS=--start-time '10min ago']
+	$(SAM) logs --name $(FN) $(if $(STACK),--stack-name $(STACK)) --tail $(ARGS)
+
+invoke: $(RUN_STAMP) ## Invoke a function locally with a sample event on the embedded AWS, no Docker: make invoke FN=ApiFunction EVENT=events/api_create_token.json
+	@$(PY) -m waitpoints_local.invoke $(if $(FN),--function '$(FN)') $(if $(EVENT),--event '$(EVENT)')
 
 bench: $(STAMP) ## Each operation beside its floor: DynamoDB requests and units, handler time, cold start, RSS, local req/s
 	$(PY) -m bench.perf_bench
@@ -65,19 +106,19 @@ bench: $(STAMP) ## Each operation beside its floor: DynamoDB requests and units,
 bench-list: $(STAMP) ## What listing costs: DynamoDB requests and items read per page, 10,000 and 100,000 tokens
 	$(PY) -m bench.list_bench
 
-key: $(STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
+key: $(RUN_STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_admin.api_keys --env $(ENV) $(if $(STACK),--stack $(STACK))
 
-keys: $(STAMP) ## List the secret keys (never the keys themselves): make keys [STACK=<stack>]
+keys: $(RUN_STAMP) ## List the secret keys (never the keys themselves): make keys [STACK=<stack>]
 	@$(PY) -m waitpoints_admin.api_keys --list $(if $(STACK),--stack $(STACK))
 
-revoke-key: $(STAMP) ## Revoke a key: make revoke-key KEY_ID=<id from make keys> [STACK=<stack>]
+revoke-key: $(RUN_STAMP) ## Revoke a key: make revoke-key KEY_ID=<id from make keys> [STACK=<stack>]
 	@$(PY) -m waitpoints_admin.api_keys --revoke '$(KEY_ID)' $(if $(STACK),--stack $(STACK))
 
-rotate-signing-key: $(STAMP) ## A new callback/JWT signing key; outstanding URLs stay valid [STACK=<stack>]
+rotate-signing-key: $(RUN_STAMP) ## A new callback/JWT signing key; outstanding URLs stay valid [STACK=<stack>]
 	@$(PY) -m waitpoints_admin.signing_keys $(if $(STACK),--stack $(STACK))
 
-retire-signing-key: $(STAMP) ## Remove an old signing key: make retire-signing-key KID=k1 [STACK=<stack>] [FORCE=1]
+retire-signing-key: $(RUN_STAMP) ## Remove an old signing key: make retire-signing-key KID=k1 [STACK=<stack>] [FORCE=1]
 	@$(PY) -m waitpoints_admin.signing_keys --retire '$(KID)' $(if $(FORCE),--force) $(if $(STACK),--stack $(STACK))
 
 load: $(STAMP) ## Load test of a fresh local stack (loopback only, bounded): throughput, p50/p99, final states [ARGS=...]
@@ -117,10 +158,10 @@ format: $(STAMP) ## Reformat the tree with ruff format, and apply ruff check's s
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lock: ## Re-lock constraints.txt after changing requirements-dev.txt
+lock: ## Re-lock constraints.txt after changing requirements-run.txt or requirements-dev.txt
 	rm -rf /tmp/waitpoints-lock && $(PYTHON) -m venv /tmp/waitpoints-lock
 	/tmp/waitpoints-lock/bin/pip install --quiet -r requirements-dev.txt
-	{ echo "# Locks every transitive dependency of requirements-dev.txt (regenerate: make lock)."; \
+	{ echo "# Locks every transitive dependency of requirements-dev.txt, which includes requirements-run.txt (regenerate: make lock)."; \
 	  /tmp/waitpoints-lock/bin/pip freeze | grep -v '^pip=='; } > constraints.txt
 
 clean: ## Remove .venv, .venv-sam, .aws-sam, .waitpoints and .pytest_cache

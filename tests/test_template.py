@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from waitpoints_local.template import Template
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +44,13 @@ def test_operator_parameters_all_have_defaults() -> None:
         "Tracing",
         "CorsAllowedOrigins",
         "AlarmEmail",
+        "LogRetentionDays",
+        "ApiThrottlingRateLimit",
+        "ApiThrottlingBurstLimit",
+        "CallbackThrottlingRateLimit",
+        "CallbackThrottlingBurstLimit",
+        "ApiReservedConcurrency",
+        "CallbackReservedConcurrency",
     ):
         assert "Default" in parameters[name], name
 
@@ -119,4 +128,69 @@ def test_the_api_may_query_the_table_and_its_indexes() -> None:
         "ApiId": {"Ref": "HttpApi"},
         "Path": "/api/v1/waitpoints/tokens",
         "Method": "GET",
+    }
+
+
+CALLBACK_ROUTE = "ANY /api/v1/waitpoints/tokens/{id}/callback/{hash}"
+
+
+def test_every_function_logs_to_its_own_log_group_with_the_retention_parameter() -> None:
+    template = Template()
+    groups = template.resources_of_type("AWS::Logs::LogGroup")
+    for function in template.functions():
+        props = template.resources[function.logical_id]["Properties"]
+        group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group_id == f"{function.logical_id}LogGroup"
+        assert groups[group_id]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert function.logical_id in groups[group_id]["LogGroupName"]["Fn::Sub"]
+    assert 30 in template.doc["Parameters"]["LogRetentionDays"]["AllowedValues"]
+
+
+def test_the_http_api_writes_access_logs_without_paths_query_strings_or_headers() -> None:
+    template = Template()
+    settings = template.resources["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
+    group = template.resources_of_type("AWS::Logs::LogGroup")["HttpApiAccessLogGroup"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    log_format = settings["Format"]
+    assert "$context.routeKey" in log_format and "$context.status" in log_format
+    # A callback URL's path carries its HMAC; a query string or a header may carry a secret.
+    for leak in ("$context.path", "rawQueryString", "querystring", "$request.", "authorizer", "$context.identity.user"):
+        assert leak.lower() not in log_format.lower(), leak
+    assert json.loads(log_format.replace("\n", "")).keys() >= {"requestId", "routeKey", "status"}
+
+
+def test_every_route_is_throttled_and_the_callback_route_has_its_own_limit() -> None:
+    template = Template()
+    props = template.resources["HttpApi"]["Properties"]
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+    }
+    assert props["RouteSettings"] == {
+        CALLBACK_ROUTE: {
+            "ThrottlingRateLimit": {"Ref": "CallbackThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "CallbackThrottlingBurstLimit"},
+        }
+    }
+    callback = next(f for f in template.functions() if f.logical_id == "CallbackFunction")
+    assert [route.key for route in callback.routes] == [CALLBACK_ROUTE]
+    parameters = template.doc["Parameters"]
+    assert parameters["CallbackThrottlingRateLimit"]["Default"] < parameters["ApiThrottlingRateLimit"]["Default"]
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter"),
+    [("ApiFunction", "ApiReservedConcurrency"), ("CallbackFunction", "CallbackReservedConcurrency")],
+)
+def test_reserved_concurrency_is_a_parameter_that_empty_or_zero_leaves_unreserved(
+    function: str, parameter: str
+) -> None:
+    template = Template()
+    condition, value, otherwise = template.resources[function]["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
+    assert value == {"Ref": parameter} and otherwise == {"Ref": "AWS::NoValue"}
+    assert template.doc["Parameters"][parameter]["Default"] == ""
+    refs = {"Ref": parameter}
+    assert template.conditions[condition] == {
+        "Fn::Not": [{"Fn::Or": [{"Fn::Equals": [refs, ""]}, {"Fn::Equals": [refs, "0"]}]}]
     }

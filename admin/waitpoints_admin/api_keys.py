@@ -1,4 +1,5 @@
-"""Secret API keys of a deployment: `make key`, `make keys`, `make revoke-key`.
+"""Secret API keys of a deployment: `make key`, `make keys`, `make revoke-key`, and
+`waitpoints keys create|list|revoke`.
 
 Without --stack it works on the running local stack (found through .waitpoints/local.env); with --stack
 on that deployed stack, with the caller's AWS credentials. Creating prints only the key.
@@ -9,19 +10,51 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from waitpoints_core import InvalidInput
 from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.services.auth import mint_api_key
 
-from .stacks import local_values, stack_table_name, target_args
+from .stacks import MAKE_STACK, AdminError, TargetError, local_values, stack_table_name, target_args
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from waitpoints_core.ports import ApiKeyInfo as ApiKey
+
+CACHE_NOTE = "warm functions may accept it for up to WAITPOINTS_AUTH_CACHE_SECONDS (60 s)"
 
 
-def store_for(args: argparse.Namespace) -> DynamoDBStore:
-    table = stack_table_name(args.stack) if args.stack else local_values(args.state_dir)["WAITPOINTS_TABLE_NAME"]
+def store(stack: str | None, state_dir: Path, name_a_stack: str = MAKE_STACK) -> DynamoDBStore:
+    """The key store of a deployed stack, or of the running local stack."""
+    table = stack_table_name(stack) if stack else local_values(state_dir, name_a_stack)["WAITPOINTS_TABLE_NAME"]
     return DynamoDBStore(boto3.client("dynamodb"), table)
+
+
+def create(keys: DynamoDBStore, env: str) -> str:
+    """Mint a key for `env` and return it (it is stored only as its SHA-256)."""
+    try:
+        return mint_api_key(keys, env)
+    except InvalidInput as error:
+        raise TargetError(error.message) from None
+
+
+def listed(keys: DynamoDBStore) -> list[ApiKey]:
+    return sorted(keys.api_keys(), key=lambda k: (k.env, k.created_at))
+
+
+def row(key: ApiKey) -> str:
+    return f"{key.key_id}  {key.env:<16} {key.hint:<24} {_iso(key.created_at)}"
+
+
+def revoke(keys: DynamoDBStore, key_id: str, list_hint: str = "make keys") -> str:
+    """Revoke the key with `key_id`; return what to tell the operator."""
+    revoked = keys.revoke_api_key(key_id)
+    if revoked is None:
+        raise AdminError(f"no key with id {key_id} (see {list_hint})")
+    return f"revoked {revoked.key_id} ({revoked.env}, {revoked.hint}); {CACHE_NOTE}"
 
 
 def _iso(ms: int) -> str:
@@ -39,28 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.revoke is not None and not args.revoke.strip():  # make revoke-key without KEY_ID=
         print("error: which key? make revoke-key KEY_ID=<id from make keys> [STACK=<stack>]", file=sys.stderr)
         return 2
-    store = store_for(args)
-    if args.list:
-        rows: list[Any] = sorted(store.api_keys(), key=lambda k: (k.env, k.created_at))
-        for key in rows:
-            print(f"{key.key_id}  {key.env:<16} {key.hint:<24} {_iso(key.created_at)}")
-        return 0
-    if args.revoke:
-        revoked = store.revoke_api_key(args.revoke)
-        if revoked is None:
-            print(f"error: no key with id {args.revoke} (see make keys)", file=sys.stderr)
-            return 1
-        print(
-            f"revoked {revoked.key_id} ({revoked.env}, {revoked.hint}); warm functions may accept it for up to "
-            "WAITPOINTS_AUTH_CACHE_SECONDS (60 s)",
-            file=sys.stderr,
-        )
-        return 0
     try:
-        print(mint_api_key(store, args.env))
-    except InvalidInput as error:
+        keys = store(args.stack, args.state_dir)
+        if args.list:
+            for key in listed(keys):
+                print(row(key))
+        elif args.revoke:
+            print(revoke(keys, args.revoke), file=sys.stderr)
+        else:
+            print(create(keys, args.env))
+    except AdminError as error:
         print(f"error: {error.message}", file=sys.stderr)
-        return 2
+        return error.exit_code
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The signing keys of a deployment: `make rotate-signing-key`, `make retire-signing-key KID=<id>`.
+"""The signing keys of a deployment: `make rotate-signing-key`, `make retire-signing-key KID=<id>`, and
+`waitpoints signing-keys rotate|retire`.
 
 Rotating adds a key and makes it the one that signs; every older key keeps verifying, so outstanding
 callback URLs and access tokens stay valid. Retiring removes an old key: what it signed stops working.
@@ -18,16 +19,20 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 from waitpoints_core.signing import retired, rotated
 
-from .stacks import local_values, stack_output, target_args
+from .stacks import MAKE_STACK, AdminError, local_values, stack_output, target_args
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SUPERSEDED_TAG = "waitpoints:superseded:"
 DEFAULT_CACHE_SECONDS = 300.0
+PICKUP_NOTE = "Warm functions pick the change up within WAITPOINTS_SIGNING_KEY_CACHE_SECONDS (300 s)."
 
 
 def cache_seconds() -> float:
@@ -48,7 +53,9 @@ def superseded_at(client: Any, secret_id: str, kid: str) -> datetime:
     return changed if isinstance(changed, datetime) else datetime.now(UTC)
 
 
-def retire_refusal(client: Any, secret_id: str, kid: str, now: datetime) -> str | None:
+def retire_refusal(
+    client: Any, secret_id: str, kid: str, now: datetime, force_hint: str = "FORCE=1 (--force)"
+) -> str | None:
     """Why `kid` may not be retired yet (a warm function could still sign with it), or None."""
     max_age = cache_seconds()
     safe_at = superseded_at(client, secret_id, kid) + timedelta(seconds=max_age)
@@ -58,8 +65,54 @@ def retire_refusal(client: Any, secret_id: str, kid: str, now: datetime) -> str 
     return (
         f"{kid} stopped being the current key less than WAITPOINTS_SIGNING_KEY_CACHE_SECONDS ({max_age:g} s) ago, "
         f"so warm functions may still sign new URLs with it; it is safe to retire from {_utc(safe_at)} "
-        f"(in {wait:.0f} s). To retire it now anyway (a compromised key): FORCE=1 (--force)"
+        f"(in {wait:.0f} s). To retire it now anyway (a compromised key): {force_hint}"
     )
+
+
+def secret_arn(stack: str | None, state_dir: Path, name_a_stack: str = MAKE_STACK) -> str:
+    """The signing secret of a deployed stack, or of the running local stack."""
+    if stack:
+        return stack_output(stack, "SigningSecretArn")
+    return local_values(state_dir, name_a_stack)["WAITPOINTS_SIGNING_SECRET_ARN"]
+
+
+def rotate(secret_id: str) -> str:
+    """Add a key that signs from now on; every older key keeps verifying. Returns what to tell the operator."""
+    client = boto3.client("secretsmanager")
+    current = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        previous = str(json.loads(current)["current"])
+        updated, kid = rotated(current)
+    except ValueError as error:
+        raise AdminError(str(error)) from None
+    client.put_secret_value(SecretId=secret_id, SecretString=updated)
+    # Stamped after the new key is in place: no function loads `previous` as current after this moment.
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    try:
+        client.tag_resource(SecretId=secret_id, Tags=[{"Key": SUPERSEDED_TAG + previous, "Value": stamp}])
+    except ClientError as error:  # e.g. no secretsmanager:TagResource: retiring then goes by the last change
+        print(f"warning: could not record when {previous} was superseded ({error})", file=sys.stderr)
+    return f"{kid} now signs new URLs and tokens; older keys still verify. {PICKUP_NOTE}"
+
+
+def retire(secret_id: str, kid: str, force: bool = False, force_hint: str = "FORCE=1 (--force)") -> str:
+    """Remove an old key: what it signed stops working. Refused while warm functions may still sign with it,
+    unless `force`. Returns what to tell the operator."""
+    client = boto3.client("secretsmanager")
+    current = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        updated = retired(current, kid)
+    except ValueError as error:
+        raise AdminError(str(error)) from None
+    refusal = None if force else retire_refusal(client, secret_id, kid, datetime.now(UTC), force_hint)
+    if refusal:
+        raise AdminError(refusal)
+    client.put_secret_value(SecretId=secret_id, SecretString=updated)
+    try:
+        client.untag_resource(SecretId=secret_id, TagKeys=[SUPERSEDED_TAG + kid])
+    except ClientError as error:  # the key is gone already; a stale tag only names a key that no longer exists
+        print(f"warning: could not remove the tag {SUPERSEDED_TAG}{kid} ({error})", file=sys.stderr)
+    return f"retired {kid}. {PICKUP_NOTE}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,40 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.retire is not None and not args.retire.strip():  # make retire-signing-key without KID=
         print("error: which key? make retire-signing-key KID=<old key id, e.g. k1> [STACK=<stack>]", file=sys.stderr)
         return 2
-    secret_id = (
-        stack_output(args.stack, "SigningSecretArn")
-        if args.stack
-        else local_values(args.state_dir)["WAITPOINTS_SIGNING_SECRET_ARN"]
-    )
-    client = boto3.client("secretsmanager")
-    current = client.get_secret_value(SecretId=secret_id)["SecretString"]
     try:
-        if args.retire:
-            updated, message = retired(current, args.retire), f"retired {args.retire}"
-            refusal = None if args.force else retire_refusal(client, secret_id, args.retire, datetime.now(UTC))
-            if refusal:
-                print(f"error: {refusal}", file=sys.stderr)
-                return 1
-        else:
-            previous = str(json.loads(current)["current"])
-            updated, kid = rotated(current)
-            message = f"{kid} now signs new URLs and tokens; older keys still verify"
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    client.put_secret_value(SecretId=secret_id, SecretString=updated)
-    if args.retire:
-        try:
-            client.untag_resource(SecretId=secret_id, TagKeys=[SUPERSEDED_TAG + args.retire])
-        except ClientError as error:  # the key is gone already; a stale tag only names a key that no longer exists
-            print(f"warning: could not remove the tag {SUPERSEDED_TAG}{args.retire} ({error})", file=sys.stderr)
-    else:  # stamped after the new key is in place: no function loads `previous` as current after this moment
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        try:
-            client.tag_resource(SecretId=secret_id, Tags=[{"Key": SUPERSEDED_TAG + previous, "Value": stamp}])
-        except ClientError as error:  # e.g. no secretsmanager:TagResource: retiring then goes by the last change
-            print(f"warning: could not record when {previous} was superseded ({error})", file=sys.stderr)
-    print(f"{message}. Warm functions pick the change up within WAITPOINTS_SIGNING_KEY_CACHE_SECONDS (300 s).")
+        secret_id = secret_arn(args.stack, args.state_dir)
+        print(retire(secret_id, args.retire, args.force) if args.retire else rotate(secret_id))
+    except AdminError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return error.exit_code
     return 0
 
 

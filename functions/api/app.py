@@ -27,6 +27,8 @@ from waitpoints_http.routes import (
     route_key,
 )
 
+COMPLETED_HEADER = "X-Waitpoints-Completed"
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -99,7 +101,7 @@ def retrieve_token(id: str) -> dict[str, Any]:
 
 
 @app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")
-def complete_token(id: str) -> dict[str, bool]:
+def complete_token(id: str) -> Response[dict[str, bool]]:
     from waitpoints_core.request_models import CompleteTokenRequest, parse_request
 
     request = parse_request(CompleteTokenRequest, app.context["body"])
@@ -110,7 +112,8 @@ def complete_token(id: str) -> dict[str, bool]:
     else:
         won = tokens.complete(principal, id, actor=actor)
     count("TokensCompleted", int(won))
-    return {"success": True}
+    # Whether this call completed the token (false: it was already final): an extension Trigger.dev's SDK ignores.
+    return Response(200, "application/json", {"success": True}, {COMPLETED_HEADER: "true" if won else "false"})
 
 
 @app.post(resolver_path(FORCE_TIMEOUT), summary="Force a waitpoint token to time out now (secret key only)")

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 TOKENS = "/api/v1/waitpoints/tokens"
+COMPLETED_HEADER = "X-Waitpoints-Completed"
 USER_AGENT = f"waitpoints-python/{__version__} python/{platform.python_version()}"
 
 
@@ -282,7 +283,8 @@ class BaseClient:
             result = self._json(response)
             if not isinstance(result, dict) or result.get("success") is not True:
                 raise WireError('the complete response should be {"success": true}')
-            return True
+            # waitpoints says whether this call completed the token; another server (Trigger.dev) does not.
+            return str(response.headers.get(COMPLETED_HEADER, "true")).strip().lower() != "false"
 
         return APICall(self._request("POST", path, body=body), parse)
 

@@ -147,10 +147,12 @@ class Client(BaseClient):
         return self._send(self._retrieve_call(token_or_id))
 
     def complete_token(self, token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
-        """Complete a token with ``data`` (any JSON value), which becomes its output; returns ``True``.
+        """Complete a token with ``data`` (any JSON value), which becomes its output; returns whether this call
+        completed it (``False``: it was already completed or timed out, and nothing changed).
 
         Leave ``data`` out to complete with no output. Completing a token that is already completed or
-        timed out succeeds and changes nothing: the first completion wins. Works with a token's public
+        timed out succeeds and changes nothing: the first completion wins. (A server that does not say, such as
+        Trigger.dev's, always gives ``True``.) Works with a token's public
         access token as the client's ``secret_key``.
         """
         return self._send(self._complete_call(token_or_id, data))
@@ -424,7 +426,7 @@ class AsyncClient(BaseClient):
         return await self._send(self._retrieve_call(token_or_id))
 
     async def complete_token(self, token_or_id: TokenOrId, data: Any = NOT_GIVEN) -> bool:
-        """Complete a token with ``data``; returns ``True``. See ``Client.complete_token``."""
+        """Complete a token with ``data``; returns whether this call completed it. See ``Client.complete_token``."""
         return await self._send(self._complete_call(token_or_id, data))
 
     async def force_timeout_token(self, token_or_id: TokenOrId) -> bool:

@@ -286,3 +286,14 @@ def test_create_and_retrieve_have_no_cors_headers(api: Invoke, secret_key: str, 
     event = with_auth(load_event("api_create_token"), secret_key)
     event["headers"]["origin"] = ORIGIN
     assert "access-control-allow-origin" not in headers_of(api(event))
+
+
+def test_the_completed_header_says_whether_this_call_completed_the_token(
+    api: Invoke, create: Create, secret_key: str, load_event: LoadEvent
+) -> None:
+    token_id = create()["id"]
+    first = api(complete_event(load_event, secret_key, token_id))
+    second = api(complete_event(load_event, secret_key, token_id, {"data": "late"}))
+    assert body_of(first) == body_of(second) == {"success": True}  # what Trigger.dev's SDK reads: unchanged
+    assert headers_of(first)["x-waitpoints-completed"] == "true"
+    assert headers_of(second)["x-waitpoints-completed"] == "false"

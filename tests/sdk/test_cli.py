@@ -105,6 +105,11 @@ def test_help_and_version(run: Run) -> None:
         ["tokens", "extend"],
         ["keys"],
         ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["signing-keys"],
+        ["signing-keys", "rotate"],
+        ["signing-keys", "retire"],
         ["dev"],
     ],
 )
@@ -180,6 +185,10 @@ def test_complete_then_retrieve_shows_the_output(run: Run, sdk: Client) -> None:
     token = sdk.create_token(tags=["cli"])
     done = run("tokens", "complete", token.id, '{"status": "approved", "n": 1}')
     assert (done.returncode, done.stdout.strip()) == (0, f"Completed {token.id}")
+    again = run("tokens", "complete", token.id, '"late"')  # the first completion wins, and the command says so
+    assert again.returncode == 0 and again.stdout.strip() == (
+        f"{token.id} was already final (COMPLETED): nothing changed (the first completion wins)"
+    )
     table = run("tokens", "retrieve", token.id)
     assert table.returncode == 0
     fields = {line.split()[0]: line for line in table.stdout.splitlines() if line and not line.startswith(" ")}
@@ -375,9 +384,45 @@ def test_keys_create_rejects_a_bad_environment_name(run: Run, local_state: Path)
     assert result.returncode == 2 and "env" in result.stderr
 
 
-def test_keys_create_without_a_running_local_stack_says_so(run: Run, tmp_path: Path) -> None:
-    result = run("keys", "create", "--env", "x", "--state-dir", str(tmp_path / "none"), configured=False)
-    assert result.returncode == 1 and "local.env not found" in result.stderr
+@pytest.mark.parametrize(
+    "args", [["keys", "create", "--env", "x"], ["keys", "list"], ["keys", "revoke", "k"], ["signing-keys", "rotate"]]
+)
+def test_the_admin_verbs_without_a_running_local_stack_exit_2_in_cli_syntax(
+    run: Run, tmp_path: Path, args: list[str]
+) -> None:
+    result = run(*args, "--state-dir", str(tmp_path / "none"), configured=False)
+    assert result.returncode == 2 and "local.env not found" in result.stderr, result.stderr
+    assert "--stack NAME" in result.stderr and "STACK=" not in result.stderr
+
+
+def test_keys_list_and_revoke(run: Run, local_state: Path, sdk_stack: SdkStack) -> None:
+    key = run("keys", "create", "--env", "cli-revoke", "--state-dir", str(local_state), configured=False).stdout.strip()
+    listed = run("keys", "list", "--state-dir", str(local_state), configured=False)
+    assert listed.returncode == 0 and key not in listed.stdout
+    (row,) = [line for line in listed.stdout.splitlines() if " cli-revoke " in line]
+    key_id = row.split()[0]
+    revoked = run("keys", "revoke", key_id, "--state-dir", str(local_state), configured=False)
+    assert revoked.returncode == 0 and f"revoked {key_id}" in revoked.stderr
+    again = run("keys", "revoke", key_id, "--state-dir", str(local_state), configured=False)
+    assert again.returncode == 1 and "waitpoints keys list" in again.stderr
+
+
+def test_the_clone_commands_are_stand_ins_without_the_clone() -> None:
+    from waitpoints.cli._server import CLONE_COMMANDS, _stand_in
+
+    for name, summary in CLONE_COMMANDS.items():
+        result = CliRunner().invoke(_stand_in(name, summary), ["create", "--env", "x"])
+        assert result.exit_code == 2 and "clone of the repository" in result.output and "make run" in result.output
+
+
+def test_no_color_reaches_error_lines(tmp_path: Path) -> None:
+    env = {k: v for k, v in cli_env().items() if k != "NO_COLOR"}
+    env["FORCE_COLOR"] = "1"
+    args = ["tokens", "retrieve", "waitpoint_x"]
+    plain = subprocess.run([*command(), "--no-color", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert plain.returncode == 2 and plain.stderr.startswith("Error: ") and "\x1b[" not in plain.stderr
+    coloured = subprocess.run([*command(), "--color", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert coloured.returncode == 2 and "\x1b[" in coloured.stderr
 
 
 def test_dev_runs_the_local_stack_until_ctrl_c(tmp_path: Path) -> None:
@@ -430,6 +475,10 @@ def test_list_json_table_and_all(run: Run, sdk: Client, sdk_stack: SdkStack) -> 
     assert len(json.loads(more.stdout)["data"]) == 1
     everything = run("tokens", "list", "--tag", tag, "--limit", "2", "--all", "--json")
     assert {t["id"] for t in json.loads(everything.stdout)["data"]} == set(ids)
+    rest = run("tokens", "list", "--tag", tag, "--limit", "2", "--all", "--after", body["pagination"]["next"], "--json")
+    assert [t["id"] for t in json.loads(rest.stdout)["data"]] == [t["id"] for t in json.loads(more.stdout)["data"]]
+    backwards = run("tokens", "list", "--tag", tag, "--all", "--before", body["pagination"]["next"])
+    assert backwards.returncode == 2 and "--before" in backwards.stderr
     table = run("tokens", "list", "--tag", tag, "--limit", "2")
     assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:2] == ["ID", "STATUS"]
     assert "More: add --after" in table.stderr

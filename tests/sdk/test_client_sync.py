@@ -197,6 +197,14 @@ def test_complete_wraps_the_data_and_returns_true() -> None:
     assert recorder.body() == {"data": {"status": "approved"}}
 
 
+@pytest.mark.parametrize(("header", "completed"), [("true", True), ("false", False), (None, True)])
+def test_complete_says_whether_this_call_completed_the_token(header: str | None, completed: bool) -> None:
+    """X-Waitpoints-Completed: false when the token was already final; a server without it (Trigger.dev) gives True."""
+    headers = {"X-Waitpoints-Completed": header} if header else None
+    client, _ = make(Recorder(ok({"success": True}, headers=headers)))
+    assert client.complete_token(TOKEN_ID) is completed
+
+
 def test_complete_without_data_sends_an_empty_object_and_none_sends_null() -> None:
     recorder = Recorder(ok({"success": True}))
     client, _ = make(recorder)

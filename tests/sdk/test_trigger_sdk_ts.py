@@ -221,3 +221,21 @@ def test_a_rejected_token_retrieves_and_lists_without_error(node: str, sdk_stack
     listed = value(results, "listed")
     assert [t["id"] for t in listed] == [results["id"]] and listed[0]["status"] == "COMPLETED"
     assert value(results, "listedCompleted") is not None  # a status filter of the SDK's own kinds works too
+
+
+def test_the_official_sdk_needs_only_trigger_api_url_and_trigger_secret_key(node: str, sdk_stack: SdkStack) -> None:
+    """A Trigger.dev user's environment, nothing else: no configure(), no WAITPOINTS_* variable."""
+    env = {
+        "PATH": str(Path(node).parent),
+        "HOME": str(TS_DIR),
+        "TRIGGER_API_URL": sdk_stack.url,
+        "TRIGGER_SECRET_KEY": sdk_stack.key,
+    }
+    result = subprocess.run(
+        [node, str(TS_DIR / "env_only.mjs")], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["id"].startswith("waitpoint_") and f"/tokens/{out['id']}/callback/" in out["url"]
+    assert (out["waiting"], out["completed"], out["output"]) == ("WAITING", "COMPLETED", {"approved": True})
+    assert stored(sdk_stack, out["id"])["status"] == "COMPLETED"

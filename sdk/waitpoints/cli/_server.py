@@ -1,63 +1,57 @@
-"""The server's code (``waitpoints_core``, ``waitpoints_local``, ``waitpoints_admin``) for ``keys`` and ``dev``.
+"""The clone's commands: ``dev``, ``keys`` and ``signing-keys`` run the server's own code, so they are not in the SDK.
 
-The SDK installs without the server. These two commands need a clone of the repository on the import path:
-an editable install of it (``pip install -e '.[cli]'``, as ``make`` does), or its folders on ``PYTHONPATH``
-(as ``make`` sets it). Nothing here edits ``sys.path``: a missing module is explained instead.
+They live in ``waitpoints_admin.cli``, in a clone of the repository. When that package can be imported (an editable
+install of the clone, ``pip install -e '.[cli]'``, which ``make run`` does, or its folders on ``PYTHONPATH``), its
+commands are added to ``waitpoints``; otherwise each is a stand-in that says what it needs and exits 2. Nothing
+here imports the server's packages by name (import-linter: the SDK speaks HTTP only) or edits ``sys.path``.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from types import ModuleType
-
-SERVER_DIRS = ("layers/core", "local", "admin", ".")
-
-
-def _is_repo(path: Path) -> bool:
-    return (path / "template.yaml").is_file() and (path / "local" / "waitpoints_local").is_dir()
-
-
-def find_repo() -> Path | None:
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents, Path(__file__).resolve().parents[3]):
-        if _is_repo(candidate):
-            return candidate
-    return None
+CLONE_PACKAGE = "waitpoints_admin.cli"
+CLONE_COMMANDS = {
+    "dev": "Run the local stack (needs a clone of the repository).",
+    "keys": "Secret API keys: create, list, revoke (needs a clone of the repository).",
+    "signing-keys": "Rotate and retire signing keys (needs a clone of the repository).",
+}
+NEEDS_CLONE = (
+    "'waitpoints {name}' runs the server's own code, which the waitpoints package does not ship: "
+    "in a clone of the repository run 'make run' once (it installs the clone with pip install -e '.[cli]'), "
+    "then use .venv/bin/waitpoints {name} ...; the make targets do the same (make help)."
+)
 
 
-def _missing_server_code(command: str, package: str) -> click.ClickException:
-    repo = find_repo()
-    if repo is None:
-        return click.ClickException(
-            f"'waitpoints {command}' needs the waitpoints repository (template.yaml, local/, layers/, admin/): "
-            "install a clone with pip install -e '.[cli]'"
-        )
-    path = os.pathsep.join(str(repo / d) if d != "." else str(repo) for d in SERVER_DIRS)
-    return click.ClickException(
-        f"'waitpoints {command}' cannot import {package}: in {repo}, run pip install -e '.[cli]' "
-        f"(or make, which does), or set PYTHONPATH={path}"
+class NeedsClone(click.ClickException):
+    exit_code = 2
+
+
+def _stand_in(name: str, summary: str) -> click.Command:
+    def explain(**_: Any) -> None:
+        raise NeedsClone(NEEDS_CLONE.format(name=name))
+
+    return click.Command(
+        name,
+        callback=explain,
+        help=summary + "\n\n" + NEEDS_CLONE.format(name=name),
+        short_help=summary,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=True,
     )
 
 
-def import_server_module(name: str, command: str) -> ModuleType:
-    """Import a module of the server's code, explaining a missing package or dependency instead of a traceback."""
-    package = name.split(".", 1)[0]
-    if importlib.util.find_spec(package) is None:
-        raise _missing_server_code(command, package)
-    try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        if error.name and error.name.split(".")[0] in ("waitpoints_core", "waitpoints_local", "waitpoints_admin"):
-            raise _missing_server_code(command, error.name) from None
-        raise click.ClickException(
-            f"'waitpoints {command}' needs the repository's development dependencies ({error.name} is missing): "
-            "run 'make run' once, or pip install -r requirements-dev.txt -c constraints.txt"
-        ) from None
+def clone_commands() -> list[click.Command]:
+    """The clone's commands when its code is importable, else stand-ins that say what they need."""
+    if importlib.util.find_spec(CLONE_PACKAGE.split(".", maxsplit=1)[0]) is not None:
+        try:
+            module = importlib.import_module(CLONE_PACKAGE)
+        except ImportError:  # the clone without its dependencies (make run installs them)
+            pass
+        else:
+            return list(module.COMMANDS)
+    return [_stand_in(name, summary) for name, summary in CLONE_COMMANDS.items()]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import WaitpointsError, __version__
-from .dev import dev
-from .keys import keys
+from ._server import clone_commands
 from .output import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, Output, describe_error, exit_code
 from .tokens import tokens
 
@@ -41,13 +40,24 @@ def cli(ctx: click.Context, color: bool | None) -> None:
 
 
 cli.add_command(tokens)
-cli.add_command(keys)
-cli.add_command(dev)
+for command in clone_commands():  # dev, keys, signing-keys: from a clone of the repository (waitpoints_admin.cli)
+    cli.add_command(command)
+
+
+def color_choice(argv: list[str]) -> bool | None:
+    """--color / --no-color as given (the last wins), so that errors reported outside a command obey it too."""
+    choice: bool | None = None
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg in ("--color", "--no-color"):
+            choice = arg == "--color"
+    return choice
 
 
 def run(argv: list[str]) -> int:
     """Run the CLI with ``argv``; return the exit code. Every failure is reported here, once."""
-    output = Output()
+    output = Output(color_choice(argv))
     try:
         result = cli.main(argv, prog_name="waitpoints", standalone_mode=False)
     except click.exceptions.Abort:
@@ -57,7 +67,10 @@ def run(argv: list[str]) -> int:
         output.error("interrupted")
         return EXIT_INTERRUPTED
     except click.ClickException as error:  # usage errors: 2
-        error.show()
+        if isinstance(error, click.UsageError):
+            error.show()  # with the usage line and the --help hint
+        else:
+            output.error(error.format_message())
         return error.exit_code
     except WaitpointsError as error:
         output.error(describe_error(error))

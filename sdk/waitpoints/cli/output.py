@@ -78,6 +78,7 @@ class Output:
             no_color=no_color,
             width=stdout_width,
             force_terminal=True if color else None,
+            color_system=None if color is False else "auto",  # --no-color: no styles at all, bold included
             soft_wrap=False,
         )
         self.err = Console(
@@ -87,6 +88,7 @@ class Output:
             emoji=False,
             no_color=no_color,
             force_terminal=True if color else None,
+            color_system=None if color is False else "auto",
             soft_wrap=True,
         )
 

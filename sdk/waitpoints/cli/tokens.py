@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import NOT_GIVEN, Token, TokenStatus, WaitpointRejectedError, WaitTimeoutError
+from .. import NOT_GIVEN, Client, Token, TokenStatus, WaitpointRejectedError, WaitpointsError, WaitTimeoutError
 from .._subscription import watch as subscription_watch
 from .._types import format_iso, format_seconds
 from .options import Duration, Instant, api_options, human_delta, json_option, make_client, until
 from .output import EXIT_NOT_COMPLETED, EXIT_REJECTED, Output, status_text, when_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from rich.text import Text
 
 
@@ -113,7 +115,7 @@ tokens.add_command(
 @click.option("--limit", type=click.IntRange(1, 100), metavar="N", help="Page size, 1 to 100 (server default 25).")
 @click.option("--after", metavar="CURSOR", help="The page after this cursor (printed under a page that has more).")
 @click.option("--before", metavar="CURSOR", help="The page before this cursor.")
-@click.option("--all", "all_pages", is_flag=True, help="Follow the pages to the end.")
+@click.option("--all", "all_pages", is_flag=True, help="Follow the pages to the end (from --after's page, if given).")
 @json_option
 @api_options
 @click.pass_obj
@@ -150,9 +152,11 @@ def list_(
         "to": to,
         "limit": limit,
     }
+    if all_pages and before:
+        raise click.UsageError("--all follows the pages forward to the end: give --after CURSOR with it, not --before")
     with make_client(api_url, secret_key) as client:
         if all_pages:
-            found = list(client.list_tokens(**filters))
+            found = list(every_page(client, filters, after))
             if as_json:
                 out.json({"data": [token.to_dict() for token in found], "pagination": {}})
             else:
@@ -168,6 +172,17 @@ def list_(
         out.info(f"More: add --after {page.next_cursor} (or use --all)")
     if page.previous_cursor:
         out.info(f"Newer: add --before {page.previous_cursor}")
+
+
+def every_page(client: Client, filters: dict[str, Any], after: str | None) -> Iterator[Token]:
+    """The tokens of every page from the one after `after` (the first page when None) to the last."""
+    cursor = after
+    while True:
+        page = client.list_tokens_page(**filters, after=cursor)
+        yield from page.data
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
 
 
 @tokens.command()
@@ -194,8 +209,8 @@ def complete(
     """Complete a token with DATA (JSON), which becomes its output.
 
     Without DATA the token completes with no output. Text must be quoted as JSON: '"approved"'.
-    Completing a token that is already completed or timed out succeeds and changes nothing.
-    --secret-key may be the token's public access token.
+    Completing a token that is already completed or timed out succeeds and changes nothing; the command
+    says which happened. --secret-key may be the token's public access token.
     """
     if data is not None and data_file is not None:
         raise click.UsageError("give DATA or --data-file, not both")
@@ -209,11 +224,20 @@ def complete(
                 f"not JSON ({error}); to send text, quote it: '\"{text[:40]}\"'", param_hint="DATA"
             ) from None
     with make_client(api_url, secret_key) as client:
-        client.complete_token(token_id, value)
+        completed = client.complete_token(token_id, value)
+        final: Token | None = None
+        if not completed and not as_json:
+            try:  # its status, for the message; a public access token may complete its token but not read it
+                final = client.retrieve_token(token_id)
+            except WaitpointsError:
+                final = None
     if as_json:
         out.json({"success": True})
-    else:
+    elif completed:
         out.line(f"Completed {token_id}")
+    else:
+        state = f" ({final.status.value})" if final is not None else ""
+        out.line(f"{token_id} was already final{state}: nothing changed (the first completion wins)")
 
 
 @tokens.command("timeout")
