@@ -6,7 +6,7 @@ a real token's id and hash (schemathesis dictionaries), so completions through t
 
 Two allowances, in the generated config. A schema-violating body may be refused with 413 (over the route's
 byte limit, which no JSON schema can state) as well as 400/422. And values that the document cannot
-describe as invalid may be a 400 on create and list, for `positive_data_acceptance` only: a JSON schema
+describe as invalid may be a 400 on create, list and extend, for `positive_data_acceptance` only: a JSON schema
 cannot say "in the future" (a timeout), "at most 365 days away", "at most the retention"
 (idempotencyKeyTTL) or "signed by this deployment" (a cursor). Every other check is strict on every
 operation, and complete, retrieve and the callback accept every schema-valid request. (schemathesis' pytest plugin
@@ -137,6 +137,10 @@ checks.positive_data_acceptance.expected-statuses = {json.dumps(SEMANTIC_400)}
 [[operations]]
 include-name = "GET /api/v1/waitpoints/tokens"
 checks.positive_data_acceptance.expected-statuses = {json.dumps(SEMANTIC_400)}
+
+[[operations]]
+include-name = "POST /api/v1/waitpoints/tokens/{{id}}/extend"
+checks.positive_data_acceptance.expected-statuses = {json.dumps(SEMANTIC_400)}
 """
 
 
@@ -213,5 +217,6 @@ def test_schemathesis_every_check_every_phase(stack: Stack, api: httpx.Client, t
     if log is not None:  # a local stack: count what really reached each operation
         counts = {op: sum(n for (r, _), n in requests.items() if r == route) for op, route in OPERATIONS.items()}
         print(f"schemathesis requests per operation (seed {SEED}): {counts}")
-        assert all(n >= MIN_REQUESTS for n in counts.values()), counts
+        # force-timeout takes only a path id and an empty body: fewer distinct requests exist to be generated.
+        assert all(n >= (MIN_REQUESTS // 2 if "/timeout" in op else MIN_REQUESTS) for op, n in counts.items()), counts
         assert not [key for key in requests if key[1] >= 500], requests

@@ -47,6 +47,15 @@ def refuse_surrogates(data: Any) -> Any:
     return data
 
 
+def refuse_nulls(data: Any, only: tuple[str, ...] | None = None) -> Any:
+    """An optional field is left out, never null (as Trigger.dev's schema and the OpenAPI document say)."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if value is None and (only is None or name in only):
+                raise ValueError(f"{name} must not be null; leave it out instead")
+    return data
+
+
 class WebhookSignature(BaseModel):
     """How callbacks to a token must be signed: the sender's scheme and its signing secret."""
 
@@ -103,6 +112,11 @@ class ApprovalRequest(BaseModel):
     reason_required: StrictBool = Field(
         default=False, alias="reasonRequired", description="Whether rejecting on the page needs a reason."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        return refuse_nulls(data)
 
     def stored(self) -> dict[str, Any]:
         """What the token keeps: the camelCase object, defaults left out."""
@@ -179,11 +193,7 @@ class CreateTokenRequest(BaseModel):
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
         refuse_surrogates(data)
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None:
-                    raise ValueError(f"{name} must not be null; leave it out instead")
-        return data
+        return refuse_nulls(data)
 
     def tag_list(self) -> list[str]:
         if self.tags is None:
@@ -276,7 +286,12 @@ class RejectTokenRequest(BaseModel):
     reason: Annotated[StrictStr, Field(max_length=MAX_REJECT_REASON_CHARS)] | None = Field(
         default=None, description="Why: shown to whoever waits (at most 1,000 characters)."
     )
-    data: Any = Field(default=None, description="Any JSON value, kept with the rejection.")
+    data: Any = Field(default=None, description="Any JSON value, kept with the rejection (null included).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_reason(cls, data: Any) -> Any:
+        return refuse_nulls(data, only=("reason",))
 
     @property
     def has_data(self) -> bool:
