@@ -598,6 +598,11 @@ class World:
     indexes: list[Index]
 
 
+# The API's and the WebSocket API's own URLs (the bench sets the one it needs, below; no subscriber listens),
+# and the event bus (the bench measures the resume, not the lifecycle events).
+UNMEASURED_ENV = frozenset({"WAITPOINTS_WS_MANAGEMENT_URL", "WAITPOINTS_API_URL", "WAITPOINTS_EVENT_BUS"})
+
+
 @contextmanager
 def moto_world() -> Iterator[World]:
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
@@ -623,7 +628,10 @@ def moto_world() -> Iterator[World]:
         env: dict[str, str] = {}
         functions = {f.logical_id: f for f in template.functions() if f.logical_id in set(FUNCTION_OF.values())}
         for function in functions.values():
-            env.update({k: str(resolve(v, refs, template.conditions)) for k, v in function.environment.items()})
+            for name, value in function.environment.items():
+                if name in UNMEASURED_ENV:
+                    continue
+                env[name] = str(resolve(value, refs, template.conditions))
         env["WAITPOINTS_API_URL"] = env.get("WAITPOINTS_API_URL") or "https://bench.example"
         os.environ.update(env)
         runtime.reset()
