@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 WAIT_FOR_TOKEN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
 
 
-def _finish(sfn: Any, execution: str, timeout: float = 20) -> dict[str, Any]:
+def _finish(sfn: Any, execution: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         description = sfn.describe_execution(executionArn=execution)
@@ -29,7 +29,7 @@ def _finish(sfn: Any, execution: str, timeout: float = 20) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def _waiting(sfn: Any, execution: str, tasks: int, timeout: float = 10) -> None:
+def _waiting(sfn: Any, execution: str, tasks: int, timeout: float = 30) -> None:
     """Block until the execution's `tasks`-th task has started (it is then waiting on its task token)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,7 +121,7 @@ def test_a_rejection_runs_its_catch_branch_with_the_reason(local_stack: Stack, s
 
 def test_token_timeout_runs_the_catch_branch(local_stack: Stack, sfn: Any) -> None:
     execution = _start_example(local_stack, sfn, timeout="1s")
-    result = _finish(sfn, execution, timeout=30)
+    result = _finish(sfn, execution, timeout=60)
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
     assert output["timedOut"] is True and output["error"] == "Waitpoint.TimedOut"
@@ -129,7 +129,7 @@ def test_token_timeout_runs_the_catch_branch(local_stack: Stack, sfn: Any) -> No
 
 def test_timeout_seconds_path_gives_a_precise_limit(local_stack: Stack, sfn: Any) -> None:
     execution = _start_example(local_stack, sfn, maxWaitSeconds=1)
-    result = _finish(sfn, execution, timeout=30)
+    result = _finish(sfn, execution, timeout=60)
     assert result["status"] == "SUCCEEDED" and json.loads(result["output"])["error"] == "States.Timeout"
 
 
