@@ -32,11 +32,11 @@ from typing import Any
 
 import boto3
 import httpx
+from waitpoints_local.stepfunctions import waiting_machine
 
 from tests.local_stack import running_stack
 
 TOKENS = "/api/v1/waitpoints/tokens"
-WAIT_FOR_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
 SCENARIOS = ("complete", "callback", "timeout", "list", "attach")
 
 
@@ -56,30 +56,6 @@ def _rss_kib(pid: int) -> int:
     return total
 
 
-def _workflow(sfn: Any) -> str:
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "End": True,
-                "Parameters": {
-                    "FunctionName": WAIT_FOR_TOKEN,
-                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
-                },
-            }
-        },
-    }
-    return str(
-        sfn.create_state_machine(
-            name=f"soak-{uuid.uuid4().hex[:6]}",
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
-        )["stateMachineArn"]
-    )
-
-
 def run(values: dict[str, str], stack_pid: int, seconds: float, workers: int, seed: int) -> int:
     url, key = values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"]
     sfn: Any = boto3.client(
@@ -89,7 +65,7 @@ def run(values: dict[str, str], stack_pid: int, seconds: float, workers: int, se
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    machine = _workflow(sfn)
+    machine = waiting_machine(sfn, "soak")
     expected: dict[str, tuple[str, Any]] = {}  # token id -> (final status, output data)
     executions: dict[str, str] = {}  # execution arn -> token id
     problems: list[str] = []

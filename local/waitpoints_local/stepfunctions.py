@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 import zipfile
 from typing import Any
 
@@ -146,3 +147,29 @@ def start(endpoint: str, template: Template, pools: dict[str, ContainerPool], re
         refs[logical_id] = sfn.create_state_machine(
             name=f"waitpoints-{logical_id}", definition=definition, roleArn=role, type=props.get("Type", "STANDARD")
         )["stateMachineArn"]
+
+
+WAIT_FOR_TOKEN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
+
+
+def waiting_machine(sfn: Any, name: str, result_path: str | None = None) -> str:
+    """A one-state workflow on the local stack that waits on the token `$.id` (`waitForTaskToken` with the
+    WaitForTokenFunction); returns its ARN. The tests and the soak run start executions of it."""
+    task: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "End": True,
+        "Parameters": {
+            "FunctionName": WAIT_FOR_TOKEN_ARN,
+            "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
+        },
+    }
+    if result_path is not None:
+        task["ResultPath"] = result_path
+    return str(
+        sfn.create_state_machine(
+            name=f"{name}-{uuid.uuid4().hex[:6]}",
+            definition=json.dumps({"StartAt": "Wait", "States": {"Wait": task}}),
+            roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
+        )["stateMachineArn"]
+    )

@@ -9,6 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from waitpoints_local.stepfunctions import waiting_machine
 
 from .helpers import TOKENS, callback_path, complete, create
 
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     import httpx
 
     from .conftest import Stack
-
-WAIT_FOR_TOKEN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
 
 
 def _finish(sfn: Any, execution: str, timeout: float = 60) -> dict[str, Any]:
@@ -48,26 +47,7 @@ def sfn(local_stack: Stack) -> Any:
 @pytest.fixture(scope="module")
 def wait_only(sfn: Any) -> str:
     """A workflow that waits on the waitpoint id in its input, and nothing else."""
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "End": True,
-                "Parameters": {
-                    "FunctionName": WAIT_FOR_TOKEN_ARN,
-                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
-                },
-            }
-        },
-    }
-    role = "arn:aws:iam::123456789012:role/waitpoints-local"
-    return str(
-        sfn.create_state_machine(
-            name=f"wait-only-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition), roleArn=role
-        )["stateMachineArn"]
-    )
+    return waiting_machine(sfn, "wait-only")
 
 
 def _start_example(local_stack: Stack, sfn: Any, **input_: Any) -> str:
@@ -203,26 +183,7 @@ def test_the_local_stack_fails_a_result_path_merge_over_256_kib_as_step_function
 ) -> None:
     """An output under the 245,760-byte limit is sent; merged by ResultPath into a state that already holds 30 KB
     (over the 16 KiB margin a workflow must leave) it is over 256 KiB: States.DataLimitExceeded, locally too."""
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "ResultPath": "$.result",
-                "End": True,
-                "Parameters": {
-                    "FunctionName": WAIT_FOR_TOKEN_ARN,
-                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
-                },
-            }
-        },
-    }
-    machine = sfn.create_state_machine(
-        name=f"merge-{uuid.uuid4().hex[:6]}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
-    )["stateMachineArn"]
+    machine = waiting_machine(sfn, "merge", result_path="$.result")
     token = create(api)
     execution = sfn.start_execution(
         name=uuid.uuid4().hex, stateMachineArn=machine, input=json.dumps({"id": token["id"], "pad": "p" * 30_000})

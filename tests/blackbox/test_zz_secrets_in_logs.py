@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 from waitpoints_core.signing import SigningKeys
+from waitpoints_local.stepfunctions import waiting_machine
 
 from .helpers import complete, create
-from .test_workflows import WAIT_FOR_TOKEN_ARN, _finish
+from .test_workflows import _finish
 
 if TYPE_CHECKING:
     import httpx
@@ -28,25 +28,7 @@ def _task_token_of_a_workflow(local_stack: Stack, api: httpx.Client) -> str:
     """Run a workflow that waits on a token; read its task token from the waiter item, then resume it."""
     sfn, ddb = local_stack.aws("stepfunctions"), local_stack.aws("dynamodb")
     token = create(api, timeout="1h")
-    definition = {
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "End": True,
-                "Parameters": {
-                    "FunctionName": WAIT_FOR_TOKEN_ARN,
-                    "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
-                },
-            }
-        },
-    }
-    machine = sfn.create_state_machine(
-        name=f"secrets-{uuid.uuid4().hex[:6]}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
-    )["stateMachineArn"]
+    machine = waiting_machine(sfn, "secrets")
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"id": token["id"]}))["executionArn"]
     deadline = time.monotonic() + 20
     while True:

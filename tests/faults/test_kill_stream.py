@@ -23,13 +23,13 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from waitpoints_local.stepfunctions import waiting_machine
 
 from tests.local_stack import running_stack
 
 pytestmark = pytest.mark.stack
 
 WORKFLOWS = 40
-WAIT_FOR_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:waitpoints-WaitForTokenFunction"
 
 
 KILLS = 6  # fewer than the event source mapping's 10 retries: a record that exhausts them goes to the failure queue
@@ -58,25 +58,7 @@ def test_killing_the_stream_consumer_mid_batch_resumes_every_workflow_exactly_on
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        definition = {
-            "StartAt": "Wait",
-            "States": {
-                "Wait": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                    "End": True,
-                    "Parameters": {
-                        "FunctionName": WAIT_FOR_TOKEN,
-                        "Payload": {"taskToken.$": "$$.Task.Token", "waitpointId.$": "$.id"},
-                    },
-                }
-            },
-        }
-        machine = sfn.create_state_machine(
-            name=f"kill-{uuid.uuid4().hex[:6]}",
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/waitpoints-local",
-        )["stateMachineArn"]
+        machine = waiting_machine(sfn, "kill")
         api = httpx.Client(
             base_url=values["WAITPOINTS_API_URL"],
             headers={"Authorization": f"Bearer {values['WAITPOINTS_SECRET_KEY']}"},
