@@ -283,22 +283,10 @@ class TokenItems(Table):
                     f"{codecs.ENTER_TIMED_OUT} REMOVE {codecs.LEAVE_WAITING}",
                     # The deadline is the one this sweep read: an extend since then moved it, and wins.
                     ConditionExpression="#status = :waiting AND timeoutAt <= :now AND timeoutAt = :timeoutAt",
-                    ExpressionAttributeNames={
-                        "#status": "status",
-                        "#output": "output",
-                        "#ttl": "ttl",
-                        "#audit": codecs.AUDIT,
-                    },
+                    ExpressionAttributeNames=_TIMED_OUT_NAMES,
                     ExpressionAttributeValues={
-                        ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
-                        ":waiting": {"S": TokenStatus.WAITING.value},
-                        ":output": {"S": fields["output"]},
-                        ":outputType": {"S": fields["output_type"]},
-                        ":true": {"BOOL": True},
-                        ":ttl": {"N": str(expires_at)},
-                        ":now": {"N": str(now_ms)},
+                        **_timed_out_values(fields, fields["audit"], now_ms, expires_at),
                         ":timeoutAt": {"N": str(timeout_at)},
-                        ":audit": codecs.audit_value(fields["audit"]),
                     },
                 )
         except ClientError as exc:
@@ -324,23 +312,11 @@ class TokenItems(Table):
                     "#output = :output, outputType = :outputType, outputIsError = :true, #ttl = :ttl, "
                     f"#audit = :audit, {codecs.ENTER_TIMED_OUT} REMOVE {codecs.LEAVE_WAITING}",
                     ConditionExpression=f"{codecs.STILL_WAITING} AND env = :env",
-                    ExpressionAttributeNames={
-                        "#status": "status",
-                        "#output": "output",
-                        "#ttl": "ttl",
-                        "#audit": codecs.AUDIT,
-                    },
+                    ExpressionAttributeNames=_TIMED_OUT_NAMES,
                     ExpressionAttributeValues={
-                        ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
-                        ":waiting": {"S": TokenStatus.WAITING.value},
-                        ":output": {"S": fields["output"]},
-                        ":outputType": {"S": fields["output_type"]},
-                        ":true": {"BOOL": True},
-                        ":ttl": {"N": str(expires_at)},
-                        ":now": {"N": str(now_ms)},
+                        **_timed_out_values(fields, audit, now_ms, expires_at),
                         ":nowSec": {"N": str(now_ms // 1000)},
                         ":env": {"S": env},
-                        ":audit": codecs.audit_value(audit),
                     },
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -418,3 +394,20 @@ class TokenItems(Table):
         if old is None or (env is not None and old.env != env) or not old.exists_at(now_ms):
             return Completion.NOT_FOUND, None
         return Completion.ALREADY_FINAL, old.seen_at(now_ms)
+
+
+_TIMED_OUT_NAMES = {"#status": "status", "#output": "output", "#ttl": "ttl", "#audit": codecs.AUDIT}
+
+
+def _timed_out_values(fields: dict[str, Any], audit: Audit, now_ms: int, expires_at: int) -> dict[str, Any]:
+    """The values every write that times a token out sets (the sweep's and an operator's)."""
+    return {
+        ":timedOut": {"S": TokenStatus.TIMED_OUT.value},
+        ":waiting": {"S": TokenStatus.WAITING.value},
+        ":output": {"S": fields["output"]},
+        ":outputType": {"S": fields["output_type"]},
+        ":true": {"BOOL": True},
+        ":ttl": {"N": str(expires_at)},
+        ":now": {"N": str(now_ms)},
+        ":audit": codecs.audit_value(audit),
+    }
