@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .conftest import Stack
 
 
-def _finish(sfn: Any, execution: str, timeout: float = 60) -> dict[str, Any]:
+def _finish(sfn: Any, execution: str, timeout: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         description = sfn.describe_execution(executionArn=execution)
@@ -101,7 +101,7 @@ def test_a_rejection_runs_its_catch_branch_with_the_reason(local_stack: Stack, s
 
 def test_token_timeout_runs_the_catch_branch(local_stack: Stack, sfn: Any) -> None:
     execution = _start_example(local_stack, sfn, timeout="1s")
-    result = _finish(sfn, execution, timeout=60)
+    result = _finish(sfn, execution, timeout=180)
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
     assert output["timedOut"] is True and output["error"] == "Waitpoint.TimedOut"
@@ -109,7 +109,7 @@ def test_token_timeout_runs_the_catch_branch(local_stack: Stack, sfn: Any) -> No
 
 def test_timeout_seconds_path_gives_a_precise_limit(local_stack: Stack, sfn: Any) -> None:
     execution = _start_example(local_stack, sfn, maxWaitSeconds=1)
-    result = _finish(sfn, execution, timeout=60)
+    result = _finish(sfn, execution, timeout=180)
     assert result["status"] == "SUCCEEDED" and json.loads(result["output"])["error"] == "States.Timeout"
 
 
