@@ -238,8 +238,8 @@ def test_keyboard_only_tab_order_and_enter_submits(page: Any, server: PageServer
         page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.id") == "f1"
     page.keyboard.type("42")
-    page.keyboard.press("Enter")  # implicit submission: the approve form's button
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's POST, then its answer
+        page.keyboard.press("Enter")  # implicit submission: the approve form's button
     assert [(d.action, d.data["amount"], d.data["reason"]) for d in server.decisions] == [("approve", 42, "damaged")]
 
 
