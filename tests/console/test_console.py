@@ -327,10 +327,11 @@ def test_an_open_token_updates_live_when_it_completes(page: Any, console_stack: 
     rows(page)
     page.goto(f"{stack.url}/console#/tokens/{token}")
     page.wait_for_selector("#actions-heading")
-    page.wait_for_timeout(1000)  # the page has subscribed
+    page.wait_for_timeout(3000)  # the page has subscribed
     with stack.client() as client:
         assert client.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "someone else"}}).status_code == 200
-    expect(page.get_by_text("Updated live: completed.")).to_be_visible(timeout=15_000)
+    # The transition reaches the page behind the stream's earlier records (each creation's, each completion's).
+    expect(page.get_by_text("Updated live: completed.")).to_be_visible(timeout=60_000)
     expect(page.locator(".page-head .badge")).to_contain_text("COMPLETED")
     expect(page.locator("pre.code").first).to_contain_text("someone else")
     expect(page.locator("dl.fields")).to_contain_text("Waiting for approval")  # the description is shown
