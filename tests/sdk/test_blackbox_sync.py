@@ -120,7 +120,7 @@ def test_complete_without_data_has_no_output(client: Client) -> None:
 def test_the_first_completion_wins(client: Client) -> None:
     created = client.create_token()
     assert client.complete_token(created, "first") is True
-    assert client.complete_token(created, "second") is True
+    assert client.complete_token(created, "second") is False  # already completed: this call changed nothing
     assert client.retrieve_token(created).output == "first"
 
 
@@ -338,7 +338,7 @@ def test_reject_token_then_for_token_is_not_ok_with_the_rejection(client: Client
     assert raised.value.reason == "Not this quarter"
     read = client.retrieve_token(token)
     assert read.rejected and read.reject_reason == "Not this quarter" and read.output is None
-    assert client.complete_token(token, {"late": True}) is True  # the first writer won: no change
+    assert client.complete_token(token, {"late": True}) is False  # the first writer won: no change
     assert client.retrieve_token(token).rejected
     assert token.id in {t.id for t in client.list_tokens(status="REJECTED", period="1h")}
     other = client.create_token(timeout="1h")
