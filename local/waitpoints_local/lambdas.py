@@ -9,6 +9,7 @@ in this process, for tests that use in-process moto.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
 import itertools
@@ -59,7 +60,14 @@ class LambdaContext:
 
 
 def payload_size(value: Any) -> int:
-    return len(json.dumps(value).encode())
+    """An event's size as Lambda counts it: JSON, binary attributes (a stream record's B and BS) in base64."""
+    return len(json.dumps(value, default=_base64).encode())
+
+
+def _base64(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class InvocationError(Exception):
