@@ -334,4 +334,4 @@ def test_an_open_token_updates_live_when_it_completes(page: Any, console_stack: 
     expect(page.get_by_text("Updated live: completed.")).to_be_visible(timeout=60_000)
     expect(page.locator(".page-head .badge")).to_contain_text("COMPLETED")
     expect(page.locator("pre.code").first).to_contain_text("someone else")
-    expect(page.locator("dl.fields")).to_contain_text("Waiting for approval")  # the description is shown
+    expect(page.locator("dl.fields").first).to_contain_text("Waiting for approval")  # the description is shown
