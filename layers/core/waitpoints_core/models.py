@@ -58,6 +58,7 @@ class Waitpoint:
     webhook_secret: bytes | None = field(default=None, repr=False)  # sealed (signing.SigningKeys.seal)
     deliveries: int = 0  # callbacks received that did not complete the token
     last_delivery_at: int | None = None
+    shard: int = 0  # the list shard it was written to (storage placement: see dynamodb/codecs.py)
 
     @property
     def guarded(self) -> bool:

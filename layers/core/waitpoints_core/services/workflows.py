@@ -131,14 +131,15 @@ class WorkflowService:
         started = now_ms()
         timed_out = 0
         for env in self._store.environments():
-            while now_ms() - started < budget_ms:
-                now = now_ms()
-                due = self._store.due_tokens(env, now, batch)
-                for token_id, timeout_at in due:
-                    expires_at = (timeout_at + self._retention_ms) // 1000
-                    timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
-                if len(due) < batch:
-                    break
+            for shard in range(self._store.due_shards(env)):  # every due partition of the environment
+                while now_ms() - started < budget_ms:
+                    now = now_ms()
+                    due = self._store.due_tokens(env, now, batch, shard)
+                    for token_id, timeout_at in due:
+                        expires_at = (timeout_at + self._retention_ms) // 1000
+                        timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
+                    if len(due) < batch:
+                        break
         return timed_out
 
 
