@@ -5,8 +5,8 @@ One source per index or tag partition (and per shard) for the most selective fil
 
 from __future__ import annotations
 
-import heapq
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..aws.errors import aws_errors
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 _MAX_FETCH = 1000
+_PARALLEL_QUERIES = 16  # botocore clients are thread-safe; the HTTP pool holds 10 connections by default
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor  # noqa: PLW0603 - one pool per container, made on the first sharded page
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=_PARALLEL_QUERIES, thread_name_prefix="list-shard")
+    return _executor
 
 
 class ListingQueries(ShardLayouts):
@@ -108,6 +117,12 @@ class ListingQueries(ShardLayouts):
         with aws_errors():
             page: dict[str, Any] = self._ddb.query(**request, Limit=limit)
         return page
+
+    def _query_all(self, requests: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+        """Several Queries at once (a round of a sharded merge costs one round trip, not one per shard)."""
+        if len(requests) <= 1:
+            return [self._query(request, limit) for request in requests]
+        return list(_pool().map(lambda request: self._query(request, limit), requests))
 
     def _read(
         self, source: _Source, keys: KeyRange, forward: bool, first_limit: int, remaining: Callable[[], int]
@@ -200,11 +215,12 @@ class _Merge:
         self.pending = [(_list_position(t), t) for t in backlog]
         self.found: dict[str, Waitpoint] = {}
         self.rounds = 0
+        self.top = now_ms  # where an open-ended forward range starts (raised to the newest item a probe saw)
 
     # Positions along the page's direction as milliseconds; `_ahead(a, b)`: a comes before b in the page.
     def _ms(self, bound: str | None) -> float:
         if bound is None:
-            return float(self.now) if self.forward else 0.0
+            return float(self.top) if self.forward else 0.0
         return float(int(bound[:13])) if bound[:13].isdigit() else (0.0 if bound < "0" else float(self.now))
 
     def run(self) -> list[Waitpoint]:
@@ -213,6 +229,8 @@ class _Merge:
             groups.setdefault(stream.source.group, stream)
         probe_limit = max(2, math.ceil(self.limit / len(self.streams)) + 1)
         self._round(list(groups.values()), None, probe_limit)
+        if self.pending:  # another container's clock may run ahead of ours
+            self.top = max(self.top, max(int(position[:13]) for position, _ in self.pending))
         while len(self.found) < self.limit and not all(s.done for s in self.streams):
             need = self.limit - len(self.found)
             live = [s for s in self.streams if not s.done]
@@ -220,7 +238,7 @@ class _Merge:
             kept = sum(s.kept for s in self.streams)
             covered = sum(self._covered(s) for s in self.streams)
             rate = len(self.streams) * max(kept, 1) / max(covered, 1.0)  # wanted items per ms, all sources
-            share = 0.9 if kept >= 8 else 0.6  # a thin estimate asks for less, so as not to overshoot
+            share = 1.0 if kept >= 8 else 0.75  # a thin estimate asks for less, so as not to overshoot
             # Past a few rounds the window doubles each round: a sparse range ends in a few more requests.
             width = max(1.0, share * need / rate) * 2 ** max(0, self.rounds - 4)
             edge = self._ms(frontier) - width if self.forward else self._ms(frontier) + width
@@ -265,8 +283,8 @@ class _Merge:
                     continue
             to_end = (low == keys.low) if forward else (high == keys.high)
             jobs.append((stream, self.queries._request(stream.source, low, high, forward), to_end))
-        for stream, request, to_end in jobs:
-            page = self.queries._query(request, limit)
+        pages = self.queries._query_all([request for _, request, _ in jobs], limit)
+        for (stream, _, to_end), page in zip(jobs, pages, strict=True):
             for item in page["Items"]:
                 token = codecs.item_to_token(item)
                 if self.wanted(token):
