@@ -219,7 +219,7 @@ def token_to_item(token: Waitpoint, shards: int = 1) -> dict[str, Any]:
         item["waitingSk"] = list_sk
         item["duePk"] = {"S": due_pk(token.env, shard)}
     else:
-        item["completedSk" if token.status is TokenStatus.COMPLETED else "timedOutSk"] = list_sk
+        item["timedOutSk" if token.status is TokenStatus.TIMED_OUT else "completedSk"] = list_sk  # REJECTED too
     if token.idempotency_key is not None:
         item["idemPk"] = {"S": idempotency_index_pk(token.env, token.idempotency_key)}
     if token.output is not None:
