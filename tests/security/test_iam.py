@@ -7,6 +7,7 @@ it makes is recorded, then turned into the IAM actions and resources that reques
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections import defaultdict
@@ -37,7 +38,10 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:Query", TABLE),  # tag partitions live in the table itself
+        ("dynamodb:Query", TABLE),  # tag partitions live in the table itself; so do a token's waiters
+        ("dynamodb:DeleteItem", TABLE),  # inline resume: a waiter once resumed
+        ("states:SendTaskSuccess", STATE_MACHINES),  # inline resume by the request that won the completion
+        ("states:SendTaskFailure", STATE_MACHINES),  # an output too large for Step Functions
         *{
             ("dynamodb:Query", f"index/{name}")
             for name in (
@@ -57,6 +61,11 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
     },
     "CallbackFunction": {
         ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:Query", TABLE),  # inline resume: the token's waiters,
+        ("dynamodb:GetItem", TABLE),  # the token they are resumed with,
+        ("dynamodb:DeleteItem", TABLE),  # and each waiter once resumed
+        ("states:SendTaskSuccess", STATE_MACHINES),
+        ("states:SendTaskFailure", STATE_MACHINES),  # an output too large for Step Functions
         ("secretsmanager:GetSecretValue", SECRET),
         ("s3:PutObject", OUTPUTS),
         ("s3:DeleteObject", OUTPUTS),
@@ -84,6 +93,9 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", "index/DueIndex"),
+        ("dynamodb:Query", TABLE),  # inline resume of a token it timed out: its waiters
+        ("dynamodb:DeleteItem", TABLE),
+        ("states:SendTaskFailure", STATE_MACHINES),  # Waitpoint.TimedOut
     },
     "ConsoleFunction": set(),  # static files only: the browser calls the token API with the operator's key
     # Exercised by tests/durable/test_example_function.py (a durable function does not run on moto).
@@ -262,10 +274,26 @@ def _exercise(stack: Stack) -> None:
     call("SweepFunction", {}, None)
     assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
     large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))  # outputs over 256 KiB live in S3
-    call("ApiFunction", events.complete(key, large["id"], {"data": "L" * 300_000}))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-large", "waitpointId": large["id"]}, None)
+    call("ApiFunction", events.complete(key, large["id"], {"data": "L" * 300_000}))  # too large: fails its waiter
+    huge = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-huge", "waitpointId": huge["id"]}, None)
+    call("CallbackFunction", events.callback(huge["id"], keys.callback_hash(huge["id"]), {"big": "H" * 300_000}))
     call("ApiFunction", events.retrieve(key, large["id"]))
     call("ApiFunction", events.complete(key, large["id"], {"data": "losing" * 60_000}))  # deletes its upload
     call("CallbackFunction", events.callback(large["id"], keys.callback_hash(large["id"]), {"late": "C" * 300_000}))
+    # The stream consumer is the safety net: what a completion with its inline resume off (or cut short) left.
+    netted = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    netted_large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-netted", "waitpointId": netted["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-netted-large", "waitpointId": netted_large["id"]}, None)
+    inline = os.environ.get("WAITPOINTS_INLINE_RESUME_MS")
+    os.environ["WAITPOINTS_INLINE_RESUME_MS"] = "0"
+    try:
+        call("ApiFunction", events.complete(key, netted["id"], {"data": {"ok": True}}))
+        call("ApiFunction", events.complete(key, netted_large["id"], {"data": "N" * 300_000}))
+    finally:
+        os.environ["WAITPOINTS_INLINE_RESUME_MS"] = inline or "0"
     call("StreamFunction", {"Records": stack.bridge.deliver_stream()}, None)
     _exercise_realtime(call, key, plain, tagged)
 

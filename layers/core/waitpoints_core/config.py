@@ -26,6 +26,9 @@ class Settings:
     # The WebSocket API's @connections endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); the
     # realtime function falls back to the one its event names, a function without such events needs it set.
     realtime_management_url: str | None = None
+    # The request that wins a completion resumes the token's waiters itself, for at most this long (0: off, the
+    # stream consumer alone resumes them). The stream stays the safety net for whatever it did not finish.
+    inline_resume_ms: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             signing_key_cache_seconds=float(env.get("WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "300")),
             cors_origins=tuple(o.strip() for o in env.get("WAITPOINTS_CORS_ORIGINS", "*").split(",") if o.strip()),
             realtime_management_url=env.get("WAITPOINTS_WS_MANAGEMENT_URL") or None,
+            inline_resume_ms=int(env.get("WAITPOINTS_INLINE_RESUME_MS", "0")),
         )
 
 

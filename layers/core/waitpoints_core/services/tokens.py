@@ -36,6 +36,9 @@ class TokenService:
         self._blobs_factory = blobs
         self._blobs: Blobs | None = None
         self._retention_ms = settings.retention_days * DAY_MS
+        # Called with a token's id right after this container's write ended its wait (WaitpointService wires the
+        # workflows slice's inline resume here when settings.inline_resume_ms is set).
+        self.after_win: Callable[[str], None] | None = None
 
     def create(self, env: str, request: CreateTokenRequest) -> CreatedToken:
         now = now_ms()
@@ -171,6 +174,8 @@ class TokenService:
                 self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
+        if won and self.after_win is not None:
+            self.after_win(token_id)
         return won
 
     def _guarded_delivery(
@@ -241,6 +246,8 @@ class TokenService:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
+        if outcome is Completion.WON and self.after_win is not None:
+            self.after_win(token_id)  # resume the waiting workflows now (within a budget; the stream is the net)
         return outcome is Completion.WON
 
 

@@ -4,6 +4,8 @@ the timeout sweep persists TIMED_OUT, which is what resumes workflows waiting on
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import ids
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 
     class WorkflowStore(TokenStore, WaiterStore, ListingStore, DueIndex, ApiKeyStore, Protocol):
         """What the workflow slice needs from storage."""
+
+
+_log = logging.getLogger(__name__)
 
 
 class WorkflowService:
@@ -89,6 +94,32 @@ class WorkflowService:
             self._store.delete_waiter(waiter)
         return counts
 
+    def resume_inline(self, token_id: str) -> bool:
+        """Resume a token's waiters from the request whose write just ended its wait: one hop instead of the
+        stream's poll. Runs in a thread for at most `settings.inline_resume_ms`; whatever it has not finished by
+        then (or failed at) the stream consumer does, as before. Each waiter is deleted once resumed, so the stream
+        skips it; one both resume is refused the second time by Step Functions (GONE). Returns whether it finished
+        in time."""
+        budget = self._settings.inline_resume_ms / 1000
+
+        def run() -> None:
+            try:
+                waiters = self._store.waiters(token_id)
+                token = self._store.get_token(token_id) if waiters else None
+                if token is None or token.status is TokenStatus.WAITING:
+                    return
+                seen = token.seen_at(now_ms())
+                for waiter in waiters:
+                    self._resume(seen, waiter.task_token)
+                    self._store.delete_waiter(waiter)
+            except Exception:  # noqa: BLE001 - the stream consumer retries whatever failed here
+                _log.warning("inline resume of %s left to the stream", token_id, exc_info=True)
+
+        worker = threading.Thread(target=run, name=f"resume-{token_id[-6:]}", daemon=True)
+        worker.start()
+        worker.join(budget)
+        return not worker.is_alive()
+
     def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
         """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on
         it and bring its tag items (what tag-filtered listings read) up to date."""
@@ -137,7 +168,10 @@ class WorkflowService:
                     due = self._store.due_tokens(env, now, batch, shard)
                     for token_id, timeout_at in due:
                         expires_at = (timeout_at + self._retention_ms) // 1000
-                        timed_out += self._store.time_out_token(token_id, timeout_at, now, expires_at)
+                        if self._store.time_out_token(token_id, timeout_at, now, expires_at):
+                            timed_out += 1
+                            if self._settings.inline_resume_ms > 0:
+                                self.resume_inline(token_id)
                     if len(due) < batch:
                         break
         return timed_out
