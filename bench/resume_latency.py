@@ -2,13 +2,17 @@
 
 Starts a local stack, pauses executions of a one-state workflow on fresh tokens, completes each through
 its callback URL, and reads the TaskSucceeded event's time in the execution history (that event is
-written when Step Functions accepts SendTaskSuccess). Prints the distribution over the runs.
+written when Step Functions accepts SendTaskSuccess). Twice: with the inline resume (the callback's own request
+resumes the workflow) and stream-only (WAITPOINTS_INLINE_RESUME_MS=0: the stream consumer does). Prints both
+distributions side by side and writes .waitpoints/bench-resume.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import statistics
 import sys
 import tempfile
@@ -43,10 +47,8 @@ def _event_time(sfn: object, execution: str, kind: str) -> float | None:
     return None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
+def measure(runs: int) -> list[float]:
+    """completion → TaskSucceeded, in ms, over `runs` executions on a fresh local stack."""
     stack = LocalStack(port=0, state_dir=Path(tempfile.mkdtemp()))
     key = stack.start()
     try:
@@ -58,27 +60,44 @@ def main() -> int:
         )["stateMachineArn"]
         api = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {key}"})
         latencies = []
-        for _ in range(args.runs):
+        for _ in range(runs + 2):  # the first two warm the containers up
             token = api.post("/api/v1/waitpoints/tokens", json={}).json()
             execution = sfn.start_execution(
                 stateMachineArn=machine, name=uuid.uuid4().hex, input=json.dumps({"id": token["id"]})
             )["executionArn"]
             while _event_time(sfn, execution, "TaskStarted") is None:
                 time.sleep(0.01)
-            time.sleep(0.1)  # let the attach commit, so this measures the path through the stream
+            time.sleep(0.1)  # let the attach commit, so this measures the path from the completion
             sent = time.time()
             assert httpx.post(token["url"], json={"ok": True}).status_code == 200
             while (succeeded := _event_time(sfn, execution, "TaskSucceeded")) is None:
                 time.sleep(0.005)
             latencies.append((succeeded - sent) * 1000)
-        latencies.sort()
-        p50, p95 = statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
-        print(
-            f"completion → SendTaskSuccess over {len(latencies)} runs: "
-            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms"
-        )
+        return sorted(latencies[2:])
     finally:
         stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    inline = os.environ.get("WAITPOINTS_INLINE_RESUME_MS")
+    results = {}
+    for mode, budget in (("inline (the callback resumes)", inline or "150"), ("stream only", "0")):
+        os.environ["WAITPOINTS_INLINE_RESUME_MS"] = budget
+        results[mode] = measure(args.runs)
+    print(f"\ncompletion → SendTaskSuccess on the local stack, {args.runs} runs each:\n")
+    print("| path | p50 ms | p95 ms | max ms |")
+    print("|---|---:|---:|---:|")
+    out = {}
+    for mode, latencies in results.items():
+        p50, p95 = statistics.median(latencies), latencies[max(0, math.ceil(len(latencies) * 0.95) - 1)]
+        out[mode] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "max_ms": round(latencies[-1], 1)}
+        print(f"| {mode} | {p50:.0f} | {p95:.0f} | {latencies[-1]:.0f} |")
+    target = Path(".waitpoints") / "bench-resume.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(out, indent=2))
     return 0
 
 

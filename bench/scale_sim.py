@@ -139,7 +139,9 @@ def simulate_writes(rate: int, envs: int, shards: int, seconds: int, rng: random
                 meter.units[("table", f"IDEM#{token.env}#…")] += 2  # the key claim: its own partition per key
             waiting.append(token)
         for _ in range(rate):  # completions: the UpdateItem, then the stream consumer's tag-item update
-            token = waiting.pop(rng.randrange(len(waiting)))
+            at = rng.randrange(len(waiting))  # any waiting token (swap-remove: O(1))
+            waiting[at], waiting[-1] = waiting[-1], waiting[at]
+            token = waiting.pop()
             done = _completed(token, base + 500)
             meter.item(token_to_item(token, shards), token_to_item(done, shards))
             for old_tag, new_tag in zip(tag_items(token, shards), tag_items(done, shards), strict=True):
