@@ -27,10 +27,9 @@ from typing import Any
 
 from waitpoints_core import TokenStatus, Waitpoint
 from waitpoints_core.dynamodb import DynamoDBStore
-from waitpoints_core.dynamodb.codecs import DEFAULT_SHARDS, LIST_FIELDS, tag_items, token_to_item
+from waitpoints_core.dynamodb.codecs import DEFAULT_SHARDS, tag_items, token_to_item
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.listing import ListQuery
-from waitpoints_core.services.workflows import WorkflowService
 from waitpoints_http.list_query import parse_list_query
 
 from .memtable import MemTable, template_indexes, write_units
@@ -166,7 +165,10 @@ FILTERS: list[tuple[str, dict[str, str]]] = [
     ("status TIMED_OUT", {"filter[status]": "TIMED_OUT"}),
     ("one tag (hot: every token)", {"filter[tags]": HOT_TAG}),
     ("one tag (1 in 40)", {"filter[tags]": "tenant:7"}),
-    ("time range (1 h)", {"filter[createdAt][from]": str(NOW - 7_200_000), "filter[createdAt][to]": str(NOW - 3_600_000)}),
+    (
+        "time range (1 h)",
+        {"filter[createdAt][from]": str(NOW - 7_200_000), "filter[createdAt][to]": str(NOW - 3_600_000)},
+    ),
     ("period 1d", {"filter[createdAt][period]": "1d"}),
 ]
 
@@ -198,10 +200,9 @@ def load(tokens: int, shards: int, rng: random.Random) -> MemTable:
 
 def walk(table: MemTable, shards: int, params: dict[str, str], pages: int) -> dict[str, Any]:
     from waitpoints_core.keyring import KeyRing
+    from waitpoints_core.services import listing as listing_service
     from waitpoints_core.services.listing import ListingService
     from waitpoints_core.signing import SigningKeys
-
-    from waitpoints_core.services import listing as listing_service
 
     listing_service.now_ms = lambda: NOW  # type: ignore[attr-defined]  # the data ends at NOW
     store = DynamoDBStore(table, "bench")
@@ -288,34 +289,44 @@ def main() -> None:
 
 def print_tables(result: dict[str, Any]) -> None:
     before, after = result["writes"]["1"]["busiest"], result["writes"][str(DEFAULT_SHARDS)]["busiest"]
-    print(f"\nBusiest partition, 10,000 creates/s + 10,000 completions/s in one environment (WCU/s, limit "
-          f"{PARTITION_LIMIT}, target {TARGET}):\n")
+    print(
+        f"\nBusiest partition, 10,000 creates/s + 10,000 completions/s in one environment (WCU/s, limit "
+        f"{PARTITION_LIMIT}, target {TARGET}):\n"
+    )
     print(f"| where | N = 1 | N = {DEFAULT_SHARDS} | busiest partition (N = {DEFAULT_SHARDS}) |")
     print("|---|---:|---:|---|")
     for where in sorted(set(before) | set(after)):
         b, a = before.get(where, {}), after.get(where, {})
         flag = "" if a.get("wcu_per_s", 0) <= TARGET else " **over**"
-        print(f"| {where} | {b.get('wcu_per_s', 0):,.0f} | {a.get('wcu_per_s', 0):,.0f}{flag} | "
-              f"`{a.get('partition', '')[:40]}` |")
-    print(f"\nList pages and a sweep cycle on {result['reads']['1']['filters']['none']['pages']} pages of 25, "
-          "10^6 tokens (one environment):\n")
+        print(
+            f"| {where} | {b.get('wcu_per_s', 0):,.0f} | {a.get('wcu_per_s', 0):,.0f}{flag} | "
+            f"`{a.get('partition', '')[:40]}` |"
+        )
+    print(
+        f"\nList pages and a sweep cycle on {result['reads']['1']['filters']['none']['pages']} pages of 25, "
+        "10^6 tokens (one environment):\n"
+    )
     print("| filter | N | requests/page (max) | read/returned | RCU/page |")
     print("|---|---:|---|---:|---:|")
     for name, _ in FILTERS:
         for shards, reads in result["reads"].items():
             r = reads["filters"][name]
-            print(f"| {name} | {shards} | {r['requests_per_page']} ({r['max_requests']}) | "
-                  f"{r['read_per_returned']:.2f} | {r['rcu_per_page']} |")
+            print(
+                f"| {name} | {shards} | {r['requests_per_page']} ({r['max_requests']}) | "
+                f"{r['read_per_returned']:.2f} | {r['rcu_per_page']} |"
+            )
     for shards, reads in result["reads"].items():
         s = reads["sweep_cycle"]
-        print(f"| sweep cycle (nothing due) | {shards} | {s['requests']} | – | {s['rcu']} |")
+        print(f"| sweep cycle (nothing due) | {shards} | {s['requests']} | - | {s['rcu']} |")
     mt = result["multi_tenant"]
-    print(f"\n{mt['rate']:,} creates/s (+ as many completions) over {mt['envs']:,} environments, N = "
-          f"{DEFAULT_SHARDS}: busiest partition {max(v['wcu_per_s'] for v in mt['busiest'].values()):,.0f} WCU/s\n")
+    print(
+        f"\n{mt['rate']:,} creates/s (+ as many completions) over {mt['envs']:,} environments, N = "
+        f"{DEFAULT_SHARDS}: busiest partition {max(v['wcu_per_s'] for v in mt['busiest'].values()):,.0f} WCU/s\n"
+    )
     print("| limit (default quota) | default | needed | needed / default |")
     print("|---|---:|---:|---:|")
     for row in mt["limits"]:
-        print(f"| {row['limit']} | {row['default']:,} | {row['needed']:,} | {row['ratio']:.2f}× |")
+        print(f"| {row['limit']} | {row['default']:,} | {row['needed']:,} | {row['ratio']:.2f}x |")
     print(f"\nwrote {OUT.relative_to(REPO)}")
 
 

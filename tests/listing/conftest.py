@@ -12,10 +12,10 @@ from moto import mock_aws
 from waitpoints_core import Settings, WaitpointService
 from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_core.keyring import KeyRing
-from waitpoints_core.services.auth import mint_api_key
 from waitpoints_core.services import listing as service_listing
 from waitpoints_core.services import tokens as service_tokens
 from waitpoints_core.services import workflows as service_workflows
+from waitpoints_core.services.auth import mint_api_key
 from waitpoints_core.signing import SigningKeys
 from waitpoints_local.emulator import REGION, create_table, fake_aws_environment
 from waitpoints_local.template import Template
@@ -70,9 +70,7 @@ def make_service(client: Any, shards: int = 1) -> WaitpointService:
     def no_bridge() -> Any:
         raise AssertionError("listing never resumes workflows")
 
-    return WaitpointService(
-        sharded_store(client, shards), KeyRing(lambda: KEYS), Settings(TABLE, "unused"), no_bridge
-    )
+    return WaitpointService(sharded_store(client, shards), KeyRing(lambda: KEYS), Settings(TABLE, "unused"), no_bridge)
 
 
 @pytest.fixture(params=SHARD_COUNTS, ids=lambda n: f"shards={n}")

@@ -12,9 +12,7 @@ from .tokens import TokenItems
 from .waiters import WaiterItems
 
 
-class DynamoDBStore(
-    TokenItems, ApiKeyItems, WaiterItems, ListingQueries, TagItems, DueIndexQueries, ShardLayouts
-):
+class DynamoDBStore(TokenItems, ApiKeyItems, WaiterItems, ListingQueries, TagItems, DueIndexQueries, ShardLayouts):
     """Every item module on one client and table: what `runtime` hands the services."""
 
 

@@ -63,9 +63,7 @@ class ApiKeyItems(Table):
         update["UpdateExpression"] += " SET #write = :shards, #read = :shards"
         update["ConditionExpression"] = "attribute_not_exists(#names) OR NOT contains(#names, :name)"
         update["ExpressionAttributeNames"].update(codecs.shard_layout_names(env))
-        update["ExpressionAttributeValues"].update(
-            {":name": {"S": env}, ":shards": {"N": str(self.default_shards)}}
-        )
+        update["ExpressionAttributeValues"].update({":name": {"S": env}, ":shards": {"N": str(self.default_shards)}})
         return update
 
     def api_keys(self) -> list[ApiKeyInfo]:

@@ -164,9 +164,7 @@ class ListingQueries(ShardLayouts):
                 with aws_errors():
                     page = self._ddb.query(**request)
                 found += [
-                    token
-                    for token in map(codecs.item_to_token, page["Items"])
-                    if keys.contains(_list_position(token))
+                    token for token in map(codecs.item_to_token, page["Items"]) if keys.contains(_list_position(token))
                 ]
                 if "LastEvaluatedKey" not in page:
                     break
@@ -185,7 +183,7 @@ class _Stream:
 
 
 class _Merge:
-    """A page from many sources (shards × statuses or tags) in list order, reading about what the page returns.
+    """A page from many sources (shards x statuses or tags) in list order, reading about what the page returns.
 
     Each source is one partition, sorted by the list key. A page merges them, but every source must be read as far
     as the page reaches, or an item could be missing from the merge. Reading each source's share (⌈n/S⌉ items) costs
@@ -224,13 +222,13 @@ class _Merge:
         return float(int(bound[:13])) if bound[:13].isdigit() else (0.0 if bound < "0" else float(self.now))
 
     def run(self) -> list[Waitpoint]:
-        groups = {}
+        groups: dict[int, _Stream] = {}
         for stream in self.streams:
             groups.setdefault(stream.source.group, stream)
         probe_limit = max(2, math.ceil(self.limit / len(self.streams)) + 1)
         self._round(list(groups.values()), None, probe_limit)
         if self.pending:  # another container's clock may run ahead of ours
-            self.top = max(self.top, max(int(position[:13]) for position, _ in self.pending))
+            self.top = max(self.top, *(int(position[:13]) for position, _ in self.pending))
         while len(self.found) < self.limit and not all(s.done for s in self.streams):
             need = self.limit - len(self.found)
             live = [s for s in self.streams if not s.done]
@@ -331,6 +329,7 @@ class _Source:
         filter_expression: str | None = None,
         values: dict[str, Any] | None = None,
         names: dict[str, str] | None = None,
+        *,
         group: int = 0,
     ) -> None:
         self.index, self.key, self.sort, self.group = index, key, sort, group

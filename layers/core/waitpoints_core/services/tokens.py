@@ -38,7 +38,7 @@ class TokenService:
         self._retention_ms = settings.retention_days * DAY_MS
         # Called with a token's id right after this container's write ended its wait (WaitpointService wires the
         # workflows slice's inline resume here when settings.inline_resume_ms is set).
-        self.after_win: Callable[[str], None] | None = None
+        self.after_win: Callable[[str], object] | None = None
 
     def create(self, env: str, request: CreateTokenRequest) -> CreatedToken:
         now = now_ms()

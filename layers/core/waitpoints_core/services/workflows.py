@@ -112,7 +112,7 @@ class WorkflowService:
                 for waiter in waiters:
                     self._resume(seen, waiter.task_token)
                     self._store.delete_waiter(waiter)
-            except Exception:  # noqa: BLE001 - the stream consumer retries whatever failed here
+            except Exception:
                 _log.warning("inline resume of %s left to the stream", token_id, exc_info=True)
 
         worker = threading.Thread(target=run, name=f"resume-{token_id[-6:]}", daemon=True)
