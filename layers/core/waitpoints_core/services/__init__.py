@@ -49,7 +49,7 @@ class WaitpointService:
 
         tokens = TokenService(self.store, self.signing_keys, self.settings, self._blobs)
         if self.settings.inline_resume_ms > 0:
-            tokens.after_win = self.workflows.resume_inline
+            tokens.after_win = lambda token_id: self.workflows.resume_inline(token_id)  # noqa: PLW0108 - late: workflows needs tokens
         return tokens
 
     @cached_property
