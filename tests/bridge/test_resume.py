@@ -160,7 +160,8 @@ def test_sweep_reads_only_the_due_index_and_leaves_the_rest(bridge: Bridge) -> N
     later = _token(bridge, timeout="1h")
     operations: list[tuple[str, str | None]] = []
     aws.client("dynamodb").meta.events.register(
-        "before-parameter-build.dynamodb.*", lambda model, params, **_: operations.append((model.name, params.get("IndexName")))
+        "before-parameter-build.dynamodb.*",
+        lambda model, params, **_: operations.append((model.name, params.get("IndexName"))),
     )
     time.sleep(1.05)
     assert bridge.service.workflows.sweep_timeouts() == 3

@@ -236,7 +236,7 @@ class _Merge:
             kept = sum(s.kept for s in self.streams)
             covered = sum(self._covered(s) for s in self.streams)
             rate = len(self.streams) * max(kept, 1) / max(covered, 1.0)  # wanted items per ms, all sources
-            share = 1.0 if kept >= 8 else 0.75  # a thin estimate asks for less, so as not to overshoot
+            share = 1.0 if kept >= 16 else 0.8 if kept >= 8 else 0.5  # a thin estimate asks for less
             # Past a few rounds the window doubles each round: a sparse range ends in a few more requests.
             width = max(1.0, share * need / rate) * 2 ** max(0, self.rounds - 4)
             edge = self._ms(frontier) - width if self.forward else self._ms(frontier) + width
