@@ -31,7 +31,7 @@ endif
 endif
 
 .PHONY: help run test unit browser key keys revoke-key rotate-signing-key retire-signing-key smoke lint lint-ruff lint-format format lint-types lint-imports \
-	lock clean bench bench-resume bench-list load soak build deploy bench-notify delete logs invoke delete-args logs-args
+	lock clean bench bench-resume bench-list load soak build deploy bench-notify delete logs invoke delete-args logs-args bench-scale shards
 
 help: ## List the targets (also what a bare `make` does)
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-20s %s\n", $$1, $$2 }'
@@ -105,6 +105,12 @@ bench: $(STAMP) ## Each operation beside its floor: DynamoDB requests and units,
 
 bench-list: $(STAMP) ## What listing costs: DynamoDB requests and items read per page, 10,000 and 100,000 tokens
 	$(PY) -m bench.list_bench
+
+bench-scale: $(STAMP) ## Capacity simulation: 10,000 creates/s + completions in one environment, per-partition WCU, N=1 vs sharded
+	$(PY) -m bench.scale_sim $(ARGS)
+
+shards: $(RUN_STAMP) ## List each environment's list shards, or raise them without downtime: make shards [ENV=<name> N=<count>] [STACK=<stack>]
+	@$(PY) -m waitpoints_admin.shards $(if $(N),--env $(ENV) --shards $(N)) $(if $(STACK),--stack $(STACK))
 
 key: $(RUN_STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
 	@$(PY) -m waitpoints_admin.api_keys --env $(ENV) $(if $(STACK),--stack $(STACK))

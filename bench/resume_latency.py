@@ -6,14 +6,21 @@ its callback URL, and reads the TaskSucceeded event's time in the execution hist
 written when Step Functions accepts SendTaskSuccess). Then the same for a Lambda durable function on the
 stack's local durable runner: its `wait_for_callback` submitter attaches the callback id through the
 stack's WaitForTokenFunction, and the CallbackSucceeded event's time in the durable execution's history is
-when the runner accepted SendDurableExecutionCallbackSuccess. Prints both distributions over the runs.
+when the runner accepted SendDurableExecutionCallbackSuccess.
+
+Twice, each in a fresh process with its own stack: with the inline resume (the callback's own request resumes
+the waiter) and stream-only (WAITPOINTS_INLINE_RESUME_MS=0: the stream consumer does). Prints the distributions
+side by side and writes .waitpoints/bench-resume.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,7 +82,7 @@ def durable_latencies(stack: LocalStack, api: httpx.Client, runs: int) -> list[f
     stack.durable.register("BenchWaitsOnToken", durable_execution(_waits_on_token))
     durable = stack.durable.client()
     latencies = []
-    for _ in range(runs):
+    for _ in range(runs + 2):  # the first two warm the containers up
         token = api.post("/api/v1/waitpoints/tokens", json={}).json()
         arn = stack.durable.start_execution("BenchWaitsOnToken", {"id": token["id"]}, timeout_seconds=600)
         while _durable_event_time(durable, arn, "StepSucceeded", "bench submitter") is None:
@@ -86,24 +93,11 @@ def durable_latencies(stack: LocalStack, api: httpx.Client, runs: int) -> list[f
         while (succeeded := _durable_event_time(durable, arn, "CallbackSucceeded")) is None:
             time.sleep(0.005)
         latencies.append((succeeded - sent) * 1000)
-    return latencies
+    return sorted(latencies[2:])
 
 
-def _report(what: str, latencies: list[float]) -> None:
-    latencies = sorted(latencies)
-    p50, p95 = statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
-    print(
-        f"completion → {what} over {len(latencies)} runs: "
-        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms",
-        flush=True,
-    )
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--skip-durable", action="store_true", help="only the Step Functions figure")
-    args = parser.parse_args()
+def measure(runs: int, durable: bool) -> dict[str, list[float]]:
+    """completion → resume accepted, in ms, per resume target, over `runs` waits each on a fresh local stack."""
     stack = LocalStack(port=0, state_dir=Path(tempfile.mkdtemp()))
     key = stack.start()
     try:
@@ -115,24 +109,59 @@ def main() -> int:
         )["stateMachineArn"]
         api = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {key}"})
         latencies = []
-        for _ in range(args.runs):
+        for _ in range(runs + 2):  # the first two warm the containers up
             token = api.post("/api/v1/waitpoints/tokens", json={}).json()
             execution = sfn.start_execution(
                 stateMachineArn=machine, name=uuid.uuid4().hex, input=json.dumps({"id": token["id"]})
             )["executionArn"]
             while _event_time(sfn, execution, "TaskStarted") is None:
                 time.sleep(0.01)
-            time.sleep(0.1)  # let the attach commit, so this measures the path through the stream
+            time.sleep(0.1)  # let the attach commit, so this measures the path from the completion
             sent = time.time()
             assert httpx.post(token["url"], json={"ok": True}).status_code == 200
             while (succeeded := _event_time(sfn, execution, "TaskSucceeded")) is None:
                 time.sleep(0.005)
             latencies.append((succeeded - sent) * 1000)
-        _report("SendTaskSuccess", latencies)
-        if stack.durable is not None and not args.skip_durable:
-            _report("SendDurableExecutionCallbackSuccess", durable_latencies(stack, api, args.runs))
+        results = {"SendTaskSuccess": sorted(latencies[2:])}
+        if durable and stack.durable is not None:
+            results["SendDurableExecutionCallbackSuccess"] = durable_latencies(stack, api, runs)
+        return results
     finally:
         stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--skip-durable", action="store_true", help="only the Step Functions figures")
+    parser.add_argument("--budget-ms", help=argparse.SUPPRESS)  # one mode, in a child process: prints JSON
+    args = parser.parse_args()
+    if args.budget_ms is not None:
+        os.environ["WAITPOINTS_INLINE_RESUME_MS"] = args.budget_ms
+        print(json.dumps(measure(args.runs, durable=not args.skip_durable)))
+        return 0
+    inline = os.environ.get("WAITPOINTS_INLINE_RESUME_MS") or "150"
+    results = {}
+    for mode, budget in (("inline (the callback resumes)", inline), ("stream only", "0")):
+        # a fresh process per mode: each starts its own local stack (moto keeps its state per process)
+        command = [sys.executable, "-m", "bench.resume_latency", "--runs", str(args.runs), "--budget-ms", budget]
+        child = subprocess.run(
+            command + (["--skip-durable"] if args.skip_durable else []), check=True, capture_output=True, text=True
+        )
+        results[mode] = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"\ncompletion → resume accepted on the local stack, {args.runs} runs each:\n")
+    print("| resume | path | p50 ms | p95 ms | max ms |")
+    print("|---|---|---:|---:|---:|")
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for mode, targets in results.items():
+        for target, latencies in targets.items():
+            p50, p95 = statistics.median(latencies), latencies[max(0, math.ceil(len(latencies) * 0.95) - 1)]
+            figures = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "max_ms": round(latencies[-1], 1)}
+            out.setdefault(target, {})[mode] = figures
+            print(f"| {target} | {mode} | {p50:.0f} | {p95:.0f} | {latencies[-1]:.0f} |")
+    target_file = Path(".waitpoints") / "bench-resume.json"
+    target_file.parent.mkdir(exist_ok=True)
+    target_file.write_text(json.dumps(out, indent=2))
     return 0
 
 

@@ -34,6 +34,8 @@ def deployment(monkeypatch: pytest.MonkeyPatch, template: Template) -> Iterator[
         monkeypatch.setenv("WAITPOINTS_SIGNING_SECRET_ARN", refs["SigningSecret"])
         monkeypatch.setenv("WAITPOINTS_OUTPUT_BUCKET", refs["OutputsBucket"])
         monkeypatch.setenv("WAITPOINTS_API_URL", "https://api.example.test")
+        globals_env = template.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        monkeypatch.setenv("WAITPOINTS_INLINE_RESUME_MS", str(globals_env.get("WAITPOINTS_INLINE_RESUME_MS", "0")))
         runtime.reset()
         key = mint_api_key(DynamoDBStore(boto3.client("dynamodb"), refs["TokensTable"]), "dev")  # envs exist once keyed
         try:

@@ -26,12 +26,13 @@ from .websocket import WebSocketGateway
 
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
-# Cache lifetimes, taken from this environment when set (tests shorten them to see revocation and rotation).
-TUNING = {
-    name: os.environ[name]
-    for name in ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS")
-    if name in os.environ
-}
+# Cache lifetimes, taken from this environment when set (tests shorten them to see revocation and rotation), and
+# the inline resume's budget (`make bench-resume` turns it off to time the stream alone).
+_TUNABLE = ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "WAITPOINTS_INLINE_RESUME_MS")
+
+
+def tuning() -> dict[str, str]:
+    return {name: os.environ[name] for name in _TUNABLE if name in os.environ}
 
 
 class StackBusy(Exception):
@@ -100,7 +101,7 @@ class LocalStack:
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
                 function,
-                {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable, **TUNING},
+                {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable, **tuning()},
             )
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
         self._gateway.router = Router(

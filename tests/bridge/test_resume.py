@@ -105,6 +105,7 @@ def test_throttled_record_is_retried_and_a_gone_execution_is_dropped(bridge: Bri
     _wait(bridge, throttled, "task-throttled")
     _wait(bridge, gone, "task-gone")
     bridge.sfn.faults = {"task-throttled": ["ThrottlingException"], "task-gone": ["TaskTimedOut"]}
+    bridge.service.tokens.after_win = None  # the stream alone, as when the completing request died before resuming
     bridge.service.tokens.complete(DEV, throttled, "first")
     bridge.service.tokens.complete(DEV, gone, "second")
     # The creates pass the stream's filter too (for their lifecycle events); the completions are what resume.
@@ -162,13 +163,18 @@ def test_sweep_reads_only_the_due_index_and_leaves_the_rest(bridge: Bridge) -> N
     completed = _token(bridge, timeout="1s")
     bridge.service.tokens.complete(DEV, completed, "done")
     later = _token(bridge, timeout="1h")
-    operations: list[str] = []
+    operations: list[tuple[str, str | None]] = []
     aws.client("dynamodb").meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: operations.append(model.name)
+        "before-parameter-build.dynamodb.*",
+        lambda model, params, **_: operations.append((model.name, params.get("IndexName"))),
     )
     time.sleep(1.05)
     assert bridge.service.workflows.sweep_timeouts() == 3
-    assert "Scan" not in operations and operations.count("Query") == 1
+    names = [name for name, _ in operations]
+    # one Query per due shard; the other Queries are the inline resume's look for waiters, in the table
+    due_queries = operations.count(("Query", "DueIndex"))
+    assert "Scan" not in names and due_queries == bridge.service.store.due_shards("dev")
+    assert {index for name, index in operations if name == "Query"} <= {"DueIndex", None}
     statuses = {t: bridge.service.store.get_token(t).status.value for t in (*due, completed, later)}
     assert statuses == {**dict.fromkeys(due, "TIMED_OUT"), completed: "COMPLETED", later: "WAITING"}
     assert bridge.service.workflows.sweep_timeouts() == 0

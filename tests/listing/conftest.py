@@ -15,6 +15,7 @@ from waitpoints_core.keyring import KeyRing
 from waitpoints_core.services import listing as service_listing
 from waitpoints_core.services import tokens as service_tokens
 from waitpoints_core.services import workflows as service_workflows
+from waitpoints_core.services.auth import mint_api_key
 from waitpoints_core.signing import SigningKeys
 from waitpoints_local.emulator import REGION, create_table, fake_aws_environment
 from waitpoints_local.template import Template
@@ -48,11 +49,33 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-def make_service(client: Any) -> WaitpointService:
+SHARD_COUNTS = (1, 7)  # every listing test runs unsharded and with 7 shards (a prime: the merge is exercised)
+ENVS = ("dev", "prod")
+
+
+def sharded_store(client: Any, shards: int = 1) -> DynamoDBStore:
+    """A store whose environments `dev` and `prod` were minted with `shards` shards (their layout read and
+    cached, so that a test's request meter sees only its own requests)."""
+    store = DynamoDBStore(client, TABLE)
+    store.default_shards = shards
+    store.layout_cache_seconds = float("inf")  # a module's walks outlast the 60 s cache; the layout never changes
+    for env in ENVS:
+        if env not in store.read_shard_layouts():
+            mint_api_key(store, env)
+    store.read_shard_layouts()
+    return store
+
+
+def make_service(client: Any, shards: int = 1) -> WaitpointService:
     def no_bridge() -> Any:
         raise AssertionError("listing never resumes workflows")
 
-    return WaitpointService(DynamoDBStore(client, TABLE), KeyRing(lambda: KEYS), Settings(TABLE, "unused"), no_bridge)
+    return WaitpointService(sharded_store(client, shards), KeyRing(lambda: KEYS), Settings(TABLE, "unused"), no_bridge)
+
+
+@pytest.fixture(params=SHARD_COUNTS, ids=lambda n: f"shards={n}")
+def shards(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
 
 
 @pytest.fixture
@@ -62,13 +85,13 @@ def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
-def store(ddb: Any) -> DynamoDBStore:
-    return DynamoDBStore(ddb, TABLE)
+def store(ddb: Any, shards: int) -> DynamoDBStore:
+    return sharded_store(ddb, shards)
 
 
 @pytest.fixture
-def service(ddb: Any) -> WaitpointService:
-    return make_service(ddb)
+def service(ddb: Any, shards: int) -> WaitpointService:
+    return make_service(ddb, shards)
 
 
 @pytest.fixture

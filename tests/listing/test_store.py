@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from waitpoints_core import CreateTokenRequest, Principal, TokenStatus, Waitpoint, WaitpointService
-from waitpoints_core.dynamodb.codecs import ENTER_TIMED_OUT, LEAVE_WAITING, tag_items, token_key
+from waitpoints_core.dynamodb.codecs import ENTER_TIMED_OUT, LEAVE_WAITING, shard_of, tag_items, token_key
 from waitpoints_core.ids import new_token_id
 from waitpoints_http.list_query import parse_list_query
 
@@ -73,19 +73,20 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def test_create_with_tags_and_key_writes_token_claim_and_tag_items_in_one_transaction(
-    service: WaitpointService, ddb: Any, meter: Meter
+    service: WaitpointService, ddb: Any, meter: Meter, shards: int
 ) -> None:
     created = service.tokens.create("dev", CreateTokenRequest(tags=["a", "b", "a"], idempotencyKey="k1"))
     assert meter.calls == {"TransactWriteItems": 1}
     item = get(ddb, token_key(created.id))
     list_sk = item["listSk"]["S"]
     assert list_sk == f"{int(item['createdAt']['N']):013d}#{created.id}"
-    assert (
-        item["listPk"] == {"S": "LIST#dev"} and item["waitingSk"]["S"] == list_sk and item["duePk"] == {"S": "DUE#dev"}
-    )
+    shard = shard_of(created.id, shards)
+    suffix = f"#{shard}" if shard else ""  # shard 0 is spelled as before sharding
+    assert item["listPk"] == {"S": f"LIST#dev{suffix}"} and item["waitingSk"]["S"] == list_sk
+    assert item["duePk"] == {"S": f"DUE#dev{suffix}"}
     assert item["idemPk"]["S"].startswith("IDEMK#dev#") and len(item["idemPk"]["S"]) == len("IDEMK#dev#") + 64
     token = service.tokens.retrieve("dev", created.id)
-    tags = [get(ddb, {"pk": t["pk"], "sk": t["sk"]}) for t in tag_items(token)]
+    tags = [get(ddb, {"pk": t["pk"], "sk": t["sk"]}) for t in tag_items(token, shards)]
     assert len(tags) == 2 and all(t["id"] == {"S": created.id} and t["sk"]["S"] == list_sk for t in tags)
     assert all("output" not in t and "listPk" not in t and "waitingSk" not in t for t in tags)
 
@@ -223,14 +224,15 @@ def test_sync_tag_items_ignores_waiting_tokens_and_missing_tag_items(store: Dyna
 
 
 def test_sync_tag_items_for_a_swept_token(
-    service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int]
+    service: WaitpointService, store: DynamoDBStore, ddb: Any, clock: list[int], shards: int
 ) -> None:
     token = make(timeout=NOW - 5, tags=("swept",))
     store.insert_token(token)
     sweep(ddb, token)
     swept = store.get_token(token.id)
     assert swept is not None and store.sync_tag_items(swept) == 1
-    item = get(ddb, {"pk": tag_items(token)[0]["pk"], "sk": tag_items(token)[0]["sk"]})
+    (tag_item,) = tag_items(token, shards)
+    item = get(ddb, {"pk": tag_item["pk"], "sk": tag_item["sk"]})
     assert item["status"] == {"S": "TIMED_OUT"} and item["completedAt"] == {"N": str(token.timeout_at)}
     assert item["outputIsError"] == {"BOOL": True}
 

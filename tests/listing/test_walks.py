@@ -14,7 +14,7 @@ from waitpoints_core.bodies import output_from_value
 from waitpoints_core.models import rejection_error
 from waitpoints_http.list_query import parse_list_query
 
-from .conftest import Meter, freeze_clock, make_service, moto_table
+from .conftest import SHARD_COUNTS, Meter, freeze_clock, make_service, moto_table
 from .test_store import MINUTE, NOW, make, sweep
 
 if TYPE_CHECKING:
@@ -28,11 +28,11 @@ class World:
     tokens: list[Waitpoint]  # as seen at NOW
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
+@pytest.fixture(scope="module", params=SHARD_COUNTS, ids=lambda n: f"shards={n}")
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch, moto_table(patch) as ddb:
         freeze_clock(patch, lambda: NOW)
-        service = make_service(ddb)
+        service = make_service(ddb, request.param)
         store = service.store
         rng = random.Random(7)
         specs = []

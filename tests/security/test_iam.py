@@ -7,6 +7,7 @@ it makes is recorded, then turned into the IAM actions and resources that reques
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections import defaultdict
@@ -41,7 +42,12 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:Query", TABLE),  # tag partitions live in the table itself
+        ("dynamodb:Query", TABLE),  # tag partitions live in the table itself; so do a token's waiters
+        ("dynamodb:DeleteItem", TABLE),  # inline resume: a waiter once resumed
+        ("states:SendTaskSuccess", STATE_MACHINES),  # inline resume by the request that won the completion
+        ("states:SendTaskFailure", STATE_MACHINES),  # an output too large for Step Functions
+        ("lambda:SendDurableExecutionCallbackSuccess", DURABLE_EXECUTIONS),  # inline resume of durable waiters
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),
         *{
             ("dynamodb:Query", f"index/{name}")
             for name in (
@@ -61,6 +67,13 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
     },
     "CallbackFunction": {
         ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:Query", TABLE),  # inline resume: the token's waiters,
+        ("dynamodb:GetItem", TABLE),  # the token they are resumed with,
+        ("dynamodb:DeleteItem", TABLE),  # and each waiter once resumed
+        ("states:SendTaskSuccess", STATE_MACHINES),
+        ("states:SendTaskFailure", STATE_MACHINES),  # an output too large for Step Functions
+        ("lambda:SendDurableExecutionCallbackSuccess", DURABLE_EXECUTIONS),  # inline resume of durable waiters
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),
         ("secretsmanager:GetSecretValue", SECRET),
         ("s3:PutObject", OUTPUTS),
         ("s3:DeleteObject", OUTPUTS),
@@ -68,6 +81,12 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
     "ApprovalFunction": {
         ("dynamodb:GetItem", TABLE),  # the page: one consistent read of the token
         ("dynamodb:UpdateItem", TABLE),  # the decision: the conditional complete or reject
+        ("dynamodb:Query", TABLE),  # inline resume: the token's waiters,
+        ("dynamodb:DeleteItem", TABLE),  # each one once resumed,
+        ("states:SendTaskSuccess", STATE_MACHINES),  # through its target: approved,
+        ("states:SendTaskFailure", STATE_MACHINES),  # rejected
+        ("lambda:SendDurableExecutionCallbackSuccess", DURABLE_EXECUTIONS),  # inline resume of durable waiters
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),
         ("secretsmanager:GetSecretValue", SECRET),  # the approval hash's key
     },
     "CreateTokenFunction": {
@@ -103,6 +122,10 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:UpdateItem", TABLE),
         ("dynamodb:Query", "index/DueIndex"),
+        ("dynamodb:Query", TABLE),  # inline resume of a token it timed out: its waiters
+        ("dynamodb:DeleteItem", TABLE),
+        ("states:SendTaskFailure", STATE_MACHINES),  # Waitpoint.TimedOut
+        ("lambda:SendDurableExecutionCallbackFailure", DURABLE_EXECUTIONS),  # and to a durable waiter
     },
     "ConsoleFunction": set(),  # static files only: the browser calls the token API with the operator's key
     # Exercised by tests/durable/test_example_function.py (a durable function does not run on moto).
@@ -296,6 +319,7 @@ def _exercise(stack: Stack) -> None:
     faults.gone_connections.add("c9")
     call("ApiFunction", events.complete(key, tagged["id"], {"data": {"ok": True}}))
     keys = runtime.get_service().signing_keys.get()
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "made", "waitpointId": made["id"]}, None)
     call("CallbackFunction", events.callback(made["id"], keys.callback_hash(made["id"]), {"ok": 1}))
     call("WaitForTokenFunction", {"taskToken": TASK + "-final", "waitpointId": made["id"]}, None)
     call("WaitForTokenFunction", {"callbackId": CALLBACK + "final", "waitpointId": made["id"]}, None)
@@ -314,11 +338,31 @@ def _exercise(stack: Stack) -> None:
     call("SweepFunction", {}, None)
     assert body(call("ApiFunction", events.retrieve(key, late["id"])))["status"] == "TIMED_OUT"
     large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))  # outputs over 256 KiB live in S3
-    call("ApiFunction", events.complete(key, large["id"], {"data": "L" * 300_000}))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-large", "waitpointId": large["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "large", "waitpointId": large["id"]}, None)
+    call("ApiFunction", events.complete(key, large["id"], {"data": "L" * 300_000}))  # too large: fails its waiter
+    huge = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-huge", "waitpointId": huge["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "huge", "waitpointId": huge["id"]}, None)
+    call("CallbackFunction", events.callback(huge["id"], keys.callback_hash(huge["id"]), {"big": "H" * 300_000}))
     call("ApiFunction", events.retrieve(key, large["id"]))
     call("ApiFunction", events.complete(key, large["id"], {"data": "losing" * 60_000}))  # deletes its upload
     call("CallbackFunction", events.callback(large["id"], keys.callback_hash(large["id"]), {"late": "C" * 300_000}))
     _exercise_approval(call, key, keys)
+    # The stream consumer is the safety net: what a completion with its inline resume off (or cut short) left.
+    netted = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    netted_large = body(call("ApiFunction", events.create(key, {"timeout": "1h"})))
+    call("WaitForTokenFunction", {"taskToken": TASK + "-netted", "waitpointId": netted["id"]}, None)
+    call("WaitForTokenFunction", {"taskToken": TASK + "-netted-large", "waitpointId": netted_large["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "netted", "waitpointId": netted["id"]}, None)
+    call("WaitForTokenFunction", {"callbackId": CALLBACK + "nettedlarge", "waitpointId": netted_large["id"]}, None)
+    inline = os.environ["WAITPOINTS_INLINE_RESUME_MS"]
+    os.environ["WAITPOINTS_INLINE_RESUME_MS"] = "0"
+    try:
+        call("ApiFunction", events.complete(key, netted["id"], {"data": {"ok": True}}))
+        call("ApiFunction", events.complete(key, netted_large["id"], {"data": "N" * 300_000}))
+    finally:
+        os.environ["WAITPOINTS_INLINE_RESUME_MS"] = inline
     call("StreamFunction", {"Records": stack.bridge.deliver_stream()}, None)
     _exercise_realtime(call, key, plain, tagged)
 
@@ -336,6 +380,9 @@ def _exercise_approval(call: Any, key: str, keys: Any) -> None:
         call("ApprovalFunction", events.approval(token["id"], approval_hash))
         call("ApprovalFunction", events.approval(token["id"], approval_hash, method="HEAD"))
     first, second, third = made
+    for token in (first, second):  # a workflow and a durable function wait on each: the decision resumes them
+        call("WaitForTokenFunction", {"taskToken": f"{TASK}-page-{token['id']}", "waitpointId": token["id"]}, None)
+        call("WaitForTokenFunction", {"callbackId": f"{CALLBACK}page{token['id'][-8:]}", "waitpointId": token["id"]}, None)
     call(
         "ApprovalFunction",
         events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:n=x"),
@@ -379,6 +426,8 @@ def test_the_code_uses_every_permission_granted_and_no_other(stack: Stack, monke
     # The stream consumer's @connections endpoint, as the template gives it (moto answers there).
     monkeypatch.setenv("WAITPOINTS_WS_MANAGEMENT_URL", "https://abcdef1234.execute-api.us-east-1.amazonaws.com/live")
     monkeypatch.setenv("WAITPOINTS_EVENT_BUS", "default")  # the template's default: the stream function publishes
+    # Each inline resume finishes within its request, so its calls count for the function that made them.
+    monkeypatch.setenv("WAITPOINTS_INLINE_RESUME_MS", "30000")
     _exercise(stack)
     used: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for function, service, operation, body in stack.faults.calls:

@@ -32,6 +32,9 @@ class Settings:
     event_bus: str | None = None
     events_include_output: bool = False
     stack_name: str | None = None
+    # The request that wins a completion resumes the token's waiters itself, for at most this long (0: off, the
+    # stream consumer alone resumes them). The stream stays the safety net for whatever it did not finish.
+    inline_resume_ms: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,6 +56,7 @@ class Settings:
             event_bus=env.get("WAITPOINTS_EVENT_BUS") or None,
             events_include_output=env.get("WAITPOINTS_EVENTS_OUTPUT", "false").lower() == "true",
             stack_name=env.get("WAITPOINTS_STACK") or None,
+            inline_resume_ms=int(env.get("WAITPOINTS_INLINE_RESUME_MS", "0")),
         )
 
 

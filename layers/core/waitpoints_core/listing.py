@@ -108,10 +108,10 @@ class KeyRange:
         if high_ms is not None and high_ms < 0:
             return cls(low="~", high="#")  # before 1970: nothing
         if cursor is not None and cursor.forward:
-            below = _just_below(cursor.boundary)
+            below = key_below(cursor.boundary)
             high = below if high is None else min(high, below)
         elif cursor is not None:
-            above = _just_above(cursor.boundary)
+            above = key_above(cursor.boundary)
             low = above if low is None else max(low, above)
         return cls(low, high)
 
@@ -132,12 +132,13 @@ def _clamp(ms: int) -> int:
     return min(max(ms, 0), _MAX_MS)
 
 
-def _just_below(key: str) -> str:
+def key_below(key: str) -> str:
     """The greatest text below `key` that any list sort key can equal or exceed (all have one length)."""
     return key[:-1] + chr(ord(key[-1]) - 1) + "~"
 
 
-def _just_above(key: str) -> str:
+def key_above(key: str) -> str:
+    """The least text above `key` (an inclusive bound that excludes `key` itself)."""
     return key + " "
 
 

@@ -145,6 +145,7 @@ class Waitpoint:
     audit: Audit | None = None  # how it ended (None while waiting, and for tokens ended before audit records)
     schema: str | None = None  # the completion schema's canonical JSON text (schemas.check_schema)
     approval: dict[str, Any] | None = None  # the approval page's texts (title, description, labels, reasonRequired)
+    shard: int = 0  # the list shard it was written to (storage placement: see dynamodb/codecs.py)
 
     @property
     def guarded(self) -> bool:

@@ -161,7 +161,8 @@ class ListingStore(Protocol):
 
 
 class DueIndex(Protocol):
-    def due_tokens(self, env: str, now_ms: int, limit: int) -> list[tuple[str, int]]: ...
+    def due_shards(self, env: str) -> int: ...
+    def due_tokens(self, env: str, now_ms: int, limit: int, shard: int = 0) -> list[tuple[str, int]]: ...
 
 
 class Store(TokenStore, ApiKeyStore, WaiterStore, ListingStore, DueIndex, Protocol):

@@ -26,6 +26,7 @@ CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=3,
     tcp_keepalive=True,
+    max_pool_connections=16,  # a sharded list page sends a round of Queries at once (dynamodb/listing.py)
 )
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from .api_keys import ApiKeyItems
 from .due import DueIndexQueries
 from .listing import ListingQueries
+from .shards import ShardLayouts
 from .tags import TagItems
 from .tokens import TokenItems
 from .waiters import WaiterItems
 
 
-class DynamoDBStore(TokenItems, ApiKeyItems, WaiterItems, ListingQueries, TagItems, DueIndexQueries):
+class DynamoDBStore(TokenItems, ApiKeyItems, WaiterItems, ListingQueries, TagItems, DueIndexQueries, ShardLayouts):
     """Every item module on one client and table: what `runtime` hands the services."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..aws.errors import aws_errors
 from ..ports import ApiKeyInfo
 from . import codecs
@@ -9,6 +11,8 @@ from .table import Table
 
 
 class ApiKeyItems(Table):
+    default_shards = codecs.DEFAULT_SHARDS  # for environments minted from now on (tests set it per store)
+
     def get_api_key_env(self, key_hash: str) -> str | None:
         with aws_errors():
             item = self._ddb.get_item(TableName=self._table, Key=codecs.api_key_key(key_hash)).get("Item")
@@ -38,17 +42,29 @@ class ApiKeyItems(Table):
                             "Item": codecs.registry_item(ApiKeyInfo(key_id, env, hint, now_ms), key_hash),
                         }
                     },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": codecs.ENVS_KEY,
-                            "UpdateExpression": "ADD #names :env",
-                            "ExpressionAttributeNames": {"#names": "names"},
-                            "ExpressionAttributeValues": {":env": {"SS": [env]}},
-                        }
-                    },
+                    {"Update": self._record_environment(env)},
                 ]
             )
+
+    def _record_environment(self, env: str) -> dict[str, Any]:
+        """Add `env` to the set the sweep visits. A new environment starts with `default_shards`; one that exists
+        keeps its layout (one recorded before sharding has none: 1 shard, its tokens' keys unchanged)."""
+        with aws_errors():
+            item = self._ddb.get_item(TableName=self._table, Key=codecs.ENVS_KEY, ConsistentRead=True).get("Item")
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": codecs.ENVS_KEY,
+            "UpdateExpression": "ADD #names :env",
+            "ExpressionAttributeNames": {"#names": "names"},
+            "ExpressionAttributeValues": {":env": {"SS": [env]}},
+        }
+        if env in codecs.item_to_shard_layouts(item):
+            return update
+        update["UpdateExpression"] += " SET #write = :shards, #read = :shards"
+        update["ConditionExpression"] = "attribute_not_exists(#names) OR NOT contains(#names, :name)"
+        update["ExpressionAttributeNames"].update(codecs.shard_layout_names(env))
+        update["ExpressionAttributeValues"].update({":name": {"S": env}, ":shards": {"N": str(self.default_shards)}})
+        return update
 
     def api_keys(self) -> list[ApiKeyInfo]:
         items = self._query_all(

@@ -16,6 +16,10 @@ Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
 Token items also carry the keys of the list indexes (docs/listing.md): `listPk`/`listSk` always, `waitingSk` and
 `duePk` while WAITING, `completedSk` or `timedOutSk` once final, `idemPk` with a key. The sparse DueIndex
 (duePk = DUE#<env>, timeoutAt) holds exactly the waiting tokens, in timeout order: all the timeout sweep reads.
+
+Sharding (docs/scale.md): the list, due and tag partition keys carry a shard `s = shard_of(id, N)`, N recorded per
+environment on the ENVS item. Shard 0 is spelled without a suffix (`LIST#<env>`), so a table written before sharding
+is shard 0 of N = 1, and raising N never moves a token: its shard is in its own keys (`listPk`, `duePk`).
 """
 
 from __future__ import annotations
@@ -112,20 +116,64 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def list_pk(env: str) -> str:
-    return f"LIST#{env}"
+# Shards per environment for environments created from now on (docs/scale.md, "Choosing N"): 10,000 creates/s plus
+# 10,000 completions/s put 30,000 WCU/s on a tag on every token, 20,000 on AllIndex/WaitingIndex/DueIndex; 64 shards
+# keep every partition at or under 469 WCU/s, under half of DynamoDB's 1,000 per partition.
+DEFAULT_SHARDS = 64
+MAX_SHARDS = 256
+# On the ENVS item, per environment: the shards new tokens are written to, and the shards readers query (≥ writes).
+WRITE_SHARDS_ATTR = "shards#"
+READ_SHARDS_ATTR = "readShards#"
 
 
-def due_pk(env: str) -> str:
-    return f"DUE#{env}"
+def shard_of(token_id: str, shards: int) -> int:
+    """The token's shard among `shards`: a stable hash of its id (the same in every process and release)."""
+    if shards <= 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(token_id.encode(), digest_size=8).digest(), "big") % shards
+
+
+def _sharded(base: str, shard: int) -> str:
+    return base if shard == 0 else f"{base}#{shard}"
+
+
+def shard_in(partition_key: str) -> int:
+    """The shard a list or due partition key names (`LIST#<env>` is shard 0, `LIST#<env>#5` shard 5)."""
+    head, _, tail = partition_key.rpartition("#")
+    return int(tail) if head.count("#") >= 1 and tail.isdigit() else 0
+
+
+def list_pk(env: str, shard: int = 0) -> str:
+    return _sharded(f"LIST#{env}", shard)
+
+
+def due_pk(env: str, shard: int = 0) -> str:
+    return _sharded(f"DUE#{env}", shard)
+
+
+def shard_layout_names(env: str) -> dict[str, str]:
+    """ExpressionAttributeNames for an environment's shard counts on the ENVS item."""
+    return {"#write": WRITE_SHARDS_ATTR + env, "#read": READ_SHARDS_ATTR + env}
+
+
+def item_to_shard_layouts(item: dict[str, Any] | None) -> dict[str, tuple[int, int]]:
+    """The ENVS item → {env: (write shards, read shards)}; an environment recorded before sharding has (1, 1)."""
+    if not item:
+        return {}
+    layouts = {}
+    for env in item.get("names", {}).get("SS", []):
+        write = int(item.get(WRITE_SHARDS_ATTR + env, {}).get("N", "1"))
+        read = int(item.get(READ_SHARDS_ATTR + env, {}).get("N", str(write)))
+        layouts[env] = (write, max(read, write))
+    return layouts
 
 
 def idempotency_index_pk(env: str, key: str) -> str:
     return f"IDEMK#{env}#{digest(key)}"
 
 
-def tag_pk(env: str, tag: str) -> str:
-    return f"TAG#{env}#{digest(tag)}"
+def tag_pk(env: str, tag: str, shard: int = 0) -> str:
+    return _sharded(f"TAG#{env}#{digest(tag)}", shard)
 
 
 def token_id_of(key: dict[str, Any]) -> str:
@@ -190,8 +238,8 @@ def item_to_key_info(item: dict[str, Any]) -> ApiKeyInfo:
     return ApiKeyInfo(item["keyId"]["S"], item["env"]["S"], item["hint"]["S"], int(item["createdAt"]["N"]))
 
 
-def tag_key(env: str, tag: str, list_sk: str) -> dict[str, Any]:
-    return {"pk": {"S": tag_pk(env, tag)}, "sk": {"S": list_sk}}
+def tag_key(env: str, tag: str, list_sk: str, shard: int = 0) -> dict[str, Any]:
+    return {"pk": {"S": tag_pk(env, tag, shard)}, "sk": {"S": list_sk}}
 
 
 def _list_fields(token: Waitpoint) -> dict[str, Any]:
@@ -212,20 +260,21 @@ def _list_fields(token: Waitpoint) -> dict[str, Any]:
     return item
 
 
-def token_to_item(token: Waitpoint) -> dict[str, Any]:
-    """The token item, with the keys that place it in the list indexes for its status."""
+def token_to_item(token: Waitpoint, shards: int = 1) -> dict[str, Any]:
+    """The token item, with the keys that place it in the list indexes for its status (in its shard of `shards`)."""
     list_sk = {"S": list_sort_key(token.created_at, token.id)}
+    shard = shard_of(token.id, shards)
     item: dict[str, Any] = {
         **token_key(token.id),
         **_list_fields(token),
-        "listPk": {"S": list_pk(token.env)},
+        "listPk": {"S": list_pk(token.env, shard)},
         "listSk": list_sk,
     }
     if token.status is TokenStatus.WAITING:
         item["waitingSk"] = list_sk
-        item["duePk"] = {"S": due_pk(token.env)}
+        item["duePk"] = {"S": due_pk(token.env, shard)}
     else:
-        item["timedOutSk" if token.status is TokenStatus.TIMED_OUT else "completedSk"] = list_sk
+        item["timedOutSk" if token.status is TokenStatus.TIMED_OUT else "completedSk"] = list_sk  # REJECTED too
     if token.idempotency_key is not None:
         item["idemPk"] = {"S": idempotency_index_pk(token.env, token.idempotency_key)}
     if token.output is not None:
@@ -280,14 +329,18 @@ def value_to_audit(value: dict[str, Any]) -> Audit | None:
 def tag_keys(token: Waitpoint) -> list[dict[str, Any]]:
     """The keys of a token's tag items, one per distinct tag."""
     list_sk = list_sort_key(token.created_at, token.id)
-    return [tag_key(token.env, tag, list_sk) for tag in dict.fromkeys(token.tags)]
+    return [tag_key(token.env, tag, list_sk, token.shard) for tag in dict.fromkeys(token.tags)]
 
 
-def tag_items(token: Waitpoint) -> list[dict[str, Any]]:
-    """One item per distinct tag: the token's list fields in the tag's partition, at the token's list position."""
+def tag_items(token: Waitpoint, shards: int = 1) -> list[dict[str, Any]]:
+    """One item per distinct tag: the token's list fields in the tag's partition (the token's shard of it, the
+    same shard as its list keys), at the token's list position."""
     list_sk = list_sort_key(token.created_at, token.id)
+    shard = shard_of(token.id, shards)
     fields = {"id": {"S": token.id}, **_list_fields(token)}
-    return [{**tag_key(token.env, tag, list_sk), **fields} for tag in dict.fromkeys(token.tags)]
+    if shard:
+        fields["shard"] = {"N": str(shard)}
+    return [{**tag_key(token.env, tag, list_sk, shard), **fields} for tag in dict.fromkeys(token.tags)]
 
 
 def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
@@ -320,8 +373,18 @@ def item_to_token(item: dict[str, Any]) -> Waitpoint:
         output=output["S"] if output else None,
         output_type=output_type["S"] if output_type else None,
         output_is_error=is_error.get("BOOL", False) if is_error else False,
+        shard=_shard_of_item(item),
         **({} if _EXTENSIONS.isdisjoint(item) else _extensions(item)),  # most items have none (a list page: all)
     )
+
+
+def _shard_of_item(item: dict[str, Any]) -> int:
+    """The shard a token was written to: in its list key (token and index items) or `shard` (tag items)."""
+    pk = item.get("listPk")
+    if pk is not None:
+        return shard_in(pk["S"]) if pk["S"].count("#") > 1 else 0
+    shard = item.get("shard")
+    return int(shard["N"]) if shard else 0
 
 
 _EXTENSION_FIELDS = (

@@ -39,7 +39,7 @@ class TagItems(Table):
                 with aws_errors():
                     self._ddb.update_item(
                         TableName=self._table,
-                        Key=codecs.tag_key(token.env, tag, list_sk),
+                        Key=codecs.tag_key(token.env, tag, list_sk, token.shard),
                         UpdateExpression="SET #status = :status, completedAt = :completedAt, "
                         "outputIsError = :isError, #ttl = :ttl",
                         ConditionExpression="attribute_exists(pk) AND #status = :waiting",

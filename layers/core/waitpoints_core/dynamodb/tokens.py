@@ -14,7 +14,7 @@ from ..errors import Unavailable
 from ..models import Action, TokenStatus, timed_out_fields
 from ..ports import Completion
 from . import codecs
-from .table import Table
+from .shards import ShardLayouts
 
 if TYPE_CHECKING:
     from ..bodies import Output
@@ -23,16 +23,17 @@ if TYPE_CHECKING:
 _TRANSACTION_ATTEMPTS = 4
 
 
-class TokenItems(Table):
+class TokenItems(ShardLayouts):
     def insert_token(self, token: Waitpoint) -> str:
         """Store a new token; with an idempotency key, atomically claim it. Returns the id that holds the key:
         the new token's id, or the id of the token a live key already points to (then nothing is written)."""
+        shards = self.write_shards(token.env)  # cached: no request on the warm path
         put_token: dict[str, Any] = {
             "TableName": self._table,
-            "Item": codecs.token_to_item(token),
+            "Item": codecs.token_to_item(token, shards),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
-        put_tags = [{"Put": {"TableName": self._table, "Item": item}} for item in codecs.tag_items(token)]
+        put_tags = [{"Put": {"TableName": self._table, "Item": item}} for item in codecs.tag_items(token, shards)]
         if token.idempotency_key is None and not put_tags:
             try:
                 with aws_errors():

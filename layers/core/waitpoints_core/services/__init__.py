@@ -55,7 +55,10 @@ class WaitpointService:
     def tokens(self) -> TokenService:
         from .tokens import TokenService
 
-        return TokenService(self.store, self.signing_keys, self.settings, self._blobs)
+        tokens = TokenService(self.store, self.signing_keys, self.settings, self._blobs)
+        if self.settings.inline_resume_ms > 0:
+            tokens.after_win = lambda token_id: self.workflows.resume_inline(token_id)  # noqa: PLW0108 - late: workflows needs tokens
+        return tokens
 
     @cached_property
     def listing(self) -> ListingService:

@@ -47,6 +47,9 @@ class TokenService:
         self._blobs_factory = blobs
         self._blobs: Blobs | None = None
         self._retention_ms = settings.retention_days * DAY_MS
+        # Called with a token's id right after this container's write ended its wait (WaitpointService wires the
+        # workflows slice's inline resume here when settings.inline_resume_ms is set).
+        self.after_win: Callable[[str], object] | None = None
 
     def create(self, env: str, request: CreateTokenRequest) -> CreatedToken:
         now = now_ms()
@@ -183,7 +186,7 @@ class TokenService:
         outcome, _ = self._store.force_time_out_token(token_id, principal.env, now, expires_at, audit)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
-        return outcome is Completion.WON
+        return self._ended(token_id, outcome)
 
     def extend(self, principal: Principal, raw_id: str, timeout: str | int) -> Waitpoint:
         """Give a waiting token a later deadline (secret key only): a duration from now, an ISO 8601 date-time or
@@ -263,7 +266,7 @@ class TokenService:
                 self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
-        return won
+        return self._ended(token_id, Completion.WON if won else outcome)
 
     def _guarded_delivery(
         self,
@@ -358,7 +361,15 @@ class TokenService:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
-        return outcome is Completion.WON
+        return self._ended(token_id, outcome)
+
+    def _ended(self, token_id: str, outcome: Completion) -> bool:
+        """Whether this call's write ended the token; if it did, its waiting workflows are resumed now (within the
+        inline budget; the stream is the net)."""
+        won = outcome is Completion.WON
+        if won and self.after_win is not None:
+            self.after_win(token_id)
+        return won
 
 
 def _wire_status(token: Waitpoint) -> str:

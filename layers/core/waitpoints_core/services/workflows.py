@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
     class WorkflowStore(TokenStore, WaiterStore, ListingStore, DueIndex, ApiKeyStore, Protocol):
         """What the workflow slice needs from storage."""
+
+
+_log = logging.getLogger(__name__)
 
 
 class WorkflowService:
@@ -106,14 +110,14 @@ class WorkflowService:
                 self._store.mark_resumed(Waiter(token.id, waiter.handle, waiter.kind), now_ms())
         return attachment
 
-    def resume_waiters(self, token: Waitpoint) -> dict[Delivery, int]:
-        """Resume every execution waiting on a token that stopped waiting. Each waiter is deleted (a durable
-        one marked resumed) once its execution has the outcome (or is gone), so a retry after a failure
-        resumes only the rest. One waiter that fails does not stop the others (`isolated`): the first failure
-        is raised after all were tried."""
+    def resume_waiters(self, token: Waitpoint, waiters: list[Waiter] | None = None) -> dict[Delivery, int]:
+        """Resume every execution waiting on a token that stopped waiting (`waiters`: already read). Each waiter
+        is deleted (a durable one marked resumed) once its execution has the outcome (or is gone), so a retry
+        after a failure resumes only the rest. One waiter that fails does not stop the others (`isolated`): the
+        first failure is raised after all were tried."""
         counts = {Delivery.SENT: 0, Delivery.GONE: 0}
         failures: list[Exception] = []
-        for waiter in self._store.waiters(token.id):
+        for waiter in self._store.waiters(token.id) if waiters is None else waiters:
             delivery = isolated(token.id, _collect(failures), self._resume, token, waiter)
             if delivery is None:
                 continue
@@ -124,6 +128,29 @@ class WorkflowService:
                 self._store.delete_waiter(waiter)
         _raise_first(failures)
         return counts
+
+    def resume_inline(self, token_id: str) -> bool:
+        """Resume a token's waiters from the request whose write just ended its wait: one hop instead of the
+        stream's poll. Runs in a thread for at most `settings.inline_resume_ms`; whatever it has not finished by
+        then (or failed at) the stream consumer does, as before. Each waiter is deleted (a durable one marked
+        resumed) once resumed, so the stream skips it; one both resume is refused the second time by its target
+        (GONE). Returns whether it finished in time."""
+        budget = self._settings.inline_resume_ms / 1000
+
+        def run() -> None:
+            try:
+                waiters = self._store.waiters(token_id)
+                token = self._store.get_token(token_id) if waiters else None
+                if token is None or token.status is TokenStatus.WAITING:
+                    return
+                self.resume_waiters(token.seen_at(now_ms()), waiters)
+            except Exception:
+                _log.warning("inline resume of %s left to the stream", token_id, exc_info=True)
+
+        worker = threading.Thread(target=run, name=f"resume-{token_id[-6:]}", daemon=True)
+        worker.start()
+        worker.join(budget)
+        return not worker.is_alive()
 
     def on_token_changed(self, change: TokenChange) -> dict[Delivery, int]:
         """A token changed (the table's stream says how): when it stops waiting, resume the executions waiting on
@@ -184,21 +211,25 @@ class WorkflowService:
         timed_out = 0
         failed: set[str] = set()  # skipped from here on: queried past, never retried in this run
         for env in self._store.environments():
-            while now_ms() - started < budget_ms:
-                now = now_ms()
-                due = self._store.due_tokens(env, now, batch + len(failed))
-                for token_id, timeout_at in due:
-                    if token_id in failed:
-                        continue
-                    expires_at = (timeout_at + self._retention_ms) // 1000
-                    done = isolated(
-                        token_id, on_failure, self._store.time_out_token, token_id, timeout_at, now, expires_at
-                    )
-                    if done is None:
-                        failed.add(token_id)
-                    timed_out += bool(done)
-                if len(due) < batch + len(failed):
-                    break
+            for shard in range(self._store.due_shards(env)):  # every due partition of the environment
+                while now_ms() - started < budget_ms:
+                    now = now_ms()
+                    due = self._store.due_tokens(env, now, batch + len(failed), shard)
+                    for token_id, timeout_at in due:
+                        if token_id in failed:
+                            continue
+                        expires_at = (timeout_at + self._retention_ms) // 1000
+                        done = isolated(
+                            token_id, on_failure, self._store.time_out_token, token_id, timeout_at, now, expires_at
+                        )
+                        if done is None:
+                            failed.add(token_id)
+                        elif done:
+                            timed_out += 1
+                            if self._settings.inline_resume_ms > 0:
+                                self.resume_inline(token_id)
+                    if len(due) < batch + len(failed):
+                        break
         return timed_out
 
 
