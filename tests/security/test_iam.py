@@ -381,8 +381,9 @@ def _exercise_approval(call: Any, key: str, keys: Any) -> None:
         call("ApprovalFunction", events.approval(token["id"], approval_hash, method="HEAD"))
     first, second, third = made
     for token in (first, second):  # a workflow and a durable function wait on each: the decision resumes them
-        call("WaitForTokenFunction", {"taskToken": f"{TASK}-page-{token['id']}", "waitpointId": token["id"]}, None)
-        call("WaitForTokenFunction", {"callbackId": f"{CALLBACK}page{token['id'][-8:]}", "waitpointId": token["id"]}, None)
+        waits_on = {"waitpointId": token["id"]}
+        call("WaitForTokenFunction", {"taskToken": f"{TASK}-page-{token['id']}", **waits_on}, None)
+        call("WaitForTokenFunction", {"callbackId": f"{CALLBACK}page{token['id'][-8:]}", **waits_on}, None)
     call(
         "ApprovalFunction",
         events.approval(first["id"], keys.approval_hash(first["id"]), form="action=approve&field:n=x"),
