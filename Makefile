@@ -62,7 +62,7 @@ $(SAM_STAMP): requirements-sam.txt
 	@rm -f $(SAM_VENV)/.installed-* && touch $(SAM_STAMP)
 
 test: $(STAMP) $(SAM_STAMP) browser lint ## Run make lint, then every test
-	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest
+	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest --durations=30
 
 unit: $(STAMP) ## The fast tests: no local stack, sam, node or bench (not marked `stack` or `slow`; see tests/conftest.py)
 	$(PY) -m pytest -m "not stack and not slow" -q
@@ -112,8 +112,8 @@ bench-scale: $(STAMP) ## Capacity simulation: 10,000 creates/s + completions in 
 shards: $(RUN_STAMP) ## List each environment's list shards, or raise them without downtime: make shards [ENV=<name> N=<count>] [STACK=<stack>]
 	@$(PY) -m waitpoints_admin.shards $(if $(N),--env $(ENV) --shards $(N)) $(if $(STACK),--stack $(STACK))
 
-key: $(RUN_STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>]
-	@$(PY) -m waitpoints_admin.api_keys --env $(ENV) $(if $(STACK),--stack $(STACK))
+key: $(RUN_STAMP) ## Mint a secret key: make key ENV=<name> [STACK=<deployed stack>] [SHARDS=<a new environment's list shards>]
+	@$(PY) -m waitpoints_admin.api_keys --env $(ENV) $(if $(STACK),--stack $(STACK)) $(if $(SHARDS),--shards $(SHARDS))
 
 keys: $(RUN_STAMP) ## List the secret keys (never the keys themselves): make keys [STACK=<stack>]
 	@$(PY) -m waitpoints_admin.api_keys --list $(if $(STACK),--stack $(STACK))

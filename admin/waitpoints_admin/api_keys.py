@@ -61,12 +61,22 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def shard_count(text: str) -> int:
+    """--shards: a new environment's list shards, 1 to MAX_SHARDS (docs/scale.md, "Choosing N")."""
+    from waitpoints_core.dynamodb.codecs import MAX_SHARDS
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_SHARDS}, not {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make key", description=__doc__)
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--env", default="dev", help="create a key for this environment: 1 to 32 of a-z, 0-9, '-'")
     action.add_argument("--list", action="store_true", help="list the keys (id, environment, hint, created)")
     action.add_argument("--revoke", metavar="KEY_ID", help="revoke the key with this id (see --list)")
+    parser.add_argument("--shards", type=shard_count, help="a new environment's list shards (default: the table's)")
     target_args(parser)
     args = parser.parse_args(argv)
     if args.revoke is not None and not args.revoke.strip():  # make revoke-key without KEY_ID=
@@ -80,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.revoke:
             print(revoke(keys, args.revoke), file=sys.stderr)
         else:
+            keys.default_shards = args.shards
             print(create(keys, args.env))
     except AdminError as error:
         print(f"error: {error.message}", file=sys.stderr)

@@ -26,6 +26,9 @@ from .websocket import WebSocketGateway
 
 DEV_ENV = "dev"
 SCHEDULE_SECONDS = float(os.environ.get("WAITPOINTS_SCHEDULE_SECONDS", "2"))
+# List shards of each environment minted on this stack (64 on AWS: docs/scale.md). moto serves one request at a
+# time and a list page queries every shard, so fewer keep pages fast here while still exercising the merge.
+NEW_ENVIRONMENT_SHARDS = int(os.environ.get("WAITPOINTS_DEFAULT_SHARDS", "4"))
 # Cache lifetimes, taken from this environment when set (tests shorten them to see revocation and rotation), and
 # the inline resume's budget (`make bench-resume` turns it off to time the stream alone).
 _TUNABLE = ("WAITPOINTS_AUTH_CACHE_SECONDS", "WAITPOINTS_SIGNING_KEY_CACHE_SECONDS", "WAITPOINTS_INLINE_RESUME_MS")
@@ -119,6 +122,7 @@ class LocalStack:
             self._threads += [Scheduler(pool, SCHEDULE_SECONDS) for _ in function.schedules]
         for thread in self._threads:
             thread.start()
+        self._store().set_new_environment_shards(NEW_ENVIRONMENT_SHARDS)
         key = self.mint_key(DEV_ENV)
         self._write_env_file(key)
         return key
@@ -170,7 +174,11 @@ class LocalStack:
         return resolve(value, self.refs, self.template.conditions)
 
     def mint_key(self, env: str) -> str:
-        return mint_api_key(DynamoDBStore(boto3.client("dynamodb"), os.environ["WAITPOINTS_TABLE_NAME"]), env)
+        return mint_api_key(self._store(), env)
+
+    @staticmethod
+    def _store() -> DynamoDBStore:
+        return DynamoDBStore(boto3.client("dynamodb"), os.environ["WAITPOINTS_TABLE_NAME"])
 
     def _write_env_file(self, key: str) -> None:
         assert self._emulator

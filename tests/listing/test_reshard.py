@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
-from waitpoints_core.dynamodb.codecs import shard_of
+from waitpoints_admin import api_keys
+from waitpoints_core.dynamodb import DynamoDBStore
+from waitpoints_core.dynamodb.codecs import DEFAULT_SHARDS, MAX_SHARDS, shard_of
+from waitpoints_core.services.auth import mint_api_key
 from waitpoints_http.list_query import parse_list_query
 
-from .conftest import make_service, sharded_store
+from .conftest import TABLE, make_service, sharded_store
 from .test_store import MINUTE, NOW, make
 
 if TYPE_CHECKING:
@@ -68,3 +71,26 @@ def test_shards_never_go_down_and_readers_never_lag_writers(ddb: Any) -> None:
         store.set_shard_layout("dev", 3, 3)  # lowering: a token in shard 5 would vanish
     with pytest.raises(ClientError, match="ConditionalCheckFailed"):
         store.set_shard_layout("nowhere", 1, 1)  # not an environment
+
+
+def test_new_environments_take_the_tables_default_then_the_codes(ddb: Any) -> None:
+    store = DynamoDBStore(ddb, TABLE)
+    mint_api_key(store, "before")  # nothing recorded for the table: the default for AWS
+    store.set_new_environment_shards(5)  # what the local stack does at start
+    mint_api_key(store, "after")
+    store.default_shards = 2  # `make key ENV=pinned SHARDS=2`
+    mint_api_key(store, "pinned")
+    layouts = store.read_shard_layouts()
+    assert (layouts["before"], layouts["after"], layouts["pinned"]) == ((DEFAULT_SHARDS,) * 2, (5, 5), (2, 2))
+    mint_api_key(store, "after")  # a second key keeps the environment's layout
+    assert store.read_shard_layouts()["after"] == (5, 5)
+    for wrong in (0, MAX_SHARDS + 1):
+        with pytest.raises(ValueError, match="shards"):
+            store.set_new_environment_shards(wrong)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "x", str(MAX_SHARDS + 1)])
+def test_make_key_refuses_a_shard_count_out_of_range(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        api_keys.main(["--env", "x", "--shards", text])
+    assert exited.value.code == 2 and f"a whole number from 1 to {MAX_SHARDS}" in capsys.readouterr().err

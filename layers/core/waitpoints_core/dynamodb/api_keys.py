@@ -11,7 +11,8 @@ from .table import Table
 
 
 class ApiKeyItems(Table):
-    default_shards = codecs.DEFAULT_SHARDS  # for environments minted from now on (tests set it per store)
+    # For environments this store mints; None: the table's default (set_new_environment_shards).
+    default_shards: int | None = None
 
     def get_api_key_env(self, key_hash: str) -> str | None:
         with aws_errors():
@@ -47,8 +48,9 @@ class ApiKeyItems(Table):
             )
 
     def _record_environment(self, env: str) -> dict[str, Any]:
-        """Add `env` to the set the sweep visits. A new environment starts with `default_shards`; one that exists
-        keeps its layout (one recorded before sharding has none: 1 shard, its tokens' keys unchanged)."""
+        """Add `env` to the set the sweep visits. A new environment starts with `default_shards` or the table's
+        default; one that exists keeps its layout (one recorded before sharding has none: 1 shard, its tokens' keys
+        unchanged)."""
         with aws_errors():
             item = self._ddb.get_item(TableName=self._table, Key=codecs.ENVS_KEY, ConsistentRead=True).get("Item")
         update: dict[str, Any] = {
@@ -63,8 +65,23 @@ class ApiKeyItems(Table):
         update["UpdateExpression"] += " SET #write = :shards, #read = :shards"
         update["ConditionExpression"] = "attribute_not_exists(#names) OR NOT contains(#names, :name)"
         update["ExpressionAttributeNames"].update(codecs.shard_layout_names(env))
-        update["ExpressionAttributeValues"].update({":name": {"S": env}, ":shards": {"N": str(self.default_shards)}})
+        shards = self.default_shards or codecs.item_to_new_environment_shards(item)
+        update["ExpressionAttributeValues"].update({":name": {"S": env}, ":shards": {"N": str(shards)}})
         return update
+
+    def set_new_environment_shards(self, shards: int) -> None:
+        """The shards every environment minted from now on starts with, for the whole table (the local stack
+        lowers it: moto serves one request at a time, and a page queries every shard)."""
+        if not 1 <= shards <= codecs.MAX_SHARDS:
+            raise ValueError(f"shards: 1 to {codecs.MAX_SHARDS}, not {shards}")
+        with aws_errors():
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=codecs.ENVS_KEY,
+                UpdateExpression="SET #new = :shards",
+                ExpressionAttributeNames={"#new": codecs.NEW_ENV_SHARDS_ATTR},
+                ExpressionAttributeValues={":shards": {"N": str(shards)}},
+            )
 
     def api_keys(self) -> list[ApiKeyInfo]:
         items = self._query_all(

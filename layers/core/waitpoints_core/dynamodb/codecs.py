@@ -124,6 +124,8 @@ MAX_SHARDS = 256
 # On the ENVS item, per environment: the shards new tokens are written to, and the shards readers query (≥ writes).
 WRITE_SHARDS_ATTR = "shards#"
 READ_SHARDS_ATTR = "readShards#"
+# On the ENVS item, once for the table: the shards of environments minted from now on, when not DEFAULT_SHARDS.
+NEW_ENV_SHARDS_ATTR = "newEnvironmentShards"
 
 
 def shard_of(token_id: str, shards: int) -> int:
@@ -166,6 +168,12 @@ def item_to_shard_layouts(item: dict[str, Any] | None) -> dict[str, tuple[int, i
         read = int(item.get(READ_SHARDS_ATTR + env, {}).get("N", str(write)))
         layouts[env] = (write, max(read, write))
     return layouts
+
+
+def item_to_new_environment_shards(item: dict[str, Any] | None) -> int:
+    """The shards an environment minted now starts with: the table's own default, else DEFAULT_SHARDS."""
+    recorded = (item or {}).get(NEW_ENV_SHARDS_ATTR)
+    return int(recorded["N"]) if recorded else DEFAULT_SHARDS
 
 
 def idempotency_index_pk(env: str, key: str) -> str:
