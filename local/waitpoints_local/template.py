@@ -33,6 +33,11 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
+def load_cfn_yaml(text: str) -> Any:
+    """CloudFormation YAML, short-form tags kept as their long form."""
+    return yaml.load(text, Loader=_CfnLoader)
+
+
 DEFAULT_ROUTE = "$default"  # an HttpApi event without Path and Method: every request no other route matches
 
 
@@ -72,7 +77,7 @@ class Function:
 class Template:
     def __init__(self, path: Path = TEMPLATE_PATH) -> None:
         self.path = path
-        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+        self.doc: dict[str, Any] = load_cfn_yaml(path.read_text())
         self.resources: dict[str, Any] = self.doc["Resources"]
 
     @property

@@ -6,7 +6,10 @@ WAITPOINTS_SECRET_KEY point at a running one (then the tests that need the local
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,3 +59,21 @@ def local_state(sdk_stack: SdkStack) -> Path:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+TS_DIR = Path(__file__).resolve().parents[1] / "sdk_ts"  # the pinned @trigger.dev/sdk
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed for the TypeScript SDK tests")
+    if not (TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").exists():
+        install = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, capture_output=True, text=True, timeout=600
+        )
+        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
+    version = json.loads((TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").read_text())["version"]
+    assert version == "4.8.3"
+    return node

@@ -9,7 +9,6 @@ into tests/sdk_ts/node_modules; the tests skip only when node or npm is not inst
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -18,26 +17,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from .conftest import TS_DIR
+
 if TYPE_CHECKING:
     from .conftest import SdkStack
 
-TS_DIR = Path(__file__).resolve().parents[1] / "sdk_ts"
 SCRIPT = TS_DIR / "trigger_sdk.mjs"
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed for the TypeScript SDK tests")
-    if not (TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").exists():
-        install = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=TS_DIR, capture_output=True, text=True, timeout=600
-        )
-        assert install.returncode == 0, f"npm ci failed:\n{install.stdout}\n{install.stderr}"
-    version = json.loads((TS_DIR / "node_modules" / "@trigger.dev" / "sdk" / "package.json").read_text())["version"]
-    assert version == "4.8.3"
-    return node
 
 
 def run_scenario(node: str, stack: SdkStack, scenario: str) -> dict[str, Any]:
