@@ -1,12 +1,10 @@
 // Test-only: a page a Trigger.dev user could write, completing one wait token from the browser with
-// @trigger.dev/react-hooks' useWaitToken and the token's public access token (tests/react_hooks/test_use_wait_token.py
-// bundles it with esbuild and opens it in Chromium). The page reads what a real app would get from its own server
-// from the query string: ?tokenId=waitpoint_...&accessToken=<publicAccessToken>&baseURL=<API base URL>.
+// @trigger.dev/react-hooks' useWaitToken and the token's public access token. tests/react_hooks/test_use_wait_token.py
+// bundles it with esbuild and opens it in Chromium. The page asks its own server for the token (token.json:
+// {tokenId, accessToken, baseURL}), as an app's page would; never in the URL, which logs and history keep.
 import { useWaitToken } from "@trigger.dev/react-hooks";
 import { useState } from "react";
 import { createRoot } from "react-dom/client";
-
-const params = new URLSearchParams(window.location.search);
 
 function state({ isReady, isLoading, isCompleted, error }) {
   if (error) return "error";
@@ -15,9 +13,13 @@ function state({ isReady, isLoading, isCompleted, error }) {
   return isReady ? "waiting" : "not-ready";
 }
 
+const LABELS = { completed: "Completed", completing: "Completing…", waiting: "Waiting", "not-ready": "No token" };
+
+// tokenId, accessToken: the token's id and publicAccessToken, from your server; baseURL: the waitpoints API's URL.
 function Approve({ tokenId, accessToken, baseURL }) {
   const [comment, setComment] = useState("");
   const { complete, isLoading, isCompleted, isReady, error } = useWaitToken(tokenId, { accessToken, baseURL });
+  const approve = () => complete({ approved: true, comment }); // POST {baseURL}/api/v1/waitpoints/tokens/{tokenId}/complete
   const current = state({ isReady, isLoading, isCompleted, error });
   return (
     <main>
@@ -28,21 +30,18 @@ function Approve({ tokenId, accessToken, baseURL }) {
       <label>
         Comment <input value={comment} onChange={(e) => setComment(e.target.value)} disabled={isCompleted} />
       </label>{" "}
-      <button
-        type="button"
-        disabled={!isReady || isLoading || isCompleted}
-        onClick={() => complete({ approved: true, comment })}
-      >
+      <button type="button" disabled={!isReady || isLoading || isCompleted} onClick={approve}>
         Complete
       </button>
       <p id="state" role="status" data-state={current}>
-        {current === "completed" ? "Completed" : current === "completing" ? "Completing…" : current}
+        {LABELS[current] ?? "Error"}
       </p>
       {error && <p id="error" role="alert">{`${error.name}: ${error.message}`}</p>}
     </main>
   );
 }
 
+const { tokenId, accessToken, baseURL } = await (await fetch("token.json")).json();
 createRoot(document.getElementById("root")).render(
-  <Approve tokenId={params.get("tokenId")} accessToken={params.get("accessToken")} baseURL={params.get("baseURL")} />,
+  <Approve tokenId={tokenId} accessToken={accessToken} baseURL={baseURL} />,
 );
