@@ -81,6 +81,11 @@ HOW: dict[tuple[str, str, str], str] = {
     ("README.md", "### The rest of the API", "from waitpoints import AsyncClient"): HERE,
     ("README.md", "### The `waitpoints` command", "waitpoints dev"): COMMANDS,
     ("README.md", "## Using Trigger.dev's SDK", "import { configure"): HERE,
+    (
+        "README.md",
+        "### From a browser: `useWaitToken`",
+        "import { useWaitToken }",
+    ): "tests/react_hooks/test_use_wait_token.py::test_readme_shows_the_hook_as_the_page_uses_it",
     ("README.md", "## Watching tokens in real time", "→"): PARSED,
     ("README.md", "## Watching tokens in real time", "from waitpoints import Client, watch"): HERE,
     ("README.md", "## Watching tokens in real time", "waitpoints tokens watch"): COMMANDS,
