@@ -118,10 +118,13 @@ async function rejected() {
   });
   out.rejectStatus = response.status;
   out.retrieved = await attempt(() => wait.retrieveToken(created.id));
+  // A tag listing follows the table's stream (README, "Listing"): it may show WAITING for a moment.
   out.listed = await attempt(async () => {
-    const found = [];
-    for await (const token of wait.listTokens({ tags: [tag] })) found.push(token);
-    return found;
+    for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 200))) {
+      const found = [];
+      for await (const token of wait.listTokens({ tags: [tag] })) found.push(token);
+      if (found.every((token) => token.status !== "WAITING") || Date.now() > deadline) return found;
+    }
   });
   out.listedCompleted = await attempt(async () => {
     const found = [];
