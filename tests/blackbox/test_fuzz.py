@@ -187,8 +187,8 @@ def test_schemathesis_every_check_every_phase(stack: Stack, api: httpx.Client, t
             str(SEED),
             "--generation-database",
             "none",
-            "--workers",
-            "2",
+            "--workers",  # one: with two threads, hypothesis's lambda-source cache raced (an internal error)
+            "1",
             # The approval page answers HTML to people; its own tests (tests/browser, tests/handlers) cover it.
             "--exclude-path-regex",
             "/approval/",

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from waitpoints_core import InvalidInput, TokenStatus
-from waitpoints_core.ids import new_token_id
 from waitpoints_core.listing import (
     AFTER,
     BEFORE,
@@ -24,7 +23,12 @@ K1 = SigningKeys("k1", {"k1": b"one-" * 8})
 ROTATED = SigningKeys("k2", {"k1": b"one-" * 8, "k2": b"two-" * 8})
 ONLY_K2 = SigningKeys("k2", {"k2": b"two-" * 8})
 FILTERS = ListFilters(statuses=frozenset({TokenStatus.WAITING}), tags=("a", "b"))
-BOUNDARY = list_sort_key(1_700_000_000_123, new_token_id())
+def fixed_id(n: int) -> str:
+    """A token id that is the same in every process (pytest-xdist workers must collect the same test ids)."""
+    return "waitpoint_" + str(n).rjust(25, "k")
+
+
+BOUNDARY = list_sort_key(1_700_000_000_123, fixed_id(0))
 
 
 def encode(
@@ -115,7 +119,8 @@ def test_the_cursor_subkey_is_its_own() -> None:
 # --- key ranges ----------------------------------------------------------------------------------------
 
 KEYS = sorted(
-    list_sort_key(ms, new_token_id()) for ms in (0, 5, 5, 5, 1_700_000_000_000, 1_700_000_000_000, 9_999_999_999_999)
+    list_sort_key(ms, fixed_id(n))
+    for n, ms in enumerate((0, 5, 5, 5, 1_700_000_000_000, 1_700_000_000_000, 9_999_999_999_999), start=1)
 )
 
 

@@ -391,7 +391,7 @@ def test_the_sdk_readme_commands(sdk_stack: SdkStack, workdir: Path) -> None:
     created = shell(create + " -q", workdir).strip()  # -q: only the id, to fill in `<id>` below
     printed = [shell(command.replace("<id>", created), workdir) for command in rest]
     assert "Completed" in printed[0] and "approved" in printed[1]
-    assert printed[2].startswith("ID  STATUS") and created not in printed[2]  # completed: no longer WAITING
+    assert re.match(r"ID +STATUS", printed[2]) and created not in printed[2]  # completed: no longer WAITING
 
 
 def test_the_layout_names_paths_that_exist() -> None:
