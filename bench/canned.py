@@ -3,8 +3,8 @@
 A `before-call` hook returns a recorded `(HTTP response, parsed response)` for the operation, so botocore still
 validates and serialises every request exactly as in production, but nothing is sent and nothing is parsed. The
 responses were recorded from moto by perf_bench.py for the same requests. A GetItem of an API key (the auth
-cache refills once a minute) has its own recorded answer, so has the environments' item (their shard layouts, cached
-as long), and so has a complete's first write (made on the condition
+cache refills once a minute) has its own recorded answer, as has the GetItem of the shard layout (`ENVS`, read
+once per container), and so has a complete's first write (made on the condition
 that the token has no completion schema: for a token with one, it fails and the second write completes).
 """
 
@@ -24,16 +24,11 @@ class _Raw:
 
 
 def canned_key(operation: str, body: Any) -> str:
-    if (
-        operation == "GetItem"
-        and isinstance(body, (bytes, str))
-        and ("APIKEY#" in (body if isinstance(body, str) else body.decode()))
-    ):
+    text = (body if isinstance(body, str) else body.decode()) if isinstance(body, (bytes, str)) else ""
+    if operation == "GetItem" and "APIKEY#" in text:
         return "GetItem#APIKEY"
-    if operation == "GetItem" and isinstance(body, (bytes, str)):
-        text = body if isinstance(body, str) else body.decode()
-        if '"S": "ENVS"' in text or '"S":"ENVS"' in text:  # the environments' shard layouts: cached like keys
-            return "GetItem#ENVS"
+    if operation == "GetItem" and '"ENVS"' in text:
+        return "GetItem#ENVS"  # the environments' shard layout: read once per container, then cached
     if operation == "UpdateItem" and isinstance(body, (bytes, str)):
         text = body if isinstance(body, str) else body.decode()
         if "attribute_not_exists(completionSchema)" in text:  # a complete's first write, for a schema-less token

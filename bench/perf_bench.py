@@ -10,7 +10,7 @@ the stream consumer's resume (`resume`):
    global secondary indexes included.
 2. Handler time on the warm path, AWS answering instantly from responses recorded from moto (bench/canned.py):
    p50/p99 over thousands of calls, beside a floor handler per operation that does the least the operation
-   could do (parse the event, the one AWS call, build the response).
+   could do (parse the event, the AWS calls the design needs, build the response).
 3. Cold start, in fresh processes (bench/cold_child.py): import the function's module and run its init, beside
    a floor that imports boto3 and creates a DynamoDB client.
 4. Peak RSS of the function's process after init and after 1,000 requests.
@@ -438,6 +438,18 @@ class Floors:
         if "output" in item:
             body["output"], body["outputType"] = item["output"]["S"], item["outputType"]["S"]
         body["outputIsError"] = "outputIsError" in item and item["outputIsError"]["BOOL"]
+        waiters = self.ddb.query(  # a secret key's retrieve lists the waiters: at most 100, never their handles
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"TOKEN#{token_id}"}, ":prefix": {"S": "WAITER#"}},
+            ProjectionExpression="sk, #kind, #attached, #resumed",
+            ExpressionAttributeNames={"#kind": "kind", "#attached": "createdAt", "#resumed": "resumedAt"},
+            Limit=101,
+            ConsistentRead=True,
+        )["Items"]
+        body["waiters"] = [
+            {"kind": w.get("kind", {"S": "stepFunctions"})["S"], "digest": w["sk"]["S"][7:19]} for w in waiters[:100]
+        ]
         return _json_response(200, body)
 
     def complete(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -574,7 +586,7 @@ class Recorder:
             self.answers.setdefault(service, {})[key] = (http_response.status_code, answer)
             if key == "UpdateItem#SCHEMALESS" and http_response.status_code < 300:  # the floors' plain write
                 self.answers[service].setdefault("UpdateItem", (http_response.status_code, answer))
-            if key in ("GetItem#APIKEY", "GetItem#ENVS", "GetSecretValue"):  # once per container, then every minute
+            if key in ("GetItem#APIKEY", "GetItem#ENVS", "GetSecretValue"):  # once per container, then cached
                 self.sticky.setdefault(service, {})[key] = (http_response.status_code, answer)
 
         return record

@@ -92,12 +92,12 @@ def list_tokens() -> dict[str, Any]:  # the query string is read raw (a repeat k
 @app.get(resolver_path(TOKEN), summary="Retrieve a waitpoint token")
 def retrieve_token(id: str) -> dict[str, Any]:
     service = get_service()
-    token = service.tokens.retrieve(app.context["principal"].env, id)
+    token, waiters = service.tokens.retrieve_with_waiters(app.context["principal"], id)
     body = wire.token(token, _token_url(token.id))
     if token.approval is not None:
         base = base_url(app.current_event.raw_event, service.settings.public_url)
         body["approvalUrl"] = routes.approval_url(base, token.id, service.tokens.approval_hash(token.id))
-    return body
+    return body if waiters is None else wire.with_waiters(body, waiters)
 
 
 @app.post(resolver_path(COMPLETE), summary="Complete a waitpoint token")

@@ -185,6 +185,23 @@ class Token:
         audit = self.raw.get("audit")
         return dict(audit) if isinstance(audit, dict) else None
 
+    @property
+    def waiters(self) -> list[dict[str, Any]] | None:
+        """The workflows waiting on the token, as retrieve returns them with a secret key: each ``kind``
+        (``stepFunctions`` or ``durable``), ``digest`` (the first 12 hex digits of the SHA-256 of its task token
+        or callback id, never the handle itself), ``attachedAt`` and, for a resumed durable waiter,
+        ``resumedAt``. At most 100 (``waiters_truncated`` says there are more); ``[]`` for none; ``None`` in
+        list results and from servers that do not list waiters."""
+        waiters = self.raw.get("waiters")
+        if not isinstance(waiters, list):
+            return None
+        return [dict(w) for w in waiters if isinstance(w, dict)]
+
+    @property
+    def waiters_truncated(self) -> bool:
+        """True when the token has more waiters than ``waiters`` lists."""
+        return self.raw.get("waitersTruncated") is True
+
     @classmethod
     def from_wire(cls, data: Any) -> Token:
         if not isinstance(data, dict):

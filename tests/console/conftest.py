@@ -36,6 +36,14 @@ class ConsoleStack:
     key: str
     other_key: str  # a secret key of a second environment
     state_dir: Path
+    aws_endpoint: str  # the stack's emulated AWS
+
+    def aws(self, service: str) -> Any:
+        """A boto3 client for the stack's emulated AWS (to start a workflow, to attach a durable callback)."""
+        import boto3
+
+        fake = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return boto3.client(service, endpoint_url=self.aws_endpoint, **fake)
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key or self.key}"}, timeout=30)
@@ -46,6 +54,12 @@ class ConsoleStack:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
+    def retrieve(self, token_id: str) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(f"/api/v1/waitpoints/tokens/{token_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
 
 @pytest.fixture(scope="session")
 def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
@@ -53,7 +67,13 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleS
     with running_stack(state) as values:
         minted = admin("api_keys", state, "--env", "console-other")
         assert minted.returncode == 0, minted.stderr
-        yield ConsoleStack(values["WAITPOINTS_API_URL"], values["WAITPOINTS_SECRET_KEY"], minted.stdout.strip(), state)
+        yield ConsoleStack(
+            values["WAITPOINTS_API_URL"],
+            values["WAITPOINTS_SECRET_KEY"],
+            minted.stdout.strip(),
+            state,
+            values["AWS_ENDPOINT_URL"],
+        )
 
 
 @dataclass

@@ -5,13 +5,16 @@ are taken here (WAITPOINTS_CONSOLE_SCREENSHOTS=1 writes them to docs/)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from waitpoints_local.stepfunctions import waiting_machine
 
 from tests.local_stack import REPO
 
@@ -27,6 +30,7 @@ except ImportError:  # the browser fixture fails with what to install
 
 TOKENS = "/api/v1/waitpoints/tokens"
 KEY_STORAGE = "waitpoints.console.secretKey"
+CALLBACK_ID = "Y29uc29sZS13YWl0ZXItY2FsbGJhY2staWQ" + "Q" * 20  # the shape of a durable callback id
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +39,7 @@ def seeded(console_stack: ConsoleStack) -> dict[str, Any]:
     stack = console_stack
     pager = [stack.create(tags=["pager", "ops"], timeout="2h")["id"] for _ in range(6)]
     approval = stack.create(tags=["approval", "billing"], timeout="1h", idempotencyKey="invoice-2041")["id"]
+    attach_waiters(stack, approval)
     done = stack.create(tags=["approval"], timeout="2d")["id"]
     with stack.client() as client:
         assert client.post(f"{TOKENS}/{done}/complete", json={"data": {"approved": True, "by": "ana"}}).is_success
@@ -45,6 +50,25 @@ def seeded(console_stack: ConsoleStack) -> dict[str, Any]:
         for _ in range(3)
     ]
     return {"pager": pager, "approval": approval, "done": done, "other": other}
+
+
+def attach_waiters(stack: ConsoleStack, token_id: str) -> None:
+    """Two workflows wait on the token: a Step Functions execution (through the stack's WaitForTokenFunction, as
+    `waitForTaskToken` calls it) and a durable function's callback id, attached through the same function."""
+    sfn = stack.aws("stepfunctions")
+    sfn.start_execution(stateMachineArn=waiting_machine(sfn, "console"), input=json.dumps({"id": token_id}))
+    deadline = time.monotonic() + 120
+    while len(stack.retrieve(token_id)["waiters"]) < 1:
+        assert time.monotonic() < deadline, "the workflow never attached"
+        time.sleep(0.1)
+    payload = json.dumps({"callbackId": CALLBACK_ID, "waitpointId": token_id}).encode()
+    answer = stack.aws("lambda").invoke(FunctionName="waitpoints-WaitForTokenFunction", Payload=payload)
+    assert json.loads(answer["Payload"].read())["result"] == "attached"
+
+
+def settled(token: dict[str, Any]) -> bool:
+    """Both waiters resumed: only the durable one is left, marked resumed."""
+    return [(w["kind"], "resumedAt" in w) for w in token["waiters"]] == [("durable", True)]
 
 
 def sign_in(page: Any, stack: ConsoleStack, key: str | None = None) -> None:
@@ -191,6 +215,15 @@ def test_sign_in_filter_page_open_complete_and_sign_out(
     assert "invoice-2041" in page.locator("dl.fields").first.inner_text()
     assert "No output yet" in page.locator("#s-output").locator("..").inner_text()
 
+    # Its waiters: each by kind, the digest of its handle and when it attached; never the handle.
+    waiters = page.locator("#s-waiters").locator("..")
+    expect(waiters.locator("ol.waiters > li")).to_have_count(2)
+    text = waiters.inner_text()
+    assert "Step Functions task" in text and "Lambda durable callback" in text
+    assert hashlib.sha256(CALLBACK_ID.encode()).hexdigest()[:12] in text
+    assert text.count("Not yet: waiting on this token") == 2 and "Attached" in text
+    assert CALLBACK_ID not in page.content()
+
     # Bad JSON is refused in the page: no request leaves, no dialog opens.
     editor = page.get_by_label("Output (JSON)")
     editor.fill('{"approved": tru}')
@@ -228,6 +261,18 @@ def test_sign_in_filter_page_open_complete_and_sign_out(
     with stack.client() as client:
         stored = client.get(f"{TOKENS}/{seeded['approval']}").json()
     assert stored["status"] == "COMPLETED" and json.loads(stored["output"])["by"] == "ops@example.com"
+    # The completion resumes both (inline, before it answers, or the stream just after): the execution's waiter is
+    # deleted, the durable one stays, marked resumed. The page shows them as its retrieve found them.
+    assert "Lambda durable callback" in waiters.inner_text()
+    deadline = time.monotonic() + 120
+    while not settled(stack.retrieve(seeded["approval"])):
+        assert time.monotonic() < deadline, "the waiters were never resumed"
+        time.sleep(0.1)
+    if waiters.locator("ol.waiters > li").count() != 1:  # the stream resumed them: read the token again
+        page.reload()
+        page.wait_for_selector("#s-waiters")
+    expect(waiters.locator("ol.waiters > li")).to_have_count(1)
+    assert "Lambda durable callback" in waiters.inner_text() and "Not yet" not in waiters.inner_text()
     page.screenshot(path=str(screenshot_path(tmp_path, "console-token.png")), full_page=True)
 
     # Another environment's token is not found, even by its exact URL.

@@ -1,5 +1,6 @@
 """How many AWS requests each handler makes: the callback rejects a bad hash without touching the table, and
-every operation is one DynamoDB request once the container is warm."""
+every operation is one DynamoDB request once the container is warm, but retrieve, which reads the token and then
+its waiters (two), and a won completion, whose inline resume looks for waiters."""
 
 from __future__ import annotations
 
@@ -92,7 +93,11 @@ def test_each_operation_is_one_dynamodb_request_when_warm(
 
     retrieve = with_id(with_auth(load_event("api_retrieve_token"), secret_key), created["id"])
     assert api(retrieve)["statusCode"] == 200
-    assert ddb_calls.take() == ["GetItem"]
+    assert ddb_calls.take() == ["GetItem", "Query"]  # the token, then its waiters (a secret key's retrieve lists them)
+
+    unknown = with_id(with_auth(load_event("api_retrieve_token"), secret_key), "waitpoint_" + "b" * 25)
+    assert api(unknown)["statusCode"] == 404
+    assert ddb_calls.take() == ["GetItem"]  # no token, no look for its waiters
 
     complete = with_id(with_auth(load_event("api_complete_token"), secret_key), created["id"])
     assert api(complete)["statusCode"] == 200

@@ -23,6 +23,8 @@ K1 = SigningKeys("k1", {"k1": b"one-" * 8})
 ROTATED = SigningKeys("k2", {"k1": b"one-" * 8, "k2": b"two-" * 8})
 ONLY_K2 = SigningKeys("k2", {"k2": b"two-" * 8})
 FILTERS = ListFilters(statuses=frozenset({TokenStatus.WAITING}), tags=("a", "b"))
+
+
 def fixed_id(n: int) -> str:
     """A token id that is the same in every process (pytest-xdist workers must collect the same test ids)."""
     return "waitpoint_" + str(n).rjust(25, "k")

@@ -141,6 +141,31 @@ def test_token_status_is_a_string_enum() -> None:
     assert TokenStatus("TIMED_OUT") is TokenStatus.TIMED_OUT and TokenStatus.WAITING == "WAITING"
 
 
+def test_a_token_reads_its_waiters_as_retrieve_lists_them() -> None:
+    from waitpoints.cli.tokens import waiters_text
+
+    waiters = [
+        {"kind": "stepFunctions", "digest": "0123456789ab", "attachedAt": "2026-11-23T21:11:00.000Z"},
+        {
+            "kind": "durable",
+            "digest": "ba9876543210",
+            "attachedAt": "2026-11-23T21:11:01.000Z",
+            "resumedAt": "2026-11-23T21:12:00.000Z",
+        },
+    ]
+    listed = WireToken.from_wire(token(waiters=waiters, waitersTruncated=True))
+    assert listed.waiters == waiters and listed.waiters_truncated is True
+    assert waiters_text(listed).splitlines() == [
+        "stepFunctions 0123456789ab  attached 2026-11-23 21:11:00Z  not resumed yet",
+        "durable ba9876543210  attached 2026-11-23 21:11:01Z  resumed 2026-11-23 21:12:00Z",
+        "(more not listed)",
+    ]
+    none = WireToken.from_wire(token(waiters=[]))
+    assert none.waiters == [] and none.waiters_truncated is False and waiters_text(none) == "(none)"
+    older = WireToken.from_wire(token())  # a list item, or a server that does not list waiters
+    assert older.waiters is None and older.waiters_truncated is False
+
+
 def test_created_token_repr_hides_the_access_token() -> None:
     assert "pat-secret" not in repr(waitpoints.CreatedToken(TOKEN_ID, "u", False, "pat-secret"))
 

@@ -342,7 +342,7 @@ function tokenTable(tokens) {
 const KNOWN_FIELDS = new Set([
   "id", "url", "status", "description", "createdAt", "tags", "timeoutAt", "completedAt", "idempotencyKey", "idempotencyKeyExpiresAt",
   "output", "outputType", "outputIsError", "deliveriesReceived", "lastDeliveryAt", "rejected", "rejectReason",
-  "audit", "waiters", "schema",
+  "audit", "waiters", "waitersTruncated", "schema",
 ]);
 
 function fieldList(token) {
@@ -397,10 +397,27 @@ function auditView(token) {
   return objectView(token.audit);
 }
 
+const WAITER_KINDS = { stepFunctions: "Step Functions task", durable: "Lambda durable callback" };
+
 function waitersView(token) {
   if (token.waiters === undefined) return h("p", { class: "muted" }, "This server does not list waiters yet.");
   if (!Array.isArray(token.waiters) || !token.waiters.length) return h("p", { class: "muted" }, "Nothing is waiting on this token.");
-  return h("ol", { class: "waiters" }, token.waiters.map((waiter) => h("li", {}, objectView(waiter))));
+  return [
+    h("ol", { class: "waiters" }, token.waiters.map((waiter) => h("li", {}, waiterView(waiter, token)))),
+    token.waitersTruncated === true ? h("p", { class: "muted small" }, `The first ${token.waiters.length} are shown; the token has more waiters.`) : null,
+  ];
+}
+
+/** One waiter: what kind of workflow, a digest of its handle (the handle itself is a secret the API never returns), and when. */
+function waiterView(waiter, token) {
+  const pending = token.status === "WAITING" ? "Not yet: waiting on this token" : "Not yet: the resume is pending";
+  const rows = [
+    ["Kind", WAITER_KINDS[waiter?.kind] ?? String(waiter?.kind ?? "unknown")],
+    ["Handle digest", waiter?.digest ? h("code", { title: "The first 12 hex digits of the SHA-256 of its task token or callback id" }, String(waiter.digest)) : "—"],
+    ["Attached", when(waiter?.attachedAt)],
+    ["Resumed", waiter?.resumedAt ? when(waiter.resumedAt) : h("span", { class: "muted" }, pending)],
+  ];
+  return h("dl", { class: "fields" }, rows.map(([name, value]) => h("div", {}, h("dt", {}, name), h("dd", {}, value))));
 }
 
 function section(title, ...content) {

@@ -23,7 +23,7 @@ from .errors import (
 )
 from .listing import ListFilters, ListQuery
 from .models import Action, Actor, Audit, CreatedToken, Door, Principal, TokenStatus, Waitpoint
-from .ports import Attachment, Completion, Delivery, TokenChange
+from .ports import Attachment, Completion, Delivery, TokenChange, WaiterKind, WaiterListing, WaiterSummary
 from .services import WaitpointService
 from .services.listing import TokenPage
 
@@ -57,6 +57,9 @@ __all__ = [
     "Unavailable",
     "UnsupportedBody",
     "WaitForTokenRequest",
+    "WaiterKind",
+    "WaiterListing",
+    "WaiterSummary",
     "Waitpoint",
     "WaitpointError",
     "WaitpointService",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 CREATE_BODY_LIMIT = 32 * 1024  # room for a completion schema (at most 16 KiB) and an approval page's texts
 COMPLETION_BODY_LIMIT = 3 * 1024 * 1024  # complete and callback bodies (Trigger.dev's TASK_PAYLOAD_MAXIMUM_SIZE)
 MAX_TIMEOUT_DAYS = 365
+MAX_LISTED_WAITERS = 100  # retrieve lists at most this many of a token's waiters (and says when it has more)
 
 
 @dataclass(frozen=True)

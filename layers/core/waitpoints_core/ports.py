@@ -67,6 +67,24 @@ class Waiter:
 
 
 @dataclass(frozen=True)
+class WaiterSummary:
+    """A waiter as retrieve lists it: never its handle (a task token or a callback id is a credential)."""
+
+    kind: WaiterKind
+    digest: str  # the first 12 hex digits of the handle's SHA-256 (what the durable adapter's log lines show)
+    attached_at: int | None  # epoch ms (None only for an item written without it, which no release did)
+    resumed_at: int | None = None  # a durable waiter once resumed (a Step Functions waiter is deleted instead)
+
+
+@dataclass(frozen=True)
+class WaiterListing:
+    """A token's waiters, at most the limit asked for: `truncated` when the token has more."""
+
+    waiters: tuple[WaiterSummary, ...]
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class ApiKeyInfo:
     """A secret key as the registry lists it: never the key, never its full hash."""
 
@@ -149,8 +167,13 @@ class WaiterStore(Protocol):
         kind: WaiterKind = WaiterKind.STEP_FUNCTIONS,
     ) -> tuple[Attachment, Waitpoint | None]: ...
     def waiters(self, token_id: str) -> list[Waiter]: ...  # those still to resume
+    def list_waiters(self, token_id: str, limit: int) -> WaiterListing: ...  # all (resumed too), at most `limit`
     def delete_waiter(self, waiter: Waiter) -> None: ...
     def mark_resumed(self, waiter: Waiter, now_ms: int) -> None: ...  # resumed: a later attach of it is a no-op
+
+
+class TokenReads(TokenStore, WaiterStore, Protocol):
+    """What the tokens slice needs: the tokens, and their waiters (retrieve lists them)."""
 
 
 class ListingStore(Protocol):

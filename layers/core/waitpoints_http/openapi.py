@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
+from waitpoints_core.config import MAX_LISTED_WAITERS
 from waitpoints_core.models import MAX_TAGS
 from waitpoints_core.request_models import (
     CompleteTokenRequest,
@@ -98,6 +99,27 @@ class AuditBody(TypedDict):
     userAgent: NotRequired[Annotated[str, Field(max_length=256)]]
 
 
+class WaiterBody(TypedDict):
+    """A workflow waiting on the token (retrieve with a secret key only). Never its handle: a task token or a
+    callback id resumes the workflow, so it is a credential; `digest` names it without revealing it."""
+
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+    kind: Annotated[
+        Literal["stepFunctions", "durable"],
+        Field(description="A Step Functions task token, or a Lambda durable execution's callback id"),
+    ]
+    digest: Annotated[
+        str, Field(pattern=r"^[0-9a-f]{12}$", description="The first 12 hex digits of the handle's SHA-256")
+    ]
+    attachedAt: NotRequired[Annotated[IsoDate, Field(description="When the workflow attached")]]
+    resumedAt: NotRequired[
+        Annotated[
+            IsoDate,
+            Field(description="When a durable waiter was resumed (a Step Functions waiter is removed instead)"),
+        ]
+    ]
+
+
 class TokenBody(TypedDict):
     __pydantic_config__ = _CLOSED  # type: ignore[misc]
     id: TokenIdText
@@ -121,6 +143,19 @@ class TokenBody(TypedDict):
     approvalUrl: NotRequired[str]
     deliveriesReceived: NotRequired[int]
     lastDeliveryAt: NotRequired[IsoDate]
+    waiters: NotRequired[
+        Annotated[
+            list[WaiterBody],
+            Field(
+                max_length=MAX_LISTED_WAITERS,
+                description="Extension, with a secret key: the workflows waiting on the token (resumed durable "
+                f"ones too), oldest first, at most {MAX_LISTED_WAITERS}",
+            ),
+        ]
+    ]
+    waitersTruncated: NotRequired[
+        Annotated[Literal[True], Field(description="Extension: the token has more waiters than `waiters` lists")]
+    ]
 
 
 class ListedTokenBody(TypedDict):

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from waitpoints_core import CreatedToken, TokenPage, TokenStatus, Waitpoint, format_iso
+from waitpoints_core import CreatedToken, TokenPage, TokenStatus, WaiterKind, Waitpoint, format_iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from waitpoints_core import Audit
+    from waitpoints_core import Audit, WaiterListing, WaiterSummary
 
 # Trigger.dev's SDK accepts only WAITING, COMPLETED and TIMED_OUT: a rejected token is COMPLETED with an error
 # output (what Trigger.dev does with a failed waitpoint), and `rejected: true` says which.
 WIRE_STATUS = {TokenStatus.REJECTED: "COMPLETED"}
+WAITER_KINDS = {WaiterKind.STEP_FUNCTIONS: "stepFunctions", WaiterKind.DURABLE: "durable"}
 
 
 def created(token: CreatedToken, url: str, approval_url: str | None = None) -> dict[str, Any]:
@@ -78,6 +79,25 @@ def token(item: Waitpoint, url: str) -> dict[str, Any]:
     if item.deliveries:  # extension: callbacks acknowledged that did not complete the token (completeWhen)
         body["deliveriesReceived"] = item.deliveries
         body["lastDeliveryAt"] = format_iso(item.last_delivery_at or 0)
+    return body
+
+
+def with_waiters(body: dict[str, Any], listing: WaiterListing) -> dict[str, Any]:
+    """Retrieve's extension for a secret key: `waiters` (always, [] for none) and `waitersTruncated: true` when
+    the token has more than are listed."""
+    body["waiters"] = [waiter(w) for w in listing.waiters]
+    if listing.truncated:
+        body["waitersTruncated"] = True
+    return body
+
+
+def waiter(item: WaiterSummary) -> dict[str, Any]:
+    """A waiter's shape: kind, digest (of its handle: never the handle), attachedAt, resumedAt when resumed."""
+    body: dict[str, Any] = {"kind": WAITER_KINDS[item.kind], "digest": item.digest}
+    if item.attached_at is not None:
+        body["attachedAt"] = format_iso(item.attached_at)
+    if item.resumed_at is not None:
+        body["resumedAt"] = format_iso(item.resumed_at)
     return body
 
 

@@ -13,7 +13,7 @@ import click
 
 from .. import NOT_GIVEN, Client, Token, TokenStatus, WaitpointRejectedError, WaitpointsError, WaitTimeoutError
 from .._subscription import watch as subscription_watch
-from .._types import format_iso, format_seconds
+from .._types import format_iso, format_seconds, parse_datetime
 from .options import Duration, Instant, api_options, human_delta, json_option, make_client, until
 from .output import EXIT_NOT_COMPLETED, EXIT_REJECTED, Output, status_text, when_text
 
@@ -485,4 +485,21 @@ def show_token(out: Output, token: Token) -> None:
             rows.append(("output", token.output))
         else:
             rows.append(("output", json.dumps(token.output, indent=2, ensure_ascii=False)))
+    if token.waiters is not None:
+        rows.append(("waiters", waiters_text(token)))
     out.fields(rows)
+
+
+def waiters_text(token: Token) -> str:
+    """One line per waiter: kind, digest of its handle, when it attached, and whether it was resumed."""
+    lines = []
+    for waiter in token.waiters or []:
+        attached, resumed = waiter.get("attachedAt"), waiter.get("resumedAt")
+        line = f"{waiter.get('kind', '?')} {waiter.get('digest', '?')}"
+        if isinstance(attached, str):
+            line += f"  attached {when_text(parse_datetime(attached))}"
+        line += f"  resumed {when_text(parse_datetime(resumed))}" if isinstance(resumed, str) else "  not resumed yet"
+        lines.append(line)
+    if token.waiters_truncated:
+        lines.append("(more not listed)")
+    return "\n".join(lines) or "(none)"

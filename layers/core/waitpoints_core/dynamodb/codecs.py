@@ -6,7 +6,8 @@ Items (one table, `pk`/`sk` strings, TTL attribute `ttl` in epoch seconds):
     TOKEN#<id>                 WAITER#<sha256>   a workflow waiting on that token: a Step Functions task token
                                                  (`taskToken`) or a durable callback id (`callbackId`, kind
                                                  `durable`; `resumedAt` once resumed, kept so a replayed
-                                                 attach of the same id is a no-op)
+                                                 attach of the same id is a no-op); `createdAt` is when it
+                                                 attached
     TAG#<env>#<sha256(tag)>    <listSk>          a copy of a tagged token's list fields, one per tag
     IDEM#<env>#<sha256>        IDEM              a live idempotency key → the token it created
     APIKEY#<sha256>            APIKEY            a secret API key's environment (keys are stored only as hashes)
@@ -30,7 +31,7 @@ from typing import Any
 
 from ..listing import list_sort_key
 from ..models import Action, Audit, Door, TokenStatus, Waitpoint
-from ..ports import ApiKeyInfo, TokenChange, Waiter, WaiterKind
+from ..ports import ApiKeyInfo, TokenChange, Waiter, WaiterKind, WaiterSummary
 
 TOKEN_SK = "TOKEN"
 WAITER_PREFIX = "WAITER#"
@@ -196,13 +197,14 @@ def waiter_key(token_id: str, task_token: str) -> dict[str, Any]:
 # A waiter item's handle attribute, by kind. Items written before waiters had a kind have only `taskToken`.
 _HANDLE_ATTRIBUTE = {WaiterKind.STEP_FUNCTIONS: "taskToken", WaiterKind.DURABLE: "callbackId"}
 WAITER_RESUMED = "resumedAt"  # set on a durable waiter once resumed (the item stays: replays attach once)
+WAITER_ATTACHED = "createdAt"  # when the waiter attached (marking it resumed keeps it)
 
 
 def waiter_item(waiter: Waiter, created_at: int, expires_at: int) -> dict[str, Any]:
     item = {
         **waiter_key(waiter.token_id, waiter.handle),
         _HANDLE_ATTRIBUTE[waiter.kind]: {"S": waiter.handle},
-        "createdAt": {"N": str(created_at)},
+        WAITER_ATTACHED: {"N": str(created_at)},
         "ttl": {"N": str(expires_at)},
     }
     if waiter.kind is not WaiterKind.STEP_FUNCTIONS:  # old readers see Step Functions waiters unchanged
@@ -213,6 +215,26 @@ def waiter_item(waiter: Waiter, created_at: int, expires_at: int) -> dict[str, A
 def item_to_waiter(item: dict[str, Any]) -> Waiter:
     kind = WaiterKind(item["kind"]["S"]) if "kind" in item else WaiterKind.STEP_FUNCTIONS
     return Waiter(token_id_of(item), item[_HANDLE_ATTRIBUTE[kind]]["S"], kind)
+
+
+WAITER_DIGEST_CHARS = 12  # what a listing shows of the handle's digest (the durable adapter logs the same prefix)
+# What a waiter listing reads: the key (its digest), kind and times. Never the handle: it does not leave the table.
+WAITER_SUMMARY_PROJECTION = {
+    "ProjectionExpression": "sk, #kind, #attached, #resumed",
+    "ExpressionAttributeNames": {"#kind": "kind", "#attached": WAITER_ATTACHED, "#resumed": WAITER_RESUMED},
+}
+
+
+def item_to_waiter_summary(item: dict[str, Any]) -> WaiterSummary:
+    """A waiter item (as WAITER_SUMMARY_PROJECTION reads it) → what retrieve lists: kind, digest, times."""
+    kind = WaiterKind(item["kind"]["S"]) if "kind" in item else WaiterKind.STEP_FUNCTIONS
+    created, resumed = item.get(WAITER_ATTACHED), item.get(WAITER_RESUMED)
+    return WaiterSummary(
+        kind,
+        str(item["sk"]["S"]).removeprefix(WAITER_PREFIX)[:WAITER_DIGEST_CHARS],
+        int(created["N"]) if created else None,
+        int(resumed["N"]) if resumed else None,
+    )
 
 
 def token_key(token_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from ..aws.errors import aws_errors, error_code, response_of
 from ..errors import Unavailable
 from ..models import TokenStatus
-from ..ports import Attachment, Waiter, WaiterKind
+from ..ports import Attachment, Waiter, WaiterKind, WaiterListing
 from . import codecs
 from .table import Table
 
@@ -101,18 +101,42 @@ class WaiterItems(Table):
         )
         return [codecs.item_to_waiter(item) for item in items]
 
+    def list_waiters(self, token_id: str, limit: int) -> WaiterListing:
+        """The token's waiters, resumed ones too, for retrieve: one Query page of at most `limit` + 1 items (the
+        extra one says there are more), read without the handles. Oldest attach first."""
+        with aws_errors():
+            page = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": codecs.token_key(token_id)["pk"],
+                    ":prefix": {"S": codecs.WAITER_PREFIX},
+                },
+                **codecs.WAITER_SUMMARY_PROJECTION,
+                Limit=limit + 1,
+                ConsistentRead=True,
+            )
+        items = page.get("Items", [])
+        listed = map(codecs.item_to_waiter_summary, items[:limit])
+        waiters = sorted(listed, key=lambda w: (w.attached_at or 0, w.digest))
+        return WaiterListing(tuple(waiters), truncated=len(items) > limit)
+
     def delete_waiter(self, waiter: Waiter) -> None:
         with aws_errors():
             self._ddb.delete_item(TableName=self._table, Key=codecs.waiter_key(waiter.token_id, waiter.task_token))
 
     def mark_resumed(self, waiter: Waiter, now_ms: int) -> None:
         """Keep the waiter, marked resumed: the stream no longer lists it, and attaching its handle again is
-        ALREADY_ATTACHED. Creates the item when the handle was resumed at attach time (the token was final)."""
+        ALREADY_ATTACHED. Creates the item when the handle was resumed at attach time (the token was final).
+        An existing item keeps its attach time (`createdAt`), which retrieve shows."""
         item = codecs.waiter_item(waiter, now_ms, now_ms // 1000 + _WAITER_TTL_SECONDS)
         fields = {k: v for k, v in item.items() if k not in ("pk", "sk")}
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":f{i}": value for i, value in enumerate(fields.values())}
-        actions = [f"#f{i} = :f{i}" for i in range(len(fields))]
+        actions = [
+            f"#f{i} = if_not_exists(#f{i}, :f{i})" if name == codecs.WAITER_ATTACHED else f"#f{i} = :f{i}"
+            for i, name in enumerate(fields)
+        ]
         names["#resumed"], values[":now"] = codecs.WAITER_RESUMED, {"N": str(now_ms)}
         with aws_errors():
             self._ddb.update_item(

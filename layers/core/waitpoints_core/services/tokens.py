@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids, webhooks
 from ..bodies import JSON_TYPE, OFFLOAD_BYTES, Output, check_body_size, output_from_callback, output_from_value
-from ..config import COMPLETION_BODY_LIMIT, MAX_TIMEOUT_DAYS
+from ..config import COMPLETION_BODY_LIMIT, MAX_LISTED_WAITERS, MAX_TIMEOUT_DAYS
 from ..durations import DAY_MS, format_iso, now_ms, parse_duration, parse_instant
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge, TooManyTags, Unauthenticated
 from ..models import (
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..keyring import KeyRing
     from ..models import Audit
-    from ..ports import Blobs, TokenStore
+    from ..ports import Blobs, TokenReads, WaiterListing
     from ..request_models import CreateTokenRequest
 
 MISSING: Any = object()  # `complete` without data: no output at all (not a null output)
@@ -39,7 +39,7 @@ MISSING: Any = object()  # `complete` without data: no output at all (not a null
 
 class TokenService:
     def __init__(
-        self, store: TokenStore, signing_keys: KeyRing, settings: Settings, blobs: Callable[[], Blobs] | None = None
+        self, store: TokenReads, signing_keys: KeyRing, settings: Settings, blobs: Callable[[], Blobs] | None = None
     ) -> None:
         self._store = store
         self._signing_keys = signing_keys
@@ -144,6 +144,16 @@ class TokenService:
         if token.output_ref is not None:
             token = dataclasses.replace(token, output=self.blobs.get(token.output_ref))
         return token.seen_at(now)
+
+    def retrieve_with_waiters(self, principal: Principal, raw_id: str) -> tuple[Waitpoint, WaiterListing | None]:
+        """Retrieve, and for a secret key the token's waiters: one more read (a Query of the token's partition),
+        made only once the token was found in the principal's environment, and bounded at MAX_LISTED_WAITERS.
+        Any other principal gets None for the waiters and costs the one read of `retrieve`. A waiter is listed
+        by its kind, times and a digest of its handle, never the handle (a task token or callback id)."""
+        token = self.retrieve(principal.env, raw_id)
+        if not principal.is_secret_key:
+            return token, None
+        return token, self._store.list_waiters(token.id, MAX_LISTED_WAITERS)
 
     def complete(self, principal: Principal, raw_id: str, data: Any = MISSING, actor: Actor | None = None) -> bool:
         """Complete with `data` (leave it out for no output). A token that is already final is left as it is;
