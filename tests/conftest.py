@@ -36,5 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).resolve().parent
     for item in items:
         folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        # `make test` runs two pytest-xdist workers with --dist loadgroup: a folder's tests stay on one worker, so
+        # each folder's session fixtures (its local stack, its npm packages) are made once.
+        item.add_marker(pytest.mark.xdist_group(folder if item.path.is_relative_to(tests / folder) else "top"))
         if folder in _STACK_FOLDERS or _STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
