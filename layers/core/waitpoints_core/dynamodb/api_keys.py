@@ -11,7 +11,7 @@ from .table import Table
 
 
 class ApiKeyItems(Table):
-    # For environments this store mints; None: the table's default (set_new_environment_shards).
+    # For environments this store mints; None: the table's default (ShardLayouts.set_new_environment_shards).
     default_shards: int | None = None
 
     def get_api_key_env(self, key_hash: str) -> str | None:
@@ -68,20 +68,6 @@ class ApiKeyItems(Table):
         shards = self.default_shards or codecs.item_to_new_environment_shards(item)
         update["ExpressionAttributeValues"].update({":name": {"S": env}, ":shards": {"N": str(shards)}})
         return update
-
-    def set_new_environment_shards(self, shards: int) -> None:
-        """The shards every environment minted from now on starts with, for the whole table (the local stack
-        lowers it: moto serves one request at a time, and a page queries every shard)."""
-        if not 1 <= shards <= codecs.MAX_SHARDS:
-            raise ValueError(f"shards: 1 to {codecs.MAX_SHARDS}, not {shards}")
-        with aws_errors():
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=codecs.ENVS_KEY,
-                UpdateExpression="SET #new = :shards",
-                ExpressionAttributeNames={"#new": codecs.NEW_ENV_SHARDS_ATTR},
-                ExpressionAttributeValues={":shards": {"N": str(shards)}},
-            )
 
     def api_keys(self) -> list[ApiKeyInfo]:
         items = self._query_all(

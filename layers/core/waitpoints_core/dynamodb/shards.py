@@ -59,3 +59,17 @@ class ShardLayouts(Table):
                 },
             )
         self._layouts = None
+
+    def set_new_environment_shards(self, shards: int) -> None:
+        """The shards every environment minted from now on starts with, for the whole table (the local stack
+        lowers it: moto serves one request at a time, and a page queries every shard)."""
+        if not 1 <= shards <= codecs.MAX_SHARDS:
+            raise ValueError(f"shards: 1 to {codecs.MAX_SHARDS}, not {shards}")
+        with aws_errors():
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=codecs.ENVS_KEY,
+                UpdateExpression="SET #new = :shards",
+                ExpressionAttributeNames={"#new": codecs.NEW_ENV_SHARDS_ATTR},
+                ExpressionAttributeValues={":shards": {"N": str(shards)}},
+            )
