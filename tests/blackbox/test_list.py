@@ -110,7 +110,7 @@ class Population:
         return self.all - self.completed - self.timed_out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: a worker that interleaves another module would build it again
 def population(stack: Stack) -> Iterator[Population]:
     run = uuid.uuid4().hex[:8]
     with mint(stack, "list") as api:

@@ -102,6 +102,7 @@ HOW: dict[tuple[str, str, str], str] = {
     ("README.md", "## Deploying to AWS", "make build"): NEEDS_AWS,
     ("README.md", "### The make targets for a deployed stack, and `samconfig.toml`", "make deploy"): NEEDS_AWS,
     ("README.md", "### Smoke test of a deployed stack", "export WAITPOINTS_API_URL"): NEEDS_AWS,
+    ("README.md", "### `GET /api/v1/waitpoints/tokens/{id}`: retrieve", '"waiters"'): HERE,
     ("README.md", "## Layout (internals)", "template.yaml"): HERE,
     ("docs/realtime.md", "## Messages", '{"action"'): PARSED,
     ("docs/realtime.md", "## Messages", '{"type"'): PARSED,
@@ -401,3 +402,14 @@ def test_the_layout_names_paths_that_exist() -> None:
         for name in re.split(r"\s{2,}", line)[0].split():
             path = name.split("<", 1)[0].rstrip("/")  # functions/<name>/app.py: the folder
             assert (REPO / path).exists(), f"README's Layout names {name}, which does not exist"
+
+
+def test_the_waiters_fragment_has_retrieves_shape() -> None:
+    """README's `waiters` example has the fields retrieve gives a waiter (tests/blackbox/test_waiters.py retrieves
+    real ones, attached by a workflow and a durable callback)."""
+    fragment = block("README.md", "### `GET /api/v1/waitpoints/tokens/{id}`: retrieve", '"waiters"')
+    shown = json.loads("{" + fragment + "}")["waiters"]
+    assert [w["kind"] for w in shown] == ["stepFunctions", "durable"]
+    for waiter in shown:
+        assert re.fullmatch(r"[0-9a-f]{12}", waiter["digest"])
+        assert set(waiter) <= {"kind", "digest", "attachedAt", "resumedAt"}
