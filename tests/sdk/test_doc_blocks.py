@@ -301,6 +301,9 @@ def _exec(source: str, name: str, namespace: dict[str, Any]) -> dict[str, Any]:
 def test_wait_for_a_token_from_a_script(
     sdk_stack: SdkStack, completer: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from waitpoints import wait
+
+    monkeypatch.setattr(wait, "_client", None)  # as in a fresh process: `wait` builds its client from the environment
     for name, value in sdk_stack.env().items():
         monkeypatch.setenv(name, value)
     for document, heading in (
