@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def test_twenty_concurrent_completions_have_one_winner(stack, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
     created = create(api)
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(20, timeout=60)
 
     def attempt(n: int) -> int:
         with stack.client() as client:

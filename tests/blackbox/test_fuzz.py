@@ -160,6 +160,7 @@ def _logged_requests(log: Path | None, offset: int) -> Counter[tuple[str, int]]:
     return found
 
 
+@pytest.mark.timeout(900)  # the CLI's own run may take its 600 s subprocess limit on a slow machine
 def test_schemathesis_every_check_every_phase(stack: Stack, api: httpx.Client, tmp_path: Path) -> None:
     tokens = [create(api, timeout="1h", tags=["fuzz"]) for _ in range(4)]
     config = tmp_path / "schemathesis.toml"

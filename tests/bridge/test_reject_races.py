@@ -76,7 +76,7 @@ def test_reject_from_every_door_racing_complete_callback_and_timeout(bridge: Bri
             lambda e=complete_event: record("complete", api(e)),
             lambda e=callback_event: record("callback", callback(e)),
         ]
-    barrier = threading.Barrier(len(racers))
+    barrier = threading.Barrier(len(racers), timeout=60)
 
     def run(racer: Any) -> None:
         barrier.wait()

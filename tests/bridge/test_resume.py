@@ -133,7 +133,7 @@ def test_attach_racing_completion_never_leaves_an_execution_waiting(bridge: Brid
     rounds = 40
     tokens = [_token(bridge) for _ in range(rounds)]
     for n, token_id in enumerate(tokens):
-        barrier = threading.Barrier(2)
+        barrier = threading.Barrier(2, timeout=60)
 
         def attach(token_id: str = token_id, n: int = n, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()

@@ -46,7 +46,7 @@ def new_token(
 
 def all_at_once(n: int, work: Callable[[int], T]) -> list[T]:
     """Run `work(i)` on n threads released together by a barrier."""
-    barrier = threading.Barrier(n)
+    barrier = threading.Barrier(n, timeout=60)
 
     def run(i: int) -> T:
         barrier.wait()

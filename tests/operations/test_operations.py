@@ -249,7 +249,7 @@ def test_operator_actions_racing_others_have_one_outcome_and_tell_each_waiter_on
                     time.sleep(max(0.0, deadline_ms / 1000 - time.time() + 0.05))
                 _run(ops, racer, token["id"], deadline_ms)
         else:
-            barrier = threading.Barrier(2)
+            barrier = threading.Barrier(2, timeout=60)
 
             def race(
                 racer: str, token_id: str = token["id"], at: int = deadline_ms, start: threading.Barrier = barrier

@@ -290,7 +290,7 @@ def test_for_token_over_the_subscription_and_by_polling_give_the_same_results(li
             started = time.monotonic()
             gave_up = client.for_token(waiting, timeout=1.0, realtime=realtime)
             waited = time.monotonic() - started
-            assert 1.0 <= waited < 3.0, waited  # the same deadline either way
+            assert 1.0 <= waited < 6.0, waited  # the same deadline either way
             results[realtime] = [
                 _result(client.for_token(done, timeout=20, realtime=realtime)),
                 _result(client.for_token(expiring, timeout=20, realtime=realtime)),

@@ -308,7 +308,7 @@ def test_a_gone_connection_is_dropped_and_does_not_slow_the_others(realtime: Rea
     started = time.monotonic()
     result = realtime.publish(token, _completed(token))
     assert (result.sent, result.gone, result.failed) == (1, 1, 0)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # not held up by the ghost (a post to it would wait for its timeout)
     assert alive.next()["transition"] == "completed"
     assert realtime.store.get_connection("ghost-connection=", 0) is None
     assert not [m for m in _members(realtime, token_partition("dev", token.id)) if "ghost" in m["sk"]["S"]]

@@ -264,12 +264,26 @@ def test_wait_json_prints_the_apis_json(run: Run, sdk: Client, sdk_stack: SdkSta
     assert result.returncode == 0 and json.loads(result.stdout) == api_json(sdk_stack, token.id)
 
 
-def test_wait_exits_3_when_the_token_times_out_and_says_how_long_it_waits(run: Run, sdk: Client) -> None:
-    token = sdk.create_token(timeout="1s")
-    result = run("tokens", "wait", token.id, "--poll-interval", "5s")
-    assert result.returncode == 3 and result.stdout == ""
-    assert f"Waiting for {token.id}" in result.stderr and "the token times out at" in result.stderr
-    assert "Error: Waitpoint timed out at" in result.stderr
+def test_wait_exits_3_when_the_token_times_out_and_says_how_long_it_waits(
+    sdk_stack: SdkStack, sdk: Client, tmp_path: Path
+) -> None:
+    # The token times out only once the CLI is waiting (a one-second token could time out before a slow start).
+    token = sdk.create_token(timeout="1h")
+    proc = subprocess.Popen(
+        [*command(), "tokens", "wait", token.id, "--poll-interval", "0.2"],
+        cwd=tmp_path,
+        env=cli_env(sdk_stack.env()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    assert first.startswith(f"Waiting for {token.id}") and "the token times out at" in first
+    assert sdk.force_timeout_token(token)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and stdout == ""
+    assert "Error: Waitpoint timed out at" in stderr
 
 
 def test_wait_exits_3_when_its_own_timeout_runs_out(run: Run, sdk: Client) -> None:
