@@ -62,7 +62,7 @@ $(SAM_STAMP): requirements-sam.txt
 	@rm -f $(SAM_VENV)/.installed-* && touch $(SAM_STAMP)
 
 test: $(STAMP) $(SAM_STAMP) browser lint ## Run make lint, then every test
-	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest -n 2 --dist loadgroup --durations=30 --instafail --session-timeout=3600
+	SAM_CLI=$(CURDIR)/$(SAM) $(PY) -m pytest -n 2 --durations=30 --instafail --session-timeout=3600
 
 unit: $(STAMP) ## The fast tests: no local stack, sam, node or bench (not marked `stack` or `slow`; see tests/conftest.py)
 	$(PY) -m pytest -m "not stack and not slow" -q

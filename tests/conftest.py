@@ -36,8 +36,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).resolve().parent
     for item in items:
         folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
-        # `make test` runs two pytest-xdist workers with --dist loadgroup: a folder's tests stay on one worker, so
-        # each folder's session fixtures (its local stack, its npm packages) are made once.
-        item.add_marker(pytest.mark.xdist_group(folder if item.path.is_relative_to(tests / folder) else "top"))
         if folder in _STACK_FOLDERS or _STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s two pytest-xdist workers take whole test folders: a folder's tests stay on one worker, so each
+    folder's session fixtures (its local stack, its npm packages, its token population) are made once. (xdist's
+    own `--dist loadgroup` renames node ids, which pytest 9 no longer lets it do.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("/")
+            return parts[1] if len(parts) > 2 else "top"  # tests/<folder>/…, or a module at the top of tests/
+
+    return FolderScheduling(config, log)
