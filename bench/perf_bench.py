@@ -477,10 +477,11 @@ class Floors:
             TableName=self.table,
             Key={"pk": {"S": f"TOKEN#{token_id}"}, "sk": {"S": "TOKEN"}},
             UpdateExpression="SET #s = :c, completedAt = :now, #ttl = :ttl, completedSk = listSk, #o = :o, "
-            "outputType = :t REMOVE waitingSk, duePk",
+            "outputType = :t REMOVE waitingSk, duePk, hasWaiters",
             ConditionExpression=condition,
             ExpressionAttributeNames={"#s": "status", "#o": "output", "#ttl": "ttl"},
             ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_OLD",  # whether workflows wait (hasWaiters): none here, so nothing more
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
 
@@ -1011,7 +1012,7 @@ def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float
 # --- report -----------------------------------------------------------------------------------------------------
 
 MEMORY_GB = 0.25  # the template's MemorySize: 256
-WAIT_FOR_TOKEN_WCU = 4  # WaitForTokenFunction: one TransactWriteItems, a ConditionCheck and the waiter Put (2 + 2)
+WAIT_FOR_TOKEN_WCU = 4  # WaitForTokenFunction: one TransactWriteItems, the token's flag Update and the waiter Put (2 + 2)
 EXAMPLE_TRANSITIONS = 5  # statemachine/example.asl.json: CreateToken, HandUrl…, WaitForToken, IsApproved, Approved
 
 

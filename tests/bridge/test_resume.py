@@ -108,8 +108,9 @@ def test_throttled_record_is_retried_and_a_gone_execution_is_dropped(bridge: Bri
     bridge.service.tokens.after_win = None  # the stream alone, as when the completing request died before resuming
     bridge.service.tokens.complete(DEV, throttled, "first")
     bridge.service.tokens.complete(DEV, gone, "second")
-    # The creates pass the stream's filter too (for their lifecycle events); the completions are what resume.
-    records = [r for r in bridge.deliver_stream() if r["eventName"] == "MODIFY"]
+    # The creates and the attaches (each flags its token) pass the stream's filter too (for lifecycle events and
+    # real-time messages); the completions are what resume.
+    records = [r for r in bridge.deliver_stream() if r["dynamodb"]["NewImage"]["status"]["S"] != "WAITING"]
     assert len(records) == 2
 
     response = bridge.invoke_stream(records)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from waitpoints_core import Completion, NotFound, Output, Principal, get_service
+from waitpoints_core import Action, Actor, Attachment, Completion, Door, NotFound, Output, Principal, get_service
 from waitpoints_core.dynamodb.codecs import idempotency_key
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.models import TokenStatus, Waitpoint
@@ -167,6 +167,37 @@ def test_concurrent_completions_have_exactly_one_winner_whose_data_is_stored(aws
     assert stored is not None
     assert stored.status is TokenStatus.COMPLETED
     assert (stored.output, stored.output_type) == (outputs[winner].text, outputs[winner].type)
+
+
+# Every write that ends a token says whether workflows wait on it: attach flags the token in its transaction,
+# the ending write removes the flag and reads it back (UPDATED_OLD). Only then does a door resume inline.
+ENDINGS: dict[str, Callable[[Deployment, Waitpoint], Completion]] = {
+    "complete": lambda aws, t: aws.store.complete_token(t.id, "dev", None, now(), now() // 1000 + 3600),
+    "reject": lambda aws, t: aws.store.reject_token(
+        t.id, "dev", Output('{"code":"WAITPOINT_REJECTED"}', "application/json"), now(), now() // 1000 + 3600
+    ),
+    "callback": lambda aws, t: aws.store.complete_if_unguarded(t.id, None, now(), now() // 1000 + 3600)[0],
+    "force_timeout": lambda aws, t: aws.store.force_time_out_token(
+        t.id, "dev", now(), now() // 1000 + 3600, Actor(Door.SECRET_KEY).did(Action.FORCE_TIMEOUT, now())
+    )[0],
+    # the sweep, as at the token's deadline (its write is conditional on the deadline, not on the clock)
+    "sweep": lambda aws, t: aws.store.time_out_token(t.id, t.timeout_at, t.timeout_at, now() // 1000 + 3600),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("waited_on", [False, True])
+def test_the_ending_write_tells_whether_workflows_wait_on_the_token(
+    aws: Deployment, ending: str, waited_on: bool
+) -> None:
+    token = new_token()
+    aws.store.insert_token(token)
+    if waited_on:
+        assert aws.store.attach_waiter(token.id, "dev", "task-token-1", now())[0] is Attachment.ATTACHED
+    outcome = ENDINGS[ending](aws, token)
+    assert outcome is (Completion.WON_WAITED_ON if waited_on else Completion.WON) and outcome.won
+    assert "hasWaiters" not in (aws.item(token.id) or {})  # taken by the ending write
+    assert ENDINGS[ending](aws, token) is Completion.ALREADY_FINAL  # the second writer learns nothing of waiters
 
 
 def test_completion_in_another_environment_is_not_found(aws: Deployment) -> None:

@@ -95,9 +95,8 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
         ("secretsmanager:GetSecretValue", SECRET),
     },
     "WaitForTokenFunction": {
-        ("dynamodb:ConditionCheckItem", TABLE),
-        ("dynamodb:PutItem", TABLE),
-        ("dynamodb:UpdateItem", TABLE),  # a durable waiter resumed at once is kept, marked resumed
+        ("dynamodb:PutItem", TABLE),  # the waiter, in one transaction with
+        ("dynamodb:UpdateItem", TABLE),  # the token's flag; a durable waiter resumed at once is kept, marked resumed
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),
         # a durable callback attached to a token already final (or unknown) is resolved at once

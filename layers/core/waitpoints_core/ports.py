@@ -22,10 +22,15 @@ if TYPE_CHECKING:
 class Completion(Enum):
     """How a completing write ended."""
 
-    WON = "won"
+    WON = "won"  # this write ended the token (or, for extend, moved its deadline)
+    WON_WAITED_ON = "won_waited_on"  # it ended the token, and workflows were attached to it: resume them
     ALREADY_FINAL = "already_final"  # completed earlier, or past its timeout
     NOT_FOUND = "not_found"
     GUARDED = "guarded"  # waiting, but a completion must pass the token's rule, signature or schema check first
+
+    @property
+    def won(self) -> bool:
+        return self in (Completion.WON, Completion.WON_WAITED_ON)
 
 
 class Attachment(Enum):
@@ -142,7 +147,7 @@ class TokenStore(Protocol):
         audit: Audit | None = None,
     ) -> Completion: ...
     def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool: ...
-    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool: ...
+    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> Completion: ...
     def force_time_out_token(
         self, token_id: str, env: str, now_ms: int, expires_at: int, audit: Audit
     ) -> tuple[Completion, Waitpoint | None]: ...

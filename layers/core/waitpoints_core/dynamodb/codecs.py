@@ -31,7 +31,7 @@ from typing import Any
 
 from ..listing import list_sort_key
 from ..models import Action, Audit, Door, TokenStatus, Waitpoint
-from ..ports import ApiKeyInfo, TokenChange, Waiter, WaiterKind, WaiterSummary
+from ..ports import ApiKeyInfo, Completion, TokenChange, Waiter, WaiterKind, WaiterSummary
 
 TOKEN_SK = "TOKEN"
 WAITER_PREFIX = "WAITER#"
@@ -45,7 +45,11 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 #     f"SET <its own actions>, {ENTER_COMPLETED} REMOVE {LEAVE_WAITING}"
 ENTER_COMPLETED = "completedSk = listSk"  # SET action: join CompletedIndex at the token's list position
 ENTER_TIMED_OUT = "timedOutSk = listSk"  # SET action: join TimedOutIndex at the token's list position
-LEAVE_WAITING = "waitingSk, duePk"  # REMOVE actions: leave WaitingIndex and DueIndex
+# Set on a waiting token by each attach, in the attach's transaction; removed by the write that ends the token,
+# which asks for it back (ReturnValues UPDATED_OLD): that write alone knows, at no extra request, whether
+# workflows wait on the token (resume them inline) or none does (no Query for waiters).
+HAS_WAITERS = "hasWaiters"
+LEAVE_WAITING = f"waitingSk, duePk, {HAS_WAITERS}"  # REMOVE actions: leave WaitingIndex and DueIndex (+ the flag)
 # The condition of every write that needs the token still waiting, as seen now.
 STILL_WAITING = "attribute_exists(pk) AND #status = :waiting AND timeoutAt > :now AND #ttl > :nowSec"
 
@@ -451,3 +455,8 @@ def _extensions(item: dict[str, Any]) -> dict[str, Any]:
         "schema": schema["S"] if schema else None,
         "approval": json.loads(approval["S"]) if approval else None,
     }
+
+
+def ending_won(response: dict[str, Any]) -> Completion:
+    """The outcome of a write that ended a token (`REMOVE LEAVE_WAITING`, ReturnValues UPDATED_OLD)."""
+    return Completion.WON_WAITED_ON if HAS_WAITERS in response.get("Attributes", {}) else Completion.WON

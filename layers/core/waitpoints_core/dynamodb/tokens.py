@@ -191,13 +191,14 @@ class TokenItems(ShardLayouts):
             condition += f" AND attribute_not_exists({codecs.SCHEMA})"
         try:
             with aws_errors():
-                self._ddb.update_item(
+                response = self._ddb.update_item(
                     TableName=self._table,
                     Key=codecs.token_key(token_id),
                     UpdateExpression=f"SET {', '.join(sets)} REMOVE {codecs.LEAVE_WAITING}",
                     ConditionExpression=condition,
                     ExpressionAttributeNames=names,
                     ExpressionAttributeValues=values,
+                    ReturnValues="UPDATED_OLD",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
@@ -212,7 +213,7 @@ class TokenItems(ShardLayouts):
             if schemaless_only and old.schema is not None and old.seen_at(now_ms).status is TokenStatus.WAITING:
                 return Completion.GUARDED, old
             return Completion.ALREADY_FINAL, old
-        return Completion.WON, None
+        return codecs.ending_won(response), None
 
     def record_delivery(self, token_id: str, delivery_id: str | None, now_ms: int) -> bool:
         """Count a callback that did not complete the token. A delivery id already recorded (a sender's
@@ -271,12 +272,12 @@ class TokenItems(ShardLayouts):
             raise
         return True
 
-    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> bool:
-        """Persist TIMED_OUT for a waiting token past its timeout; False if it was completed meanwhile."""
+    def time_out_token(self, token_id: str, timeout_at: int, now_ms: int, expires_at: int) -> Completion:
+        """Persist TIMED_OUT for a waiting token past its timeout; ALREADY_FINAL if it was completed meanwhile."""
         fields = timed_out_fields(timeout_at)
         try:
             with aws_errors():
-                self._ddb.update_item(
+                response = self._ddb.update_item(
                     TableName=self._table,
                     Key=codecs.token_key(token_id),
                     UpdateExpression="SET #status = :timedOut, completedAt = timeoutAt, #output = :output, "
@@ -289,12 +290,13 @@ class TokenItems(ShardLayouts):
                         **_timed_out_values(fields, fields["audit"], now_ms, expires_at),
                         ":timeoutAt": {"N": str(timeout_at)},
                     },
+                    ReturnValues="UPDATED_OLD",
                 )
         except ClientError as exc:
             if error_code(exc) == codecs.CONDITION_FAILED:
-                return False
+                return Completion.ALREADY_FINAL
             raise
-        return True
+        return codecs.ending_won(response)
 
     def force_time_out_token(
         self, token_id: str, env: str, now_ms: int, expires_at: int, audit: Audit
@@ -306,7 +308,7 @@ class TokenItems(ShardLayouts):
         audit = dataclasses.replace(audit, action=Action.FORCE_TIMEOUT, at=now_ms)
         try:
             with aws_errors():
-                self._ddb.update_item(
+                response = self._ddb.update_item(
                     TableName=self._table,
                     Key=codecs.token_key(token_id),
                     UpdateExpression="SET #status = :timedOut, completedAt = :now, timeoutAt = :now, "
@@ -319,13 +321,14 @@ class TokenItems(ShardLayouts):
                         ":nowSec": {"N": str(now_ms // 1000)},
                         ":env": {"S": env},
                     },
+                    ReturnValues="UPDATED_OLD",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
             if error_code(exc) != codecs.CONDITION_FAILED:
                 raise
             return self._why_not(exc, env, now_ms)
-        return Completion.WON, None
+        return codecs.ending_won(response), None
 
     def extend_token(
         self, token: Waitpoint, timeout_at: int, now_ms: int, expires_at: int

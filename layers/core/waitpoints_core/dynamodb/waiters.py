@@ -34,13 +34,16 @@ class WaiterItems(Table):
 
         The check and the write form one transaction, so a completion is ordered either before it (FINAL:
         the caller resumes the execution itself, with the token returned) or after it (the completion's
-        stream record finds this waiter). Nothing in between can leave an execution waiting forever.
+        stream record finds this waiter). Nothing in between can leave an execution waiting forever. The
+        check is an update that flags the token (codecs.HAS_WAITERS), so the write that ends it knows to
+        resume this waiter inline.
         The write is conditional on the handle being new: attaching it again (the durable SDK re-runs a
         submitter that did not checkpoint) is ALREADY_ATTACHED, and the caller resumes nothing, whether the
         waiter still waits for the stream or was resumed (a durable waiter's item stays, marked resumed).
         """
-        names = {"#status": "status", "#ttl": "ttl"}
+        names = {"#status": "status", "#ttl": "ttl", "#hasWaiters": codecs.HAS_WAITERS}
         values: dict[str, Any] = {
+            ":true": {"BOOL": True},
             ":waiting": {"S": TokenStatus.WAITING.value},
             ":now": {"N": str(now_ms)},
             ":nowSec": {"N": str(now_ms // 1000)},
@@ -55,9 +58,10 @@ class WaiterItems(Table):
                 self._ddb.transact_write_items(
                     TransactItems=[
                         {
-                            "ConditionCheck": {
+                            "Update": {
                                 "TableName": self._table,
                                 "Key": codecs.token_key(token_id),
+                                "UpdateExpression": "SET #hasWaiters = :true",
                                 "ConditionExpression": condition,
                                 "ExpressionAttributeNames": names,
                                 "ExpressionAttributeValues": values,

@@ -47,8 +47,8 @@ class TokenService:
         self._blobs_factory = blobs
         self._blobs: Blobs | None = None
         self._retention_ms = settings.retention_days * DAY_MS
-        # Called with a token's id right after this container's write ended its wait (WaitpointService wires the
-        # workflows slice's inline resume here when settings.inline_resume_ms is set).
+        # Called with a token's id right after this container's write ended its wait, when workflows wait on it
+        # (WaitpointService wires the workflows slice's inline resume here when settings.inline_resume_ms is set).
         self.after_win: Callable[[str], object] | None = None
 
     def create(self, env: str, request: CreateTokenRequest) -> CreatedToken:
@@ -267,16 +267,15 @@ class TokenService:
         expires_at = (now + self._retention_ms) // 1000
         audit = (actor or Actor(Door.CALLBACK_URL)).did(Action.COMPLETE, now)
         outcome, token = self._store.complete_if_unguarded(token_id, stored, now, expires_at, audit)
-        won = outcome is Completion.WON
         try:
             if outcome is Completion.GUARDED and token is not None:
-                won = self._guarded_delivery(token, output, stored, body, headers, now, expires_at, audit)
+                outcome = self._guarded_delivery(token, output, stored, body, headers, now, expires_at, audit)
         finally:
-            if not won:
+            if not outcome.won:
                 self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
-        return self._ended(token_id, Completion.WON if won else outcome)
+        return self._ended(token_id, outcome)
 
     def _guarded_delivery(
         self,
@@ -288,7 +287,9 @@ class TokenService:
         now: int,
         expires_at: int,
         audit: Audit,
-    ) -> bool:
+    ) -> Completion:
+        """A delivery to a guarded token: verified, then judged by its rule (GUARDED: counted, still waiting)
+        and its schema, then written."""
         if token.webhook_scheme is not None and token.webhook_secret is not None:
             try:
                 secret = self._signing_keys.get().unseal(token.webhook_secret, token.id)
@@ -301,12 +302,12 @@ class TokenService:
         value = json.loads(output.text) if output.type == JSON_TYPE else output.text
         if token.complete_when is not None and not webhooks.completes(token.complete_when, value):
             self._store.record_delivery(token.id, webhooks.delivery_id(headers, value), now)
-            return False
+            return Completion.GUARDED
         if token.schema is not None:
             from ..schemas import validate
 
             validate(token.schema, value)  # SchemaMismatch (422): the token keeps waiting
-        return self._store.complete_token(token.id, None, stored, now, expires_at, audit) is Completion.WON
+        return self._store.complete_token(token.id, None, stored, now, expires_at, audit)
 
     def _store_output(self, token_id: str, output: Output) -> Output:
         """Outputs over OFFLOAD_BYTES go to S3 first, each under a key of its own (so a losing writer never
@@ -367,19 +368,18 @@ class TokenService:
         except BaseException:
             self._discard(stored)
             raise
-        if outcome is not Completion.WON:
+        if not outcome.won:
             self._discard(stored)
         if outcome is Completion.NOT_FOUND:
             raise NotFound()
         return self._ended(token_id, outcome)
 
     def _ended(self, token_id: str, outcome: Completion) -> bool:
-        """Whether this call's write ended the token; if it did, its waiting workflows are resumed now (within the
-        inline budget; the stream is the net)."""
-        won = outcome is Completion.WON
-        if won and self.after_win is not None:
+        """Whether this call's write ended the token; if it did and workflows wait on it, they are resumed now
+        (within the inline budget; the stream is the net). A token nothing waits on costs no further request."""
+        if outcome is Completion.WON_WAITED_ON and self.after_win is not None:
             self.after_win(token_id)
-        return won
+        return outcome.won
 
 
 def _wire_status(token: Waitpoint) -> str:

@@ -16,7 +16,7 @@ from ..bodies import OFFLOAD_BYTES, TEXT_TYPE
 from ..durations import DAY_MS, format_iso, now_ms
 from ..errors import InvalidInput
 from ..models import TokenStatus
-from ..ports import Attachment, Delivery, Waiter, WaiterKind
+from ..ports import Attachment, Completion, Delivery, Waiter, WaiterKind
 
 T = TypeVar("T")
 
@@ -224,9 +224,9 @@ class WorkflowService:
                         )
                         if done is None:
                             failed.add(token_id)
-                        elif done:
+                        elif done.won:
                             timed_out += 1
-                            if self._settings.inline_resume_ms > 0:
+                            if done is Completion.WON_WAITED_ON and self._settings.inline_resume_ms > 0:
                                 self.resume_inline(token_id)
                     if len(due) < batch + len(failed):
                         break
