@@ -1012,7 +1012,7 @@ def phase_throughput(seconds: float, clients: int, runs: int) -> dict[str, float
 # --- report -----------------------------------------------------------------------------------------------------
 
 MEMORY_GB = 0.25  # the template's MemorySize: 256
-WAIT_FOR_TOKEN_WCU = 4  # WaitForTokenFunction: one TransactWriteItems, the token's flag Update and the waiter Put (2 + 2)
+WAIT_FOR_TOKEN_WCU = 4  # WaitForTokenFunction: one TransactWriteItems, the token flag Update and waiter Put (2 + 2)
 EXAMPLE_TRANSITIONS = 5  # statemachine/example.asl.json: CreateToken, HandUrl…, WaitForToken, IsApproved, Approved
 
 
