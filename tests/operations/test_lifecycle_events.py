@@ -84,7 +84,7 @@ def test_a_failing_put_events_is_retried_and_nothing_is_lost_or_resumed_twice(op
     for token_id in tokens:
         ops.invoke("ApiFunction", events.complete(ops.key, token_id, {"data": token_id}))
     records = ops.bridge.deliver_stream()
-    assert len(records) == 8  # four creates, four completions
+    assert len(records) == 12  # four creates, four attaches (each flags its token), four completions
     ops.events.failing = 3  # a throttle, a refused entry, a throttle (botocore retries throttles itself: 3 attempts)
     attempts = 0
     while records:
