@@ -264,13 +264,10 @@ def test_wait_json_prints_the_apis_json(run: Run, sdk: Client, sdk_stack: SdkSta
     assert result.returncode == 0 and json.loads(result.stdout) == api_json(sdk_stack, token.id)
 
 
-def test_wait_exits_3_when_the_token_times_out_and_says_how_long_it_waits(
-    sdk_stack: SdkStack, sdk: Client, tmp_path: Path
-) -> None:
-    # The token times out only once the CLI is waiting (a one-second token could time out before a slow start).
-    token = sdk.create_token(timeout="1h")
+def _waiting(sdk_stack: SdkStack, tmp_path: Path, token_id: str) -> tuple[subprocess.Popen[str], str]:
+    """`waitpoints tokens wait <id>` started, and the first line it printed (it is waiting from then on)."""
     proc = subprocess.Popen(
-        [*command(), "tokens", "wait", token.id, "--poll-interval", "0.2"],
+        [*command(), "tokens", "wait", token_id, "--poll-interval", "0.2"],
         cwd=tmp_path,
         env=cli_env(sdk_stack.env()),
         stdout=subprocess.PIPE,
@@ -278,7 +275,15 @@ def test_wait_exits_3_when_the_token_times_out_and_says_how_long_it_waits(
         text=True,
     )
     assert proc.stderr is not None
-    first = proc.stderr.readline()
+    return proc, proc.stderr.readline()
+
+
+def test_wait_exits_3_when_the_token_times_out_and_says_how_long_it_waits(
+    sdk_stack: SdkStack, sdk: Client, tmp_path: Path
+) -> None:
+    # The token times out only once the CLI is waiting (a one-second token could time out before a slow start).
+    token = sdk.create_token(timeout="1h")
+    proc, first = _waiting(sdk_stack, tmp_path, token.id)
     assert first.startswith(f"Waiting for {token.id}") and "the token times out at" in first
     assert sdk.force_timeout_token(token)
     stdout, stderr = proc.communicate(timeout=30)
@@ -295,16 +300,8 @@ def test_wait_exits_3_when_its_own_timeout_runs_out(run: Run, sdk: Client) -> No
 
 def test_wait_returns_when_the_token_is_completed_meanwhile(sdk_stack: SdkStack, sdk: Client, tmp_path: Path) -> None:
     token = sdk.create_token(timeout="1h")
-    proc = subprocess.Popen(
-        [*command(), "tokens", "wait", token.id, "--poll-interval", "0.2"],
-        cwd=tmp_path,
-        env=cli_env(sdk_stack.env()),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    assert proc.stderr.readline().startswith(f"Waiting for {token.id}")
+    proc, first = _waiting(sdk_stack, tmp_path, token.id)
+    assert first.startswith(f"Waiting for {token.id}")
     sdk.complete_token(token, {"approved": True})
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
