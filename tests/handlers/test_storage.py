@@ -12,6 +12,7 @@ from waitpoints_core import Action, Actor, Attachment, Completion, Door, NotFoun
 from waitpoints_core.dynamodb.codecs import idempotency_key
 from waitpoints_core.ids import new_token_id
 from waitpoints_core.models import TokenStatus, Waitpoint
+from waitpoints_core.ports import Waiter, WaiterKind
 from waitpoints_local import moto_fixes
 
 if TYPE_CHECKING:
@@ -198,6 +199,26 @@ def test_the_ending_write_tells_whether_workflows_wait_on_the_token(
     assert outcome is (Completion.WON_WAITED_ON if waited_on else Completion.WON) and outcome.won
     assert "hasWaiters" not in (aws.item(token.id) or {})  # taken by the ending write
     assert ENDINGS[ending](aws, token) is Completion.ALREADY_FINAL  # the second writer learns nothing of waiters
+
+
+def test_one_query_reads_the_ended_token_and_the_waiters_still_to_resume(aws: Deployment) -> None:
+    """What the inline resume reads after its write: the token as ended and its waiters, a resumed durable waiter
+    (kept for replays) left out, in one request."""
+    token = new_token()
+    aws.store.insert_token(token)
+    assert aws.store.token_with_waiters(token.id) == (token, [])
+    for handle in ("task-token-1", "task-token-2"):
+        aws.store.attach_waiter(token.id, "dev", handle, now())
+    aws.store.attach_waiter(token.id, "dev", "callback-id", now(), WaiterKind.DURABLE)
+    aws.store.mark_resumed(Waiter(token.id, "callback-id", WaiterKind.DURABLE), now())
+    assert ENDINGS["complete"](aws, token) is Completion.WON_WAITED_ON
+
+    ended, waiters = aws.store.token_with_waiters(token.id)
+
+    assert ended is not None and ended.status is TokenStatus.COMPLETED
+    assert ended == aws.store.get_token(token.id)
+    assert sorted(w.handle for w in waiters) == ["task-token-1", "task-token-2"]
+    assert aws.store.token_with_waiters(new_token_id()) == (None, [])
 
 
 def test_completion_in_another_environment_is_not_found(aws: Deployment) -> None:

@@ -172,6 +172,7 @@ class WaiterStore(Protocol):
         kind: WaiterKind = WaiterKind.STEP_FUNCTIONS,
     ) -> tuple[Attachment, Waitpoint | None]: ...
     def waiters(self, token_id: str) -> list[Waiter]: ...  # those still to resume
+    def token_with_waiters(self, token_id: str) -> tuple[Waitpoint | None, list[Waiter]]: ...  # one read
     def list_waiters(self, token_id: str, limit: int) -> WaiterListing: ...  # all (resumed too), at most `limit`
     def delete_waiter(self, waiter: Waiter) -> None: ...
     def mark_resumed(self, waiter: Waiter, now_ms: int) -> None: ...  # resumed: a later attach of it is a no-op

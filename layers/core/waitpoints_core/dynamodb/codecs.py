@@ -377,9 +377,14 @@ def tag_items(token: Waitpoint, shards: int = 1) -> list[dict[str, Any]]:
     return [{**tag_key(token.env, tag, list_sk, shard), **fields} for tag in dict.fromkeys(token.tags)]
 
 
+def is_token_item(item: dict[str, Any]) -> bool:
+    """Whether an item of a token's partition is the token itself (the others are its waiters)."""
+    return bool(item.get("sk", {}).get("S") == TOKEN_SK)
+
+
 def token_from_image(image: dict[str, Any] | None) -> Waitpoint | None:
     """The token in a stream record's image, or None when the image is another kind of item."""
-    return item_to_token(image) if image and image.get("sk", {}).get("S") == TOKEN_SK else None
+    return item_to_token(image) if image and is_token_item(image) else None
 
 
 def decode_stream_record(change: dict[str, Any]) -> TokenChange | None:

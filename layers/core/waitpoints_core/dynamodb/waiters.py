@@ -105,6 +105,18 @@ class WaiterItems(Table):
         )
         return [codecs.item_to_waiter(item) for item in items]
 
+    def token_with_waiters(self, token_id: str) -> tuple[Waitpoint | None, list[Waiter]]:
+        """The token and its waiters still to resume, in one Query: the two share the token's partition (what
+        the inline resume reads right after the write that ended the token)."""
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": codecs.token_key(token_id)["pk"]},
+            FilterExpression=f"attribute_not_exists({codecs.WAITER_RESUMED})",  # resumed: kept for replays
+            ConsistentRead=True,
+        )
+        token = next((codecs.item_to_token(item) for item in items if codecs.is_token_item(item)), None)
+        return token, [codecs.item_to_waiter(item) for item in items if not codecs.is_token_item(item)]
+
     def list_waiters(self, token_id: str, limit: int) -> WaiterListing:
         """The token's waiters, resumed ones too, for retrieve: one Query page of at most `limit` + 1 items (the
         extra one says there are more), read without the handles. Oldest attach first."""

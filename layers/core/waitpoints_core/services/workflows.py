@@ -139,9 +139,8 @@ class WorkflowService:
 
         def run() -> None:
             try:
-                waiters = self._store.waiters(token_id)
-                token = self._store.get_token(token_id) if waiters else None
-                if token is None or token.status is TokenStatus.WAITING:
+                token, waiters = self._store.token_with_waiters(token_id)
+                if token is None or token.status is TokenStatus.WAITING or not waiters:
                     return
                 self.resume_waiters(token.seen_at(now_ms()), waiters)
             except Exception:
