@@ -1,7 +1,8 @@
 """`make bench`: each operation beside its physical floor, in one run. Writes `.waitpoints/bench.json`.
 
 For create, create with an idempotency hit (`create_cached`), retrieve, complete, callback, list (one page) and
-the stream consumer's resume (`resume`):
+the stream consumer's resume (`resume`), and complete and callback of a token a workflow waits on
+(`complete_with_waiter`, `callback_with_waiter`: the request resumes it inline, docs/scale.md):
 
 1. DynamoDB requests per warm call, counted with botocore's `before-call` hook on the handlers' own client, and
    the read/write units consumed. `ReturnConsumedCapacity=TOTAL` is injected by a `before-parameter-build` hook
@@ -63,7 +64,19 @@ FAKE_AWS = {
 }
 # complete_schema: a complete of a token with a completion schema (issue 15). Its floor is the plain complete's,
 # so its columns show what a schema costs; `complete` and `callback` (tokens without one) must not change.
-OPERATIONS = ("create", "create_cached", "retrieve", "complete", "complete_schema", "callback", "list", "resume")
+# *_with_waiter: the same on a token a workflow waits on; the winning request resumes it inline (docs/scale.md).
+OPERATIONS = (
+    "create",
+    "create_cached",
+    "retrieve",
+    "complete",
+    "complete_schema",
+    "complete_with_waiter",
+    "callback",
+    "callback_with_waiter",
+    "list",
+    "resume",
+)
 KEYS = (
     "ddb_requests",
     "rcu",
@@ -81,11 +94,14 @@ FUNCTION_OF = {
     "retrieve": "ApiFunction",
     "complete": "ApiFunction",
     "complete_schema": "ApiFunction",
+    "complete_with_waiter": "ApiFunction",
     "list": "ApiFunction",
     "callback": "CallbackFunction",
+    "callback_with_waiter": "CallbackFunction",
     "resume": "StreamFunction",
 }
 TOKENS = "/api/v1/waitpoints/tokens"
+TASK_TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAbench" + "x" * 200  # the waiters' handle: a Step Functions task token's shape
 # AWS list prices (us-east-1, 2024)
 PRICE_APIGW = 1.00 / 1e6  # HTTP API, per request
 PRICE_LAMBDA_GBS = 0.0000133334  # arm64, per GB-second
@@ -494,6 +510,28 @@ class Floors:
         self._finish(params["id"], event["body"], None)
         return _json_response(200, {"success": True})
 
+    def complete_with_waiter(self, event: dict[str, Any]) -> dict[str, Any]:
+        response = self.complete(event)
+        self._resume_inline(event["pathParameters"]["id"])
+        return response
+
+    def callback_with_waiter(self, event: dict[str, Any]) -> dict[str, Any]:
+        response = self.callback(event)
+        self._resume_inline(event["pathParameters"]["id"])
+        return response
+
+    def _resume_inline(self, token_id: str) -> None:
+        """What the winner of a waited-on token does after its write: read the token and its waiters (they share a
+        partition: one Query), send each its output, delete it."""
+        pk = {"S": f"TOKEN#{token_id}"}
+        items = self.ddb.query(
+            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk}
+        )["Items"]
+        output = next(i for i in items if i["sk"]["S"] == "TOKEN").get("output", {}).get("S", "null")
+        for waiter in (i for i in items if i["sk"]["S"] != "TOKEN"):
+            self.sfn.send_task_success(taskToken=waiter["taskToken"]["S"], output=output)
+            self.ddb.delete_item(TableName=self.table, Key={"pk": pk, "sk": waiter["sk"]})
+
     def list(self, event: dict[str, Any]) -> dict[str, Any]:
         env = self._auth(event)
         page = self.ddb.query(
@@ -718,8 +756,15 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
 
         return setup
 
-    def complete_event() -> dict[str, Any]:
-        return api_event("api_complete_token", state.get("complete", retrieve_id))
+    def with_waiter(name: str) -> Callable[[], None]:
+        def setup() -> None:
+            state[name] = insert()
+            world.store.attach_waiter(state[name], "dev", TASK_TOKEN, now_ms())  # flags the token: hasWaiters
+
+        return setup
+
+    def complete_event(name: str) -> Callable[[], dict[str, Any]]:
+        return lambda: api_event("api_complete_token", state.get(name, retrieve_id))
 
     schema = '{"type":"object","properties":{"approved":{"type":"boolean"}},"required":["approved"]}'
 
@@ -730,8 +775,10 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
         body = {"data": {"approved": True}}
         return api_event("api_complete_token", state.get("complete_schema", retrieve_id), body)
 
-    def callback_event() -> dict[str, Any]:
-        token_id = state.get("callback", retrieve_id)
+    def callback_event(name: str) -> Callable[[], dict[str, Any]]:
+        return lambda: callback_to(state.get(name, retrieve_id))
+
+    def callback_to(token_id: str) -> dict[str, Any]:
         event = _read_event("callback_json")
         for path in (event, event["requestContext"]["http"]):
             key = "rawPath" if path is event else "path"
@@ -750,7 +797,7 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
             Item={
                 "pk": {"S": f"TOKEN#{token_id}"},
                 "sk": {"S": "WAITER#" + "0" * 64},
-                "taskToken": {"S": "AQCEAAAAKgAAAAMAAAAAAAAAAbench" + "x" * 200},
+                "taskToken": {"S": TASK_TOKEN},
                 "createdAt": {"N": str(now_ms())},
                 "ttl": {"N": str(now_ms() // 1000 + 86_400)},
             },
@@ -767,13 +814,16 @@ def build_ops(world: World) -> tuple[list[Op], Floors, Callable[[str], dict[str,
         return event
 
     floors = Floors(world.table, world.keys, {hash_api_key(world.secret_key): "dev"})
+    ok = {"statusCode": 200}
     ops = [
         Op("create", lambda: create_event, {"statusCode": 200}, floors.create),
         Op("create_cached", lambda: cached_event, {"statusCode": 200}, floors.create_cached),
         Op("retrieve", lambda: api_event("api_retrieve_token", retrieve_id), {"statusCode": 200}, floors.retrieve),
-        Op("complete", complete_event, {"statusCode": 200}, floors.complete, fresh("complete")),
-        Op("complete_schema", complete_schema_event, {"statusCode": 200}, floors.complete, schema_setup),
-        Op("callback", callback_event, {"statusCode": 200}, floors.callback, fresh("callback")),
+        Op("complete", complete_event("complete"), ok, floors.complete, fresh("complete")),
+        Op("complete_schema", complete_schema_event, ok, floors.complete, schema_setup),
+        Op("complete_with_waiter", complete_event("cw"), ok, floors.complete_with_waiter, with_waiter("cw")),
+        Op("callback", callback_event("callback"), ok, floors.callback, fresh("callback")),
+        Op("callback_with_waiter", callback_event("bw"), ok, floors.callback_with_waiter, with_waiter("bw")),
         Op("list", lambda: list_event, {"statusCode": 200}, floors.list),
         Op("resume", resume_event, {"batchItemFailures": []}, floors.resume, resume_setup),
     ]
@@ -828,7 +878,9 @@ def phase_requests(world: World, ops: list[Op]) -> dict[str, dict[str, float]]:
     meter.close()
     recorder.close()
     # Step Functions in moto has no execution behind the bench's task token; the warm path is a delivered resume.
-    ops[-1].responses["stepfunctions"] = {"SendTaskSuccess": (200, {"ResponseMetadata": {"HTTPStatusCode": 200}})}
+    for op in ops:
+        if op.name == "resume" or op.name.endswith("_with_waiter"):
+            op.responses["stepfunctions"] = {"SendTaskSuccess": (200, {"ResponseMetadata": {"HTTPStatusCode": 200}})}
     # The callback verifies the hash before any call; complete's floor and the callback floor share UpdateItem.
     figures["_moto_reported"] = {"units": meter.moto_reported}
     return figures
@@ -1035,16 +1087,18 @@ def dollars_per_million(ops: dict[str, dict[str, float]]) -> dict[str, Any]:
     - webhook: create and callback through the API, one retrieve, and the stream consumer's invocation for the
       completion (its Query finds no waiter);
     - workflow: CreateTokenFunction and WaitForTokenFunction (invoked by Step Functions, no API Gateway; the wait
-      is priced as a create with its transaction's units), the callback, the resume, and the example workflow's
-      state transitions."""
-    per_call = {name: call_cost(o, api=name not in ("resume",)) for name, o in ops.items()}
+      is priced as a create with its transaction's units), the callback that resumes the workflow inline, the
+      stream consumer's invocation for the completion (the waiter is gone: its Query finds none), and the example
+      workflow's state transitions."""
+    per_call = {name: call_cost(o, api=name != "resume") for name, o in ops.items()}
     total = {name: round(sum(c.values()), 3) for name, c in per_call.items()}
     no_waiter = {**ops["resume"], "ddb_requests": 1, "wcu": 0.0}
     stream_only = sum(call_cost(no_waiter, api=False).values())
     create_in_workflow = sum(call_cost(ops["create"], api=False).values())
     wait = create_in_workflow - ops["create"]["wcu"] * PRICE_WRU * 1e6 + WAIT_FOR_TOKEN_WCU * PRICE_WRU * 1e6
     webhook = total["create"] + total["callback"] + total["retrieve"] + stream_only
-    workflow = create_in_workflow + wait + total["callback"] + total["resume"] + EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6
+    resumed = total["callback_with_waiter"] + stream_only
+    workflow = create_in_workflow + wait + resumed + EXAMPLE_TRANSITIONS * PRICE_SFN * 1e6
     return {
         "per_million_calls": total,
         "per_call_breakdown": {n: {k: round(v, 3) for k, v in c.items()} for n, c in per_call.items()},
@@ -1131,12 +1185,12 @@ def _ratio(a: float, b: float) -> str:
 def print_table(report: dict[str, Any]) -> None:
     ops, details = report["operations"], report["details"]
     print(
-        f"{'operation':<14}{'DDB req':>8}{'RCU':>6}{'WCU':>6}{'p50 µs':>9}{'p99 µs':>9}{'floor µs':>9}{'p50/floor':>10}"
+        f"{'operation':<22}{'DDB req':>8}{'RCU':>6}{'WCU':>6}{'p50 µs':>9}{'p99 µs':>9}{'floor µs':>9}{'p50/floor':>10}"
         f"{'cold ms':>9}{'floor ms':>9}{'cold/floor':>11}{'RSS MB':>8}{'RSS/floor':>10}"
     )
     for name, o in ops.items():
         print(
-            f"{name:<14}{o['ddb_requests']:>8}{o['rcu']:>6.1f}{o['wcu']:>6.1f}{o['handler_p50_us']:>9.0f}"
+            f"{name:<22}{o['ddb_requests']:>8}{o['rcu']:>6.1f}{o['wcu']:>6.1f}{o['handler_p50_us']:>9.0f}"
             f"{o['handler_p99_us']:>9.0f}{o['floor_p50_us']:>9.0f}{_ratio(o['handler_p50_us'], o['floor_p50_us']):>10}"
             f"{o['cold_ms']:>9.0f}{o['cold_floor_ms']:>9.0f}{_ratio(o['cold_ms'], o['cold_floor_ms']):>11}"
             f"{o['rss_mb']:>8.1f}{_ratio(o['rss_mb'], details['rss_floor_mb']):>10}"

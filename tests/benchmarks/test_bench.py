@@ -3,7 +3,8 @@
 - The benchmark runs end to end on one iteration (floors, counters, canned answers, cold-start children) and
   writes bench.json with the contract's keys.
 - Create, complete and the callback are one DynamoDB request each on the warm path; retrieve is two (the token,
-  then its waiters).
+  then its waiters). Complete and the callback of a token a workflow waits on add the inline resume's Query and
+  the waiter's delete.
 - What was taken off the cold path stays off it: boto3 everywhere, PyJWT except to verify a token, pydantic
   and Powertools' OpenAPI models until a request needs them.
 - The hand-rolled access-token minting writes exactly what PyJWT writes.
@@ -23,7 +24,18 @@ import pytest
 from waitpoints_core.signing import SigningKeys
 
 REPO = Path(__file__).resolve().parents[2]
-OPERATIONS = ("create", "create_cached", "retrieve", "complete", "complete_schema", "callback", "list", "resume")
+OPERATIONS = (
+    "create",
+    "create_cached",
+    "retrieve",
+    "complete",
+    "complete_schema",
+    "complete_with_waiter",
+    "callback",
+    "callback_with_waiter",
+    "list",
+    "resume",
+)
 KEYS = {
     "ddb_requests",
     "rcu",
@@ -69,6 +81,9 @@ def test_the_bench_runs_once_and_writes_the_contract(tmp_path: Path) -> None:
     for name in ("complete", "callback"):  # the write alone: it says that no workflow waits on the token
         assert report["details"]["requests"][name] == ["UpdateItem"], name
     assert report["details"]["requests"]["resume"] == ["Query", "DeleteItem"]  # the waiters, then the one resumed
+    for name in ("complete_with_waiter", "callback_with_waiter"):  # the write, then the inline resume: the token and
+        # its waiter in one Query, the waiter deleted once sent
+        assert report["details"]["requests"][name] == ["UpdateItem", "Query", "DeleteItem"], name
     assert operations["create"]["wcu"] == 4  # the token and its AllIndex, WaitingIndex and DueIndex entries
     assert operations["complete"]["wcu"] == operations["callback"]["wcu"] == 5
     # A completion schema (issue 15): tokens without one pay nothing, neither a request nor the validator's import;
