@@ -9,8 +9,10 @@ stack's WaitForTokenFunction, and the CallbackSucceeded event's time in the dura
 when the runner accepted SendDurableExecutionCallbackSuccess.
 
 Twice, each in a fresh process with its own stack: with the inline resume (the callback's own request resumes
-the waiter) and stream-only (WAITPOINTS_INLINE_RESUME_MS=0: the stream consumer does). Prints the distributions
-side by side and writes .waitpoints/bench-resume.json.
+the waiter) and stream-only (WAITPOINTS_INLINE_RESUME_MS=0: the stream consumer does). Each run also notes whether
+the callback was answered before the resume was accepted, which says who resumed: the stream (answered first) or
+the callback's own request (it answers after its resume). Prints the distributions side by side and writes
+.waitpoints/bench-resume.json (`--out`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ import sys
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
 from waitpoints_local.stack import LocalStack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+Run = tuple[float, bool]  # ms from the callback's POST to the resume accepted; whether the POST was answered first
 
 WAIT_ONLY = {
     "StartAt": "Wait",
@@ -74,29 +82,37 @@ def _durable_event_time(durable: Any, arn: str, kind: str, name: str | None = No
     return None
 
 
-def durable_latencies(stack: LocalStack, api: httpx.Client, sender: httpx.Client, runs: int) -> list[float]:
-    """Completion (the callback URL) → SendDurableExecutionCallbackSuccess accepted, in ms, for `runs` runs."""
+def complete_and_time(sender: httpx.Client, url: str, resumed_at: Callable[[], float | None]) -> Run:
+    """POST the callback URL, then wait for `resumed_at()` (the resume event's time) to be there."""
+    sent = time.time()
+    assert sender.post(url, json={"ok": True}).status_code == 200
+    answered = time.time()
+    while (resumed := resumed_at()) is None:
+        time.sleep(0.05)  # the event carries its own time: a slower poll only keeps this off the CPU
+    return (resumed - sent) * 1000, answered < resumed
+
+
+def durable_latencies(stack: LocalStack, api: httpx.Client, sender: httpx.Client, runs: int) -> list[Run]:
+    """Completion (the callback URL) → SendDurableExecutionCallbackSuccess accepted, for `runs` runs."""
     from aws_durable_execution_sdk_python import durable_execution
 
     assert stack.durable is not None, "the local durable runner needs aws-durable-execution-sdk-python-testing"
     stack.durable.register("BenchWaitsOnToken", durable_execution(_waits_on_token))
     durable = stack.durable.client()
-    latencies = []
+    runs_ = []
     for _ in range(runs + 2):  # the first two warm the containers up
         token = api.post("/api/v1/waitpoints/tokens", json={}).json()
         arn = stack.durable.start_execution("BenchWaitsOnToken", {"id": token["id"]}, timeout_seconds=600)
         while _durable_event_time(durable, arn, "StepSucceeded", "bench submitter") is None:
             time.sleep(0.01)
-        time.sleep(0.1)  # as for Step Functions: measure the path through the stream
-        sent = time.time()
-        assert sender.post(token["url"], json={"ok": True}).status_code == 200
-        while (succeeded := _durable_event_time(durable, arn, "CallbackSucceeded")) is None:
-            time.sleep(0.05)
-        latencies.append((succeeded - sent) * 1000)
-    return sorted(latencies[2:])
+        time.sleep(0.1)  # as for Step Functions: let the attach commit
+        runs_.append(
+            complete_and_time(sender, token["url"], partial(_durable_event_time, durable, arn, "CallbackSucceeded"))
+        )
+    return runs_[2:]
 
 
-def measure(runs: int, durable: bool) -> dict[str, list[float]]:
+def measure(runs: int, durable: bool) -> dict[str, list[Run]]:
     """completion → resume accepted, in ms, per resume target, over `runs` waits each on a fresh local stack."""
     stack = LocalStack(port=0, state_dir=Path(tempfile.mkdtemp()))
     key = stack.start()
@@ -109,7 +125,7 @@ def measure(runs: int, durable: bool) -> dict[str, list[float]]:
         )["stateMachineArn"]
         api = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {key}"})
         sender = httpx.Client()  # the webhook sender's client, made before the clock starts (one costs ~30 ms)
-        latencies = []
+        runs_ = []
         for _ in range(runs + 2):  # the first two warm the containers up
             token = api.post("/api/v1/waitpoints/tokens", json={}).json()
             execution = sfn.start_execution(
@@ -118,12 +134,8 @@ def measure(runs: int, durable: bool) -> dict[str, list[float]]:
             while _event_time(sfn, execution, "TaskStarted") is None:
                 time.sleep(0.01)
             time.sleep(0.1)  # let the attach commit, so this measures the path from the completion
-            sent = time.time()
-            assert sender.post(token["url"], json={"ok": True}).status_code == 200
-            while (succeeded := _event_time(sfn, execution, "TaskSucceeded")) is None:
-                time.sleep(0.05)  # the event carries its own time: a slower poll only keeps this off the CPU
-            latencies.append((succeeded - sent) * 1000)
-        results = {"SendTaskSuccess": sorted(latencies[2:])}
+            runs_.append(complete_and_time(sender, token["url"], partial(_event_time, sfn, execution, "TaskSucceeded")))
+        results = {"SendTaskSuccess": runs_[2:]}
         if durable and stack.durable is not None:
             results["SendDurableExecutionCallbackSuccess"] = durable_latencies(stack, api, sender, runs)
         return results
@@ -135,6 +147,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--skip-durable", action="store_true", help="only the Step Functions figures")
+    parser.add_argument("--out", type=Path, default=Path(".waitpoints") / "bench-resume.json")
     parser.add_argument("--budget-ms", help=argparse.SUPPRESS)  # one mode, in a child process: prints JSON
     args = parser.parse_args()
     if args.budget_ms is not None:
@@ -151,18 +164,25 @@ def main() -> int:
         )
         results[mode] = json.loads(child.stdout.strip().splitlines()[-1])
     print(f"\ncompletion → resume accepted on the local stack, {args.runs} runs each:\n")
-    print("| resume | path | p50 ms | p95 ms | max ms |")
-    print("|---|---|---:|---:|---:|")
+    print("| resume | path | p50 ms | p95 ms | max ms | callback answered first |")
+    print("|---|---|---:|---:|---:|---:|")
     out: dict[str, dict[str, dict[str, float]]] = {}
     for mode, targets in results.items():
-        for target, latencies in targets.items():
+        for target, runs in targets.items():
+            latencies = sorted(ms for ms, _ in runs)
             p50, p95 = statistics.median(latencies), latencies[max(0, math.ceil(len(latencies) * 0.95) - 1)]
-            figures = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "max_ms": round(latencies[-1], 1)}
+            answered_first = sum(first for _, first in runs)
+            figures = {
+                "p50_ms": round(p50, 1),
+                "p95_ms": round(p95, 1),
+                "max_ms": round(latencies[-1], 1),
+                "runs": len(runs),
+                "answered_first": answered_first,
+            }
             out.setdefault(target, {})[mode] = figures
-            print(f"| {target} | {mode} | {p50:.0f} | {p95:.0f} | {latencies[-1]:.0f} |")
-    target_file = Path(".waitpoints") / "bench-resume.json"
-    target_file.parent.mkdir(exist_ok=True)
-    target_file.write_text(json.dumps(out, indent=2))
+            print(f"| {target} | {mode} | {p50:.0f} | {p95:.0f} | {latencies[-1]:.0f} | {answered_first}/{len(runs)} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2))
     return 0
 
 

@@ -97,14 +97,15 @@ class LocalStack:
         ).start()
         functions = self.template.functions()
         durable = self._start_durable_runner()
+        tuned = tuning()  # read before the template's values are copied into this process's environment, below
         for function in functions:
             environment = {k: str(self._local_value(k, v)) for k, v in function.environment.items()}
             if function.logical_id == "RealtimeFunction":  # on AWS it reads the endpoint from its event
                 environment.setdefault("WAITPOINTS_WS_MANAGEMENT_URL", self._ws.management_url)
+            environment.update(tuned)
             os.environ.update(environment)  # this process mints keys with the same settings
             self.functions[function.logical_id] = ContainerPool(
-                function,
-                {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable, **tuning()},
+                function, {**emulator.fake_aws_environment(self._emulator.endpoint), **environment, **durable}
             )
         stepfunctions.start(self._emulator.endpoint, self.template, self.functions, self.refs)
         self._gateway.router = Router(

@@ -216,6 +216,12 @@ def waiter_item(waiter: Waiter, created_at: int, expires_at: int) -> dict[str, A
     return item
 
 
+def to_resume(waiter_item: dict[str, Any]) -> bool:
+    """Whether a waiter item is still to resume. A resumed (durable) one is kept for replays. Filtered here, not by
+    a FilterExpression: a filter saves no read units, since DynamoDB reads the items before it filters them."""
+    return WAITER_RESUMED not in waiter_item
+
+
 def item_to_waiter(item: dict[str, Any]) -> Waiter:
     kind = WaiterKind(item["kind"]["S"]) if "kind" in item else WaiterKind.STEP_FUNCTIONS
     return Waiter(token_id_of(item), item[_HANDLE_ATTRIBUTE[kind]]["S"], kind)

@@ -100,10 +100,9 @@ class WaiterItems(Table):
                 ":pk": codecs.token_key(token_id)["pk"],
                 ":prefix": {"S": codecs.WAITER_PREFIX},
             },
-            FilterExpression=f"attribute_not_exists({codecs.WAITER_RESUMED})",  # resumed: kept for replays
             ConsistentRead=True,
         )
-        return [codecs.item_to_waiter(item) for item in items]
+        return [codecs.item_to_waiter(item) for item in items if codecs.to_resume(item)]
 
     def token_with_waiters(self, token_id: str) -> tuple[Waitpoint | None, list[Waiter]]:
         """The token and its waiters still to resume, in one Query: the two share the token's partition (what
@@ -111,11 +110,11 @@ class WaiterItems(Table):
         items = self._query_all(
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": codecs.token_key(token_id)["pk"]},
-            FilterExpression=f"attribute_not_exists({codecs.WAITER_RESUMED})",  # resumed: kept for replays
             ConsistentRead=True,
         )
         token = next((codecs.item_to_token(item) for item in items if codecs.is_token_item(item)), None)
-        return token, [codecs.item_to_waiter(item) for item in items if not codecs.is_token_item(item)]
+        waiters = [item for item in items if not codecs.is_token_item(item) and codecs.to_resume(item)]
+        return token, [codecs.item_to_waiter(item) for item in waiters]
 
     def list_waiters(self, token_id: str, limit: int) -> WaiterListing:
         """The token's waiters, resumed ones too, for retrieve: one Query page of at most `limit` + 1 items (the
