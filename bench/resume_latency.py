@@ -5,8 +5,8 @@ Starts a local stack, pauses executions of a one-state workflow on fresh tokens,
 its callback URL, and reads the TaskSucceeded event's time in the execution history (that event is
 written when Step Functions accepts SendTaskSuccess). Then the same for a Lambda durable function on the
 stack's local durable runner: its `wait_for_callback` submitter attaches the callback id through the
-stack's WaitForTokenFunction, and the CallbackSucceeded event's time in the durable execution's history is
-when the runner accepted SendDurableExecutionCallbackSuccess.
+stack's WaitForTokenFunction, the function suspends (InvocationCompleted), and the CallbackSucceeded event's
+time in the durable execution's history is when the runner accepted SendDurableExecutionCallbackSuccess.
 
 Twice, each in a fresh process with its own stack: with the inline resume (the callback's own request resumes
 the waiter) and stream-only (WAITPOINTS_INLINE_RESUME_MS=0: the stream consumer does). Each run also notes whether
@@ -75,9 +75,9 @@ def _waits_on_token(event: Any, context: Any) -> Any:
     return context.wait_for_callback(submitter, name="bench", config=config)
 
 
-def _durable_event_time(durable: Any, arn: str, kind: str, name: str | None = None) -> float | None:
+def _durable_event_time(durable: Any, arn: str, kind: str) -> float | None:
     for event in durable.get_durable_execution_history(DurableExecutionArn=arn)["Events"]:
-        if event["EventType"] == kind and (name is None or event.get("Name") == name):
+        if event["EventType"] == kind:
             return float(event["EventTimestamp"].timestamp())
     return None
 
@@ -103,9 +103,10 @@ def durable_latencies(stack: LocalStack, api: httpx.Client, sender: httpx.Client
     for _ in range(runs + 2):  # the first two warm the containers up
         token = api.post("/api/v1/waitpoints/tokens", json={}).json()
         arn = stack.durable.start_execution("BenchWaitsOnToken", {"id": token["id"]}, timeout_seconds=600)
-        while _durable_event_time(durable, arn, "StepSucceeded", "bench submitter") is None:
+        # the function suspended on its callback (the submitter's step attached it some 100 ms before)
+        while _durable_event_time(durable, arn, "InvocationCompleted") is None:
             time.sleep(0.01)
-        time.sleep(0.1)  # as for Step Functions: let the attach commit
+        time.sleep(0.1)  # as for Step Functions: measure the path from the completion
         runs_.append(
             complete_and_time(sender, token["url"], partial(_durable_event_time, durable, arn, "CallbackSucceeded"))
         )
