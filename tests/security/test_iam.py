@@ -67,8 +67,7 @@ REVIEWED: dict[str, set[tuple[str, str]]] = {
     },
     "CallbackFunction": {
         ("dynamodb:UpdateItem", TABLE),
-        ("dynamodb:Query", TABLE),  # inline resume: the token's waiters,
-        ("dynamodb:GetItem", TABLE),  # the token they are resumed with,
+        ("dynamodb:Query", TABLE),  # inline resume: the token and its waiters (they share its partition),
         ("dynamodb:DeleteItem", TABLE),  # and each waiter once resumed
         ("states:SendTaskSuccess", STATE_MACHINES),
         ("states:SendTaskFailure", STATE_MACHINES),  # an output too large for Step Functions
