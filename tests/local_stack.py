@@ -24,6 +24,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C raises KeyboardInterrupt even if this test run was started with SIGINT ignored (as a
+    background job of a non-interactive shell is)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def python_env(**extra: str) -> dict[str, str]:
     """This environment, with the project's import paths and a fast local timeout sweep."""
     paths = os.pathsep.join(str(REPO / p) for p in ("layers/core", "local", "admin", "."))
@@ -55,7 +61,7 @@ def running_stack(state_dir: Path, **env: str) -> Iterator[dict[str, str]]:
         stdout=log,
         stderr=subprocess.STDOUT,
         env=python_env(**env),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C stops it even if we ignore SIGINT
+        preexec_fn=default_sigint,
     )
     try:
         try:

@@ -19,7 +19,7 @@ from waitpoints_core.dynamodb import DynamoDBStore
 from waitpoints_local.emulator import create_table, fake_aws_environment
 from waitpoints_local.template import Template
 
-from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+from tests.local_stack import REPO, default_sigint, free_port, python_env, wait_for_env_file
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,6 +34,7 @@ def test_make_key_against_the_running_local_stack(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=default_sigint,
         env=python_env(WAITPOINTS_STATE_DIR=str(state), WAITPOINTS_PORT=str(free_port())),
     )
     try:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.local_stack import REPO, free_port, python_env, wait_for_env_file
+from tests.local_stack import REPO, default_sigint, free_port, python_env, wait_for_env_file
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,6 +22,7 @@ def test_make_run_serves_on_waitpoints_port_writes_local_env_and_stops_on_ctrl_c
         [sys.executable, "-m", "waitpoints_local"],
         cwd=REPO,
         env=env,
+        preexec_fn=default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -55,6 +56,7 @@ def _second_run(port: int, state_dir: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "waitpoints_local"],
         cwd=REPO,
         env=env,
+        preexec_fn=default_sigint,
         capture_output=True,
         text=True,
         timeout=60,
@@ -71,6 +73,7 @@ def test_a_second_make_run_leaves_the_first_alone_and_says_why_in_one_line(tmp_p
         [sys.executable, "-m", "waitpoints_local"],
         cwd=REPO,
         env=env,
+        preexec_fn=default_sigint,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -16,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 from waitpoints import Client
 
+from tests.local_stack import default_sigint
+
 from .conftest import REPO, SdkStack, server_env
 
 SCRIPT = Path(sys.executable).parent / "waitpoints"
@@ -23,11 +25,6 @@ SCRIPT = Path(sys.executable).parent / "waitpoints"
 
 def command() -> list[str]:
     return [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "waitpoints.cli"]
-
-
-def default_sigint() -> None:
-    """In the child: Ctrl-C raises KeyboardInterrupt even if this test run was started with SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
