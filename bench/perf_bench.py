@@ -525,7 +525,10 @@ class Floors:
         partition: one Query), send each its output, delete it."""
         pk = {"S": f"TOKEN#{token_id}"}
         items = self.ddb.query(
-            TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": pk}
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": pk},
+            ConsistentRead=True,  # as the handler's read right after its own write
         )["Items"]
         output = next(i for i in items if i["sk"]["S"] == "TOKEN").get("output", {}).get("S", "null")
         for waiter in (i for i in items if i["sk"]["S"] != "TOKEN"):
